@@ -1,0 +1,612 @@
+#include "ledger/event_log.h"
+
+#include <capnp/message.h>
+#include <capnp/serialize.h>
+#include <kj/exception.h>
+#include <rocksdb/filter_policy.h>
+#include <rocksdb/table.h>
+#include <rocksdb/write_batch.h>
+
+#include <cassert>
+#include <chrono>
+#include <cstring>
+#include <unordered_map>
+
+namespace ledger {
+namespace {
+
+constexpr size_t kHashBytes = 32;
+constexpr const char* kCfNames[] = {"default", "events", "ids",
+                                    "streams", "stream_index", "meta"};
+constexpr std::string_view kHeadKey = "head";
+
+void PutBE64(std::string* out, uint64_t v) {
+  for (int i = 7; i >= 0; --i) out->push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+}
+std::string BE64(uint64_t v) {
+  std::string s;
+  s.reserve(8);
+  PutBE64(&s, v);
+  return s;
+}
+uint64_t GetBE64(const char* p) {
+  uint64_t v = 0;
+  for (int i = 0; i < 8; ++i) v = (v << 8) | static_cast<uint8_t>(p[i]);
+  return v;
+}
+
+std::string StreamIndexKey(std::string_view stream, uint64_t version) {
+  std::string k(stream);
+  k.push_back('\0');
+  PutBE64(&k, version);
+  return k;
+}
+
+// ids value: seq (8) | content digest (32) | stream
+struct IdEntry {
+  Seq seq = 0;
+  Hash digest{};
+  std::string stream;
+};
+std::string EncodeIdEntry(const IdEntry& e) {
+  std::string v = BE64(e.seq);
+  v.append(reinterpret_cast<const char*>(e.digest.data()), e.digest.size());
+  v.append(e.stream);
+  return v;
+}
+std::optional<IdEntry> DecodeIdEntry(std::string_view v) {
+  if (v.size() < 8 + kHashBytes) return std::nullopt;
+  IdEntry e;
+  e.seq = GetBE64(v.data());
+  std::memcpy(e.digest.data(), v.data() + 8, kHashBytes);
+  e.stream = std::string(v.substr(8 + kHashBytes));
+  return e;
+}
+
+std::string EncodeHead(const Head& h) {
+  std::string v = BE64(h.seq);
+  v.append(reinterpret_cast<const char*>(h.hash.data()), h.hash.size());
+  PutBE64(&v, static_cast<uint64_t>(h.recorded_at_us));
+  return v;
+}
+
+// The hash chain: SHA-256(previous hash | canonical bytes of the StoredEvent).
+Hash ChainHash(Sha256& sha, const Hash& prev, const void* bytes, size_t size) {
+  return sha.Update(prev.data(), prev.size()).Update(bytes, size).Finish();
+}
+
+int64_t SystemNowUs() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// The one place that builds write options: every write is synced before it returns.
+rocksdb::WriteOptions DurableWriteOptions() {
+  rocksdb::WriteOptions w;
+  w.sync = true;
+  return w;
+}
+
+// The one place with RocksDB tuning. Defaults are kept except where the ledger's access
+// pattern is known: sequential keys in `events`, point lookups in `ids` and `streams`.
+rocksdb::ColumnFamilyOptions TunedCfOptions(bool point_lookups) {
+  rocksdb::ColumnFamilyOptions cf;
+  cf.write_buffer_size = 64 << 20;
+  if (point_lookups) {
+    rocksdb::BlockBasedTableOptions t;
+    t.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+    cf.table_factory.reset(rocksdb::NewBlockBasedTableFactory(t));
+  }
+  return cf;
+}
+
+Error StorageError(const rocksdb::Status& s, const char* what) {
+  return Error{ErrorCode::kStorage, std::string(what) + ": " + s.ToString()};
+}
+
+Error Corruption(Seq seq, std::string problem) {
+  return Error{ErrorCode::kCorruption, "seq " + std::to_string(seq) + ": " + std::move(problem)};
+}
+
+// A stored value decoded in place: hash, then the canonical words of a StoredEvent.
+class ValueDecoder {
+ public:
+  Status Decode(Seq key_seq, const rocksdb::Slice& value, Hash* hash,
+                schema::StoredEvent::Reader* root) {
+    if (value.size() < kHashBytes + sizeof(capnp::word) ||
+        (value.size() - kHashBytes) % sizeof(capnp::word) != 0) {
+      return Corruption(key_seq, "stored value has a bad size");
+    }
+    std::memcpy(hash->data(), value.data(), kHashBytes);
+    const size_t words = (value.size() - kHashBytes) / sizeof(capnp::word);
+    buf_.resize(words);
+    std::memcpy(buf_.data(), value.data() + kHashBytes, words * sizeof(capnp::word));
+    segment_ = kj::ArrayPtr<const capnp::word>(buf_.data(), words);
+    reader_.emplace(kj::ArrayPtr<const kj::ArrayPtr<const capnp::word>>(&segment_, 1));
+    *root = reader_->getRoot<schema::StoredEvent>();
+    if (root->getSeq() != key_seq) return Corruption(key_seq, "stored seq differs from its key");
+    return Ok();
+  }
+
+ private:
+  std::vector<capnp::word> buf_;
+  kj::ArrayPtr<const capnp::word> segment_;
+  std::optional<capnp::SegmentArrayMessageReader> reader_;
+};
+
+}  // namespace
+
+std::string StreamOf(schema::Event::Reader ev) {
+  using B = schema::Event::Body;
+  auto body = ev.getBody();
+  auto beneficiary = [](schema::Beneficiary::Reader b) {
+    return "beneficiary/" + std::string(b.getNiss().cStr());
+  };
+  auto provider = [](capnp::Text::Reader id) { return "provider/" + std::string(id.cStr()); };
+  auto network = [](capnp::Text::Reader id) { return "network/" + std::string(id.cStr()); };
+  switch (body.which()) {
+    case B::NETWORK_REGISTERED: return network(body.getNetworkRegistered().getNetworkId());
+    case B::PROVIDER_ENROLLED: return provider(body.getProviderEnrolled().getProviderId());
+    case B::PROVIDER_LEFT: return provider(body.getProviderLeft().getProviderId());
+    case B::BUDGET_ALLOCATED: return network(body.getBudgetAllocated().getNetworkId());
+    case B::RULESET_PUBLISHED: return "rules";
+    case B::ASSESSMENT_RECORDED: return beneficiary(body.getAssessmentRecorded().getBeneficiary());
+    case B::EXCEPTION_GRANTED: return beneficiary(body.getExceptionGranted().getBeneficiary());
+    case B::SESSION_INDIVIDUAL: return beneficiary(body.getSessionIndividual().getBeneficiary());
+    case B::SESSION_GROUP: return network(body.getSessionGroup().getNetworkId());
+    case B::COMMUNITY_INTERVENTION: return network(body.getCommunityIntervention().getNetworkId());
+    case B::SUPPORT_MISSION: return provider(body.getSupportMission().getProviderId());
+    case B::CONCERTATION_HELD: return beneficiary(body.getConcertationHeld().getBeneficiary());
+    case B::EVENT_VOIDED: return "";  // the target's stream, resolved by the log
+    case B::INVOICE_ISSUED: return provider(body.getInvoiceIssued().getProviderId());
+  }
+  return "";
+}
+
+// ---------------------------------------------------------------------------------------------
+// Open and recovery.
+
+Result<std::unique_ptr<EventLog>> EventLog::Open(const std::string& dir, LogOptions options) {
+  std::unique_ptr<EventLog> log(new EventLog());
+  log->options_ = std::move(options);
+  if (!log->options_.now_us) log->options_.now_us = SystemNowUs;
+  if (log->options_.chunk_events_max == 0) log->options_.chunk_events_max = 1;
+
+  rocksdb::DBOptions db_options;
+  db_options.create_if_missing = true;
+  db_options.create_missing_column_families = true;
+  db_options.paranoid_checks = true;
+  db_options.max_background_jobs = 2;
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  for (int i = 0; i < kCfCount; ++i) {
+    descriptors.emplace_back(kCfNames[i], TunedCfOptions(i == kIds || i == kStreams));
+  }
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Status s = rocksdb::DB::Open(db_options, dir, descriptors, &log->cfs_, &raw);
+  if (!s.ok()) return StorageError(s, ("opening " + dir).c_str());
+  log->db_.reset(raw);
+  if (Status r = log->Recover(); !r) return r.error();
+  return log;
+}
+
+EventLog::~EventLog() {
+  for (auto* cf : cfs_) db_->DestroyColumnFamilyHandle(cf);
+  if (db_) db_->Close().PermitUncheckedError();
+}
+
+Status EventLog::Recover() {
+  std::string v;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cfs_[kMeta], kHeadKey, &v);
+  if (s.ok()) {
+    if (v.size() != 8 + kHashBytes + 8) return Error{ErrorCode::kCorruption, "bad head record"};
+    head_.seq = GetBE64(v.data());
+    std::memcpy(head_.hash.data(), v.data() + 8, kHashBytes);
+    head_.recorded_at_us = static_cast<int64_t>(GetBE64(v.data() + 8 + kHashBytes));
+  } else if (!s.IsNotFound()) {
+    return StorageError(s, "reading the head");
+  }
+  // Events after the head belong to a batch that never committed (a crash mid-append).
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cfs_[kEvents]));
+  it->Seek(BE64(head_.seq + 1));
+  if (it->Valid()) {
+    rocksdb::WriteBatch b;
+    b.DeleteRange(cfs_[kEvents], BE64(head_.seq + 1), BE64(UINT64_MAX));
+    if (Status w = WriteDurable(&b); !w) return w;
+  }
+  if (!it->status().ok()) return StorageError(it->status(), "scanning the tail");
+  return options_.check_tail ? CheckTail() : Ok();
+}
+
+// The last event must be at the head's seq, decode, carry the head's hash, and chain from the
+// event before it. Finds a torn or altered end at start-up without reading all of history.
+Status EventLog::CheckTail() {
+  if (head_.seq == 0) {
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cfs_[kEvents]));
+    it->SeekToFirst();
+    if (it->Valid()) return Error{ErrorCode::kCorruption, "events stored but no head recorded"};
+    return Ok();
+  }
+  Hash prev{};
+  if (head_.seq > 1) {
+    std::string pv;
+    rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cfs_[kEvents], BE64(head_.seq - 1), &pv);
+    if (!s.ok()) return Corruption(head_.seq - 1, "missing before the head: " + s.ToString());
+    if (pv.size() < kHashBytes) return Corruption(head_.seq - 1, "stored value too short");
+    std::memcpy(prev.data(), pv.data(), kHashBytes);
+  }
+  std::string v;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cfs_[kEvents], BE64(head_.seq), &v);
+  if (!s.ok()) return Corruption(head_.seq, "the head event is missing: " + s.ToString());
+  Hash stored{};
+  schema::StoredEvent::Reader root;
+  ValueDecoder dec;
+  try {
+    if (Status d = dec.Decode(head_.seq, v, &stored, &root); !d) return d;
+  } catch (const kj::Exception& e) {
+    return Corruption(head_.seq, "undecodable: " + std::string(e.getDescription().cStr()));
+  }
+  Sha256 sha;
+  const Hash computed = ChainHash(sha, prev, v.data() + kHashBytes, v.size() - kHashBytes);
+  if (computed != stored || stored != head_.hash) {
+    return Corruption(head_.seq, "the tail of the hash chain does not match the head");
+  }
+  return Ok();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Writes.
+
+Status EventLog::WriteDurable(rocksdb::WriteBatch* batch) {
+  if (failed_.load()) return Refuse();
+  rocksdb::Status s = db_->Write(DurableWriteOptions(), batch);
+  if (!s.ok()) return Fail(s, "a synced write failed; appends are stopped until restart");
+  return Ok();
+}
+
+Status EventLog::Fail(const rocksdb::Status& s, const char* what) {
+  std::lock_guard<std::mutex> lock(failure_mu_);
+  failure_ = std::string(what) + ": " + s.ToString();
+  failed_.store(true);
+  return Error{ErrorCode::kWritesStopped, failure_};
+}
+
+Status EventLog::Refuse() const {
+  std::lock_guard<std::mutex> lock(failure_mu_);
+  return Error{ErrorCode::kWritesStopped, "writes are stopped after a storage failure: " + failure_};
+}
+
+std::string EventLog::failure() const {
+  std::lock_guard<std::mutex> lock(failure_mu_);
+  return failure_;
+}
+
+Head EventLog::head() const {
+  std::lock_guard<std::mutex> lock(head_mu_);
+  return head_;
+}
+
+struct EventLog::Append::State {
+  Head base;
+  Seq next_seq = 1;
+  Hash prev{};
+  int64_t recorded_at_us = 0;
+  std::unordered_map<std::string, IdEntry> ids;           // this batch's ids
+  std::unordered_map<std::string, uint64_t> versions;      // streams touched by this batch
+  rocksdb::WriteBatch chunk;  // events not yet written
+  rocksdb::WriteBatch index;  // ids, streams, head: written by Commit() only
+  size_t chunk_events = 0;
+  bool chunks_written = false;
+  bool poisoned = false;
+  bool committed = false;
+  AppendResult result;
+  Sha256 sha;
+  capnp::MallocMessageBuilder scratch{512};
+};
+
+EventLog::Append::Append(EventLog* log)
+    : log_(log), state_(std::make_unique<State>()), writer_(log->writer_mu_) {
+  State& st = *state_;
+  st.base = log->head();
+  st.next_seq = st.base.seq + 1;
+  st.prev = st.base.hash;
+  // Recording time never goes backwards, whatever the wall clock does.
+  st.recorded_at_us = std::max(log->options_.now_us(), st.base.recorded_at_us);
+}
+
+EventLog::Append::~Append() {
+  if (!state_->committed && state_->chunks_written) {
+    // Take back the chunks already written; if even that fails, the log is failed and the next
+    // Open() removes them (they lie after the head).
+    rocksdb::WriteBatch b;
+    b.DeleteRange(log_->cfs_[kEvents], BE64(state_->base.seq + 1), BE64(UINT64_MAX));
+    (void)log_->WriteDurable(&b);
+  }
+}
+
+Seq EventLog::Append::next_seq() const { return state_->next_seq; }
+
+std::unique_ptr<EventLog::Append> EventLog::BeginAppend() {
+  return std::unique_ptr<Append>(new Append(this));
+}
+
+Status EventLog::Append::Add(const DecodedEvent& decoded) {
+  State& st = *state_;
+  const int64_t index = static_cast<int64_t>(st.result.results.size());
+  schema::Event::Reader ev = decoded.event();
+  std::string id(ev.getId().cStr());
+  auto fail = [&](ErrorCode code, std::string field, std::string msg) -> Status {
+    st.poisoned = true;
+    return Error{code, std::move(msg), index, id, std::move(field)};
+  };
+  if (st.poisoned) return fail(ErrorCode::kInvalidArgument, "", "the batch already failed");
+  if (log_->failed_.load()) return log_->Refuse();
+
+  kj::Array<capnp::word> content = capnp::canonicalize(ev);
+  const Hash digest = st.sha.Update(content.begin(), content.size() * sizeof(capnp::word)).Finish();
+
+  auto lookup = [&](const std::string& key) -> Result<std::optional<IdEntry>> {
+    if (auto it = st.ids.find(key); it != st.ids.end()) return std::optional<IdEntry>(it->second);
+    std::string v;
+    rocksdb::Status s = log_->db_->Get(rocksdb::ReadOptions(), log_->cfs_[kIds], key, &v);
+    if (s.IsNotFound()) return std::optional<IdEntry>();
+    if (!s.ok()) return StorageError(s, "reading the id index");
+    auto e = DecodeIdEntry(v);
+    if (!e) return Error{ErrorCode::kCorruption, "bad id index entry"};
+    return e;
+  };
+
+  auto existing = lookup(id);
+  if (!existing) return fail(existing.error().code, "id", existing.error().message);
+  if (existing->has_value()) {
+    if ((*existing)->digest != digest) {
+      return fail(ErrorCode::kConflict, "id",
+                  "id already used by seq " + std::to_string((*existing)->seq) +
+                      " with different content");
+    }
+    st.result.results.push_back({id, (*existing)->seq, AppendStatus::kDuplicate});
+    ++st.result.duplicates;
+    return Ok();
+  }
+
+  std::string stream;
+  if (ev.getBody().isEventVoided()) {
+    auto target = lookup(ev.getBody().getEventVoided().getTarget().cStr());
+    if (!target) return fail(target.error().code, "target", target.error().message);
+    if (!target->has_value()) return fail(ErrorCode::kInvalidEvent, "target", "no such event");
+    stream = (*target)->stream;
+  } else {
+    stream = StreamOf(ev);
+  }
+
+  uint64_t version = 0;
+  if (auto it = st.versions.find(stream); it != st.versions.end()) {
+    version = it->second;
+  } else {
+    std::string v;
+    rocksdb::Status s = log_->db_->Get(rocksdb::ReadOptions(), log_->cfs_[kStreams], stream, &v);
+    if (s.ok() && v.size() == 8) {
+      version = GetBE64(v.data());
+    } else if (!s.IsNotFound()) {
+      return fail(ErrorCode::kStorage, "", "reading stream version: " + s.ToString());
+    }
+  }
+  if (decoded.expected_version && static_cast<uint64_t>(*decoded.expected_version) != version) {
+    // The stream name is not echoed: it may hold a NISS.
+    return fail(ErrorCode::kConflict, "expected_version",
+                "the event's stream is at version " + std::to_string(version) + ", not " +
+                    std::to_string(*decoded.expected_version));
+  }
+
+  const Seq seq = st.next_seq++;
+  auto stored = st.scratch.initRoot<schema::StoredEvent>();
+  stored.setSeq(seq);
+  stored.setRecordedAtUs(st.recorded_at_us);
+  stored.setEvent(ev);
+  kj::Array<capnp::word> bytes = capnp::canonicalize(stored.asReader());
+  const size_t size = bytes.size() * sizeof(capnp::word);
+  const Hash hash = ChainHash(st.sha, st.prev, bytes.begin(), size);
+  std::string value(reinterpret_cast<const char*>(hash.data()), kHashBytes);
+  value.append(reinterpret_cast<const char*>(bytes.begin()), size);
+  st.chunk.Put(log_->cfs_[kEvents], BE64(seq), value);
+
+  IdEntry entry{seq, digest, stream};
+  st.index.Put(log_->cfs_[kIds], id, EncodeIdEntry(entry));
+  st.index.Put(log_->cfs_[kStreamIndex], StreamIndexKey(stream, version + 1), BE64(seq));
+  st.versions[stream] = version + 1;
+  st.ids.emplace(id, std::move(entry));
+  st.prev = hash;
+  st.result.results.push_back({std::move(id), seq, AppendStatus::kAppended});
+  ++st.result.appended;
+
+  if (++st.chunk_events >= log_->options_.chunk_events_max) {
+    // Written now, visible only when Commit() moves the head past them.
+    if (Status w = log_->WriteDurable(&st.chunk); !w) {
+      st.poisoned = true;
+      return w;
+    }
+    st.chunk.Clear();
+    st.chunk_events = 0;
+    st.chunks_written = true;
+  }
+  return Ok();
+}
+
+Result<AppendResult> EventLog::Append::Commit() {
+  State& st = *state_;
+  if (st.poisoned || st.committed) {
+    return Error{ErrorCode::kInvalidArgument, "the batch failed or was committed already"};
+  }
+  Head head = st.base;
+  if (st.result.appended > 0) {
+    assert(st.next_seq - 1 == st.base.seq + st.result.appended);  // gapless
+    head = Head{st.next_seq - 1, st.prev, st.recorded_at_us};
+    for (const auto& [stream, version] : st.versions) {
+      st.index.Put(log_->cfs_[kStreams], stream, BE64(version));
+    }
+    st.index.Put(log_->cfs_[kMeta], kHeadKey, EncodeHead(head));
+    if (st.chunk_events > 0) {
+      // Small batches are one write; large ones end with the remaining events plus the index.
+      rocksdb::WriteBatch all(std::move(st.chunk));
+      rocksdb::WriteBatch& idx = st.index;
+      struct Copier : rocksdb::WriteBatch::Handler {
+        rocksdb::WriteBatch* out;
+        std::vector<rocksdb::ColumnFamilyHandle*>* cfs;
+        rocksdb::Status PutCF(uint32_t cf, const rocksdb::Slice& k,
+                              const rocksdb::Slice& v) override {
+          return out->Put((*cfs)[cf], k, v);
+        }
+      } copier;
+      copier.out = &all;
+      copier.cfs = &log_->cfs_;
+      if (rocksdb::Status s = idx.Iterate(&copier); !s.ok()) return StorageError(s, "batch");
+      if (Status w = log_->WriteDurable(&all); !w) return w.error();
+    } else if (Status w = log_->WriteDurable(&st.index); !w) {
+      return w.error();
+    }
+  }
+  st.committed = true;
+  {
+    std::lock_guard<std::mutex> lock(log_->head_mu_);
+    log_->head_ = head;
+  }
+  st.result.last_seq = head.seq;
+  return std::move(st.result);
+}
+
+Result<AppendResult> EventLog::AppendAll(const std::vector<DecodedEvent>& events) {
+  auto append = BeginAppend();
+  for (const auto& e : events) {
+    if (Status s = append->Add(e); !s) return s.error();
+  }
+  return append->Commit();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reads.
+
+Status EventLog::ReadRange(Seq from, Seq to,
+                           const std::function<bool(const StoredEventView&)>& fn) const {
+  const Seq last = std::min(to, head().seq);
+  if (from < 1) from = 1;
+  if (from > last) return Ok();
+  rocksdb::ReadOptions ro;
+  const std::string upper = BE64(last + 1);
+  rocksdb::Slice upper_slice(upper);
+  ro.iterate_upper_bound = &upper_slice;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cfs_[kEvents]));
+  ValueDecoder dec;
+  Seq expect = from;
+  try {
+    for (it->Seek(BE64(from)); it->Valid(); it->Next(), ++expect) {
+      StoredEventView view;
+      view.seq_ = GetBE64(it->key().data());
+      if (it->key().size() != 8 || view.seq_ != expect) {
+        return Corruption(expect, "missing from the events column family");
+      }
+      if (Status d = dec.Decode(view.seq_, it->value(), &view.hash_, &view.root_); !d) return d;
+      if (!fn(view)) return Ok();
+    }
+  } catch (const kj::Exception& e) {
+    return Corruption(expect, "undecodable: " + std::string(e.getDescription().cStr()));
+  }
+  if (!it->status().ok()) return StorageError(it->status(), "reading events");
+  if (expect != last + 1) return Corruption(expect, "missing from the events column family");
+  return Ok();
+}
+
+Result<std::optional<Seq>> EventLog::FindId(std::string_view id) const {
+  std::string v;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cfs_[kIds], id, &v);
+  if (s.IsNotFound()) return std::optional<Seq>();
+  if (!s.ok()) return StorageError(s, "reading the id index");
+  auto e = DecodeIdEntry(v);
+  if (!e) return Error{ErrorCode::kCorruption, "bad id index entry"};
+  if (e->seq > head().seq) return std::optional<Seq>();
+  return std::optional<Seq>(e->seq);
+}
+
+Result<std::vector<Seq>> EventLog::StreamSeqs(std::string_view stream) const {
+  std::vector<Seq> seqs;
+  const Seq last = head().seq;
+  std::string prefix(stream);
+  prefix.push_back('\0');
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cfs_[kStreamIndex]));
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    if (it->value().size() != 8) return Error{ErrorCode::kCorruption, "bad stream index entry"};
+    const Seq seq = GetBE64(it->value().data());
+    if (seq <= last) seqs.push_back(seq);
+  }
+  if (!it->status().ok()) return StorageError(it->status(), "reading the stream index");
+  return seqs;
+}
+
+Result<VerifyReport> EventLog::Verify(const std::function<void(Seq, Seq)>& progress) const {
+  VerifyReport report;
+  const Head head = this->head();
+  Hash prev{};
+  int64_t last_recorded = INT64_MIN;
+  Sha256 sha;
+  std::string idv;
+  auto bad = [&](Seq seq, std::string problem) {
+    report.ok = false;
+    report.first_bad_seq = seq;
+    report.problem = std::move(problem);
+    return false;
+  };
+  rocksdb::ReadOptions ro;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cfs_[kEvents]));
+  ValueDecoder dec;
+  Seq expect = 1;
+  try {
+    for (it->SeekToFirst(); it->Valid() && expect <= head.seq; it->Next(), ++expect) {
+      const Seq seq = it->key().size() == 8 ? GetBE64(it->key().data()) : 0;
+      if (seq != expect) {
+        bad(expect, "sequence gap: found key " + std::to_string(seq));
+        break;
+      }
+      Hash stored{};
+      schema::StoredEvent::Reader root;
+      const rocksdb::Slice v = it->value();
+      if (v.size() < kHashBytes) {
+        bad(seq, "stored value too short");
+        break;
+      }
+      const Hash computed = ChainHash(sha, prev, v.data() + kHashBytes, v.size() - kHashBytes);
+      if (std::memcmp(computed.data(), v.data(), kHashBytes) != 0) {
+        bad(seq, "hash does not chain from the previous event");
+        break;
+      }
+      if (Status d = dec.Decode(seq, v, &stored, &root); !d) {
+        bad(seq, d.error().message);
+        break;
+      }
+      if (root.getRecordedAtUs() < last_recorded) {
+        bad(seq, "recorded_at goes backwards");
+        break;
+      }
+      last_recorded = root.getRecordedAtUs();
+      rocksdb::Status s = db_->Get(ro, cfs_[kIds], root.getEvent().getId().cStr(), &idv);
+      auto entry = s.ok() ? DecodeIdEntry(idv) : std::nullopt;
+      if (!entry || entry->seq != seq) {
+        bad(seq, "the id index does not point at this event");
+        break;
+      }
+      prev = stored;
+      ++report.events;
+      if (progress && seq % 65536 == 0) progress(seq, head.seq);
+    }
+  } catch (const kj::Exception& e) {
+    bad(expect, "undecodable: " + std::string(e.getDescription().cStr()));
+  }
+  if (!it->status().ok()) return StorageError(it->status(), "reading events");
+  if (report.ok && report.events != head.seq) {
+    bad(report.events + 1, "the chain ends before the recorded head");
+  }
+  if (report.ok && prev != head.hash) bad(head.seq, "the last hash differs from the recorded head");
+  report.head = prev;
+  if (progress) progress(report.events, head.seq);
+  return report;
+}
+
+}  // namespace ledger

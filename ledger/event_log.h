@@ -1,0 +1,172 @@
+// The append-only event log: every fact the ledger knows, in a gapless global sequence,
+// chained by SHA-256, stored in RocksDB. Key layout and recovery: ledger/README.md.
+//
+// Durability: Append::Commit() returns only after the whole batch is in a synced RocksDB
+// write; acknowledged means durable. A batch is all or nothing, whatever its size: a crash
+// before Commit returns leaves no event of it visible after reopening.
+//
+// Failure: if a write or sync fails, the log enters a failed state and refuses every later
+// append (ErrorCode::kWritesStopped) until the process restarts and Open() recovers. Reads
+// keep working. Nothing is retried blindly.
+//
+// Thread-safety: reads (head, ReadRange, Get*, Verify) may run on any thread at any time and
+// see only committed events. Appends are serialised: one Append at a time, BeginAppend()
+// blocks while another is open.
+#pragma once
+
+#include <rocksdb/db.h>
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ledger/sha256.h"
+#include "schemas/event.capnp.h"
+#include "schemas/json_codec.h"
+#include "schemas/result.h"
+
+namespace ledger {
+
+using Seq = uint64_t;
+
+struct LogOptions {
+  // UTC microseconds now. Injected so that tests can move time; defaults to the system clock.
+  std::function<int64_t()> now_us;
+  // A large batch is written in chunks of this many events, made visible by one final synced
+  // write (see README, "Large batches").
+  size_t chunk_events_max = 8192;
+  // Check the tail of the hash chain on open. Only `verify` turns this off, to report the
+  // first bad seq instead of refusing to open.
+  bool check_tail = true;
+};
+
+// The last committed event.
+struct Head {
+  Seq seq = 0;
+  Hash hash{};  // all zeros before the first event: the chain's genesis
+  int64_t recorded_at_us = 0;
+};
+
+enum class AppendStatus { kAppended, kDuplicate };
+
+struct AppendedEvent {
+  std::string id;
+  Seq seq = 0;
+  AppendStatus status = AppendStatus::kAppended;
+};
+
+struct AppendResult {
+  uint64_t appended = 0;
+  uint64_t duplicates = 0;
+  Seq last_seq = 0;  // the log's head after the commit
+  std::vector<AppendedEvent> results;  // one per event, in batch order
+};
+
+// One stored event as read back. `event()` is valid while this object lives.
+class StoredEventView {
+ public:
+  Seq seq() const { return seq_; }
+  const Hash& hash() const { return hash_; }
+  schema::StoredEvent::Reader stored() const { return root_; }
+  schema::Event::Reader event() const { return root_.getEvent(); }
+
+ private:
+  friend class EventLog;
+  Seq seq_ = 0;
+  Hash hash_{};
+  schema::StoredEvent::Reader root_;
+};
+
+struct VerifyReport {
+  bool ok = true;
+  uint64_t events = 0;
+  Hash head{};
+  Seq first_bad_seq = 0;  // when !ok
+  std::string problem;
+};
+
+// The stream an event belongs to for `expected_version`: beneficiary/<niss>,
+// provider/<id>, network/<id> or rules. A void belongs to its target's stream.
+std::string StreamOf(schema::Event::Reader event);
+
+class EventLog {
+ public:
+  // Opens (creating if needed) the log in `dir`, discards the remains of an append that
+  // crashed before committing, and checks the tail of the hash chain.
+  static Result<std::unique_ptr<EventLog>> Open(const std::string& dir, LogOptions options = {});
+  ~EventLog();
+
+  // A batch being appended. Add() each event in order, then Commit(). Destroying it without
+  // Commit(), or after an Add() error, stores nothing.
+  class Append {
+   public:
+    ~Append();
+    // Checks the event against the log and the batch so far: a duplicate id with the same
+    // content is answered with the original seq; other content is a conflict; a void's target
+    // must exist; expected_version must match. An error names the event (index, id) and field;
+    // after one, the batch can only be dropped.
+    Status Add(const DecodedEvent& event);
+    // Makes the batch durable and visible; returns when synced.
+    Result<AppendResult> Commit();
+    // The log's head seq this batch is building on plus the events added so far.
+    Seq next_seq() const;
+
+   private:
+    friend class EventLog;
+    struct State;
+    explicit Append(EventLog* log);
+    EventLog* log_;
+    std::unique_ptr<State> state_;
+    std::unique_lock<std::mutex> writer_;
+  };
+
+  std::unique_ptr<Append> BeginAppend();
+  // Convenience: the whole batch at once.
+  Result<AppendResult> AppendAll(const std::vector<DecodedEvent>& events);
+
+  Head head() const;
+  // Reads committed events with from <= seq <= min(to, head), in order, until `fn` returns
+  // false. Streams from RocksDB; nothing is loaded whole.
+  Status ReadRange(Seq from, Seq to, const std::function<bool(const StoredEventView&)>& fn) const;
+  // The seq of the event with this id, if any.
+  Result<std::optional<Seq>> FindId(std::string_view id) const;
+  // The seqs of a stream's events in order, and its version (their count).
+  Result<std::vector<Seq>> StreamSeqs(std::string_view stream) const;
+  // Walks the whole chain from seq 1: sequence, hashes, id index. `progress(done, total)`
+  // is called now and then.
+  Result<VerifyReport> Verify(const std::function<void(Seq, Seq)>& progress = {}) const;
+  // Non-empty when an earlier write failure stopped appends.
+  std::string failure() const;
+
+  // For tests and tools that must reach under the log (tamper tests).
+  rocksdb::DB* raw_db() { return db_.get(); }
+  rocksdb::ColumnFamilyHandle* events_cf() { return cfs_[kEvents]; }
+
+ private:
+  enum Cf { kDefault, kEvents, kIds, kStreams, kStreamIndex, kMeta, kCfCount };
+  EventLog() = default;
+  Status Recover();
+  Status CheckTail();
+  Status WriteDurable(rocksdb::WriteBatch* batch);
+  Status WriteChunk(rocksdb::WriteBatch* batch);
+  Status Fail(const rocksdb::Status& s, const char* what);
+  Status Refuse() const;
+
+  LogOptions options_;
+  std::unique_ptr<rocksdb::DB> db_;
+  std::vector<rocksdb::ColumnFamilyHandle*> cfs_;
+  std::mutex writer_mu_;
+  mutable std::mutex head_mu_;
+  Head head_;
+  std::atomic<bool> failed_{false};
+  mutable std::mutex failure_mu_;
+  std::string failure_;
+};
+
+}  // namespace ledger

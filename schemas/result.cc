@@ -1,0 +1,31 @@
+#include "schemas/result.h"
+
+namespace ledger {
+
+const char* ErrorCodeName(ErrorCode code) {
+  switch (code) {
+    case ErrorCode::kInvalidEvent: return "invalid_event";
+    case ErrorCode::kConflict: return "conflict";
+    case ErrorCode::kNotFound: return "not_found";
+    case ErrorCode::kStorage: return "storage_error";
+    case ErrorCode::kWritesStopped: return "writes_stopped";
+    case ErrorCode::kCorruption: return "corruption";
+    case ErrorCode::kInvalidArgument: return "invalid_argument";
+  }
+  return "unknown";
+}
+
+std::string Error::ToString() const {
+  std::string s;
+  if (index >= 0) {
+    s += "event " + std::to_string(index);
+    if (!id.empty()) s += " (id " + id + ")";
+  } else if (!id.empty()) {
+    s += "event id " + id;
+  }
+  if (!field.empty()) s += (s.empty() ? "" : ", ") + std::string("field ") + field;
+  if (!s.empty()) s += ": ";
+  return s + message;
+}
+
+}  // namespace ledger
