@@ -10,7 +10,9 @@
 #include <string>
 #include <vector>
 
+#include "api/cli.h"
 #include "api/flags.h"
+#include "api/queries.h"
 #include "api/progress.h"
 #include "ledger/event_log.h"
 #include "schemas/civil_date.h"
@@ -21,10 +23,6 @@ namespace {
 
 namespace json = boost::json;
 
-constexpr int kExitRefused = 1;
-constexpr int kExitUsage = 2;
-constexpr int kExitStorage = 3;
-
 struct Command {
   const char* name;
   const char* usage;
@@ -33,28 +31,6 @@ struct Command {
   std::set<std::string> switches;
   std::function<int(const Flags&)> run;
 };
-
-int Report(const Error& e, const std::string& where = "") {
-  std::fprintf(stderr, "ledgerctl: %s%s\n", where.c_str(), e.ToString().c_str());
-  switch (e.code) {
-    case ErrorCode::kInvalidArgument: return kExitUsage;
-    case ErrorCode::kStorage:
-    case ErrorCode::kWritesStopped: return kExitStorage;
-    default: return kExitRefused;
-  }
-}
-
-void PrintJson(const json::value& v) {
-  std::string s = json::serialize(v);
-  s.push_back('\n');
-  std::fwrite(s.data(), 1, s.size(), stdout);
-}
-
-Result<std::unique_ptr<EventLog>> OpenLog(const Flags& f, bool check_tail = true) {
-  LogOptions options;
-  options.check_tail = check_tail;
-  return EventLog::Open(f.GetOr("db", "./data"), options);
-}
 
 int RunAppend(const Flags& f) {
   if (f.positional().size() > 1) {
@@ -70,10 +46,7 @@ int RunAppend(const Flags& f) {
   }
   auto log = OpenLog(f);
   if (!log) return Report(log.error());
-  const CivilDay today = DayOfTimestampUs(
-      std::chrono::duration_cast<std::chrono::microseconds>(
-          std::chrono::system_clock::now().time_since_epoch())
-          .count());
+  const CivilDay today = DayOfTimestampUs(NowUs());
   auto append = (*log)->BeginAppend();
   Progress progress("appending");
   std::string line;
@@ -155,6 +128,21 @@ const std::vector<Command>& Commands() {
        "Walks the whole hash chain and sequence. Exit 0 and {\"ok\":true,\"events\":N,\"head\":H},\n"
        "or exit 1 and the first bad seq.",
        {"db"}, {}, RunVerify},
+      {"invoice", "invoice --provider ID --month YYYY-MM [--format json|csv] [--as-of SEQ] [--db DIR]",
+       "One provider's invoice for one month: totals over billable lines, and every line with\n"
+       "its event, the rule that priced it, fee, co-pay, insurer share, or why it is not billable.",
+       {"db", "provider", "month", "format", "as-of", "as-of-time"}, {}, RunInvoice},
+      {"quota", "quota --niss NISS --on YYYY-MM-DD [--as-of SEQ] [--db DIR]",
+       "The beneficiary's trajectories active on that date and their counters.",
+       {"db", "niss", "on", "as-of", "as-of-time"}, {}, RunQuota},
+      {"balance", "balance --network ID --year YYYY [--as-of SEQ] [--db DIR]",
+       "The network's care budget for the year: allocated, consumed, remaining, projected\n"
+       "exhaustion (from the spend rate up to the latest care date).",
+       {"db", "network", "year", "as-of", "as-of-time"}, {}, RunBalance},
+      {"rules", "rules show [ID] [--db DIR]",
+       "Prints the rulesets in force (or one) as the JSON that `rules publish` and\n"
+       "`replay --rules` take.",
+       {"db", "as-of", "as-of-time"}, {}, RunRules},
   };
   return commands;
 }

@@ -1,0 +1,29 @@
+// Shared plumbing of ledgerctl's commands: error reporting with exit codes, JSON output,
+// opening the log, and the --as-of / --as-of-time flags.
+#pragma once
+
+#include <boost/json.hpp>
+
+#include <memory>
+#include <string>
+
+#include "api/flags.h"
+#include "ledger/event_log.h"
+#include "schemas/result.h"
+
+namespace ledger {
+
+inline constexpr int kExitRefused = 1;
+inline constexpr int kExitUsage = 2;
+inline constexpr int kExitStorage = 3;
+
+// Prints "ledgerctl: <where><error>" to stderr and returns the exit code for the error.
+int Report(const Error& e, const std::string& where = "");
+void PrintJson(const boost::json::value& v);
+Result<std::unique_ptr<EventLog>> OpenLog(const Flags& f, bool check_tail = true);
+// The seq a query answers at: --as-of SEQ, --as-of-time RFC3339 (the last event recorded at or
+// before it), or the head.
+Result<Seq> AsOfSeq(const Flags& f, const EventLog& log);
+int64_t NowUs();
+
+}  // namespace ledger

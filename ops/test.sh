@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# The test command (README, .ci/run): installs what is missing, then
+#  1. builds Release and runs the whole suite under CTest,
+#  2. builds with AddressSanitizer + UndefinedBehaviorSanitizer and runs the suite again,
+#  3. builds the libFuzzer targets with clang and gives each a short smoke run,
+#  4. runs the shared billing cases through build/ledgerctl as users would.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+jobs=${LEDGER_JOBS:-2}
+fuzz_seconds=${LEDGER_FUZZ_SECONDS:-20}
+
+ops/setup.sh
+
+echo "== Release suite"
+ctest --test-dir build --output-on-failure -j"$jobs" --timeout 600
+
+echo "== ASan + UBSan suite"
+cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLEDGER_SANITIZE=ON \
+  -Wno-dev >/dev/null
+ninja -C build-asan -j"$jobs" | grep -v '^\[' || true
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  ctest --test-dir build-asan --output-on-failure -j"$jobs" --timeout 900
+
+echo "== Fuzz smoke (${fuzz_seconds}s per target)"
+CC=clang-14 CXX=clang++-14 cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DLEDGER_FUZZ=ON -DLEDGER_TESTS=OFF -Wno-dev >/dev/null
+ninja -C build-fuzz -j"$jobs" | grep -v '^\[' || true
+for target in build-fuzz/tests/*_fuzz; do
+  [[ -x "$target" ]] || continue
+  name=$(basename "$target" _fuzz)
+  corpus=$(mktemp -d)
+  cp tests/fuzz/corpus/* "$corpus"/ 2>/dev/null || true
+  "$target" -max_total_time="$fuzz_seconds" -print_final_stats=0 "$corpus" 2>/tmp/fuzz-"$name".log ||
+    { tail -n 40 /tmp/fuzz-"$name".log; echo "fuzz target $name failed"; exit 1; }
+  echo "fuzz $name: $(grep -c . /tmp/fuzz-"$name".log) log lines, no crash"
+  rm -rf "$corpus"
+done
+
+echo "== Shared billing cases"
+python3 ../shared/tools/check_cases.py build/ledgerctl ../shared/domain/cases

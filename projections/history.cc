@@ -1,0 +1,228 @@
+#include "projections/history.h"
+
+#include <algorithm>
+
+namespace ledger {
+
+uint32_t Interner::Intern(std::string_view name) {
+  auto it = index_.find(std::string(name));
+  if (it != index_.end()) return it->second;
+  const auto idx = static_cast<uint32_t>(names_.size());
+  names_.emplace_back(name);
+  index_.emplace(names_.back(), idx);
+  return idx;
+}
+
+std::optional<uint32_t> Interner::Find(std::string_view name) const {
+  auto it = index_.find(std::string(name));
+  if (it == index_.end()) return std::nullopt;
+  return it->second;
+}
+
+NetworkIdx History::Network(capnp::Text::Reader id) {
+  const NetworkIdx n = networks.Intern(id.cStr());
+  if (population.size() <= n) population.resize(n + 1, Population::kUnknown);
+  return n;
+}
+
+Person History::PersonOf(schema::Beneficiary::Reader b) {
+  return Person{beneficiaries.Intern(b.getNiss().cStr()), b.getBirthDay(), b.getBim()};
+}
+
+namespace {
+Role RoleOf(schema::Profession p) {
+  switch (p) {
+    case schema::Profession::PSYCHOLOGIST: return Role::kPsychologist;
+    case schema::Profession::ORTHOPEDAGOGUE: return Role::kOrthopedagogue;
+    case schema::Profession::OTHER: return Role::kOther;
+  }
+  return Role::kOther;
+}
+CareFunction FunctionOf(schema::CareFunction f) {
+  return f == schema::CareFunction::TREATMENT ? CareFunction::kTreatment : CareFunction::kSupport;
+}
+bool SchoolCpms(schema::Location l, schema::Organiser o) {
+  return l == schema::Location::SCHOOL && o == schema::Organiser::CPMS;
+}
+}  // namespace
+
+void History::Add(const StoredEventView& view) {
+  using B = schema::Event::Body;
+  const Seq seq = view.seq();
+  assert(seq == last_seq_ + 1);
+  last_seq_ = seq;
+  const schema::Event::Reader ev = view.event();
+  event_ids_.emplace_back(ev.getId().cStr());
+  const CivilDay day = ev.getOccurredOn();
+  const auto body = ev.getBody();
+  switch (body.which()) {
+    case B::NETWORK_REGISTERED: {
+      auto b = body.getNetworkRegistered();
+      const NetworkIdx n = Network(b.getNetworkId());
+      // The first registration holds; the population is a fact of the network.
+      if (population[n] == Population::kUnknown) {
+        switch (b.getPopulation()) {
+          case schema::Population::CHILDREN: population[n] = Population::kChildren; break;
+          case schema::Population::ADULTS: population[n] = Population::kAdults; break;
+          case schema::Population::MIXED: population[n] = Population::kMixed; break;
+        }
+      }
+      return;
+    }
+    case B::PROVIDER_ENROLLED: {
+      auto b = body.getProviderEnrolled();
+      enrolments[{providers.Intern(b.getProviderId().cStr()), Network(b.getNetworkId())}]
+          .push_back({day, seq, true});
+      return;
+    }
+    case B::PROVIDER_LEFT: {
+      auto b = body.getProviderLeft();
+      enrolments[{providers.Intern(b.getProviderId().cStr()), Network(b.getNetworkId())}]
+          .push_back({day, seq, false});
+      return;
+    }
+    case B::BUDGET_ALLOCATED: {
+      auto b = body.getBudgetAllocated();
+      budgets[{Network(b.getNetworkId()), b.getYear()}].push_back(
+          {seq, Cents{b.getCareBudgetCents()}});
+      return;
+    }
+    case B::RULESET_PUBLISHED:
+      published_rulesets.emplace_back(seq, body.getRulesetPublished().getRulesetJson().cStr());
+      return;
+    case B::ASSESSMENT_RECORDED: {
+      auto b = body.getAssessmentRecorded();
+      const Person p = PersonOf(b.getBeneficiary());
+      assessments[{p.who, Network(b.getNetworkId())}].push_back({day, seq});
+      return;
+    }
+    case B::EVENT_VOIDED:
+      voids_.emplace_back(seq, body.getEventVoided().getTarget().cStr());
+      return;
+    case B::INVOICE_ISSUED:
+      return;  // what was billed; read by replay/, not folded
+    case B::EXCEPTION_GRANTED:
+    case B::SESSION_INDIVIDUAL:
+    case B::SESSION_GROUP:
+    case B::COMMUNITY_INTERVENTION:
+    case B::SUPPORT_MISSION:
+    case B::CONCERTATION_HELD:
+      AddCare(view);
+      return;
+  }
+}
+
+void History::AddCare(const StoredEventView& view) {
+  using B = schema::Event::Body;
+  const schema::Event::Reader ev = view.event();
+  const auto body = ev.getBody();
+  CareEvent c;
+  c.seq = view.seq();
+  c.day = ev.getOccurredOn();
+  auto facilitators = [&](capnp::List<schema::Facilitator>::Reader list) {
+    for (auto f : list) {
+      c.facilitators.push_back({providers.Intern(f.getProviderId().cStr()), RoleOf(f.getRole())});
+    }
+  };
+  switch (body.which()) {
+    case B::SESSION_INDIVIDUAL: {
+      auto b = body.getSessionIndividual();
+      c.kind = CareKind::kIndividual;
+      c.network = Network(b.getNetworkId());
+      c.provider = providers.Intern(b.getProviderId().cStr());
+      c.beneficiary = PersonOf(b.getBeneficiary());
+      c.function = FunctionOf(b.getFunction());
+      c.minutes = b.getMinutes();
+      c.with_context = b.getWithContext();
+      c.school_cpms = SchoolCpms(b.getLocation(), b.getOrganiser());
+      break;
+    }
+    case B::SESSION_GROUP: {
+      auto b = body.getSessionGroup();
+      c.kind = CareKind::kGroup;
+      facilitators(b.getFacilitators());
+      c.network = Network(b.getNetworkId());
+      c.function = FunctionOf(b.getFunction());
+      c.minutes = b.getMinutes();
+      c.school_cpms = SchoolCpms(b.getLocation(), b.getOrganiser());
+      for (auto p : b.getParticipants()) c.participants.push_back(PersonOf(p));
+      break;
+    }
+    case B::COMMUNITY_INTERVENTION: {
+      auto b = body.getCommunityIntervention();
+      c.kind = CareKind::kCommunity;
+      facilitators(b.getFacilitators());
+      c.network = Network(b.getNetworkId());
+      c.minutes = b.getMinutes();
+      c.interaction_minutes = b.getInteractionMinutes();
+      c.participant_count = b.getParticipantCount();
+      c.defined_group = b.getDefinedGroup();
+      break;
+    }
+    case B::SUPPORT_MISSION: {
+      auto b = body.getSupportMission();
+      c.kind = CareKind::kMission;
+      c.network = Network(b.getNetworkId());
+      c.provider = providers.Intern(b.getProviderId().cStr());
+      c.minutes = b.getMinutes();
+      break;
+    }
+    case B::CONCERTATION_HELD: {
+      auto b = body.getConcertationHeld();
+      c.kind = CareKind::kConcertation;
+      c.network = Network(b.getNetworkId());
+      c.beneficiary = PersonOf(b.getBeneficiary());
+      c.units = b.getUnits();
+      for (auto p : b.getParticipants()) {
+        ConcertationParticipant cp;
+        if (p.getProviderId().size() > 0) cp.provider = providers.Intern(p.getProviderId().cStr());
+        cp.care_provider = p.getCareProvider();
+        c.concertation.push_back(cp);
+      }
+      break;
+    }
+    case B::EXCEPTION_GRANTED: {
+      auto b = body.getExceptionGranted();
+      c.kind = CareKind::kException;
+      c.network = Network(b.getNetworkId());
+      c.provider = providers.Intern(b.getProviderId().cStr());
+      c.beneficiary = PersonOf(b.getBeneficiary());
+      c.function = FunctionOf(b.getFunction());
+      break;
+    }
+    default:
+      return;
+  }
+  care.push_back(std::move(c));
+}
+
+void History::Seal() {
+  // A void can only target an earlier event, so walking voids from the newest down settles
+  // each void's own status before it is applied: a voided void restores its target.
+  std::unordered_map<std::string, Seq> targets;
+  for (const auto& [seq, target] : voids_) targets.emplace(target, 0);
+  for (Seq s = 1; s <= event_ids_.size(); ++s) {
+    auto it = targets.find(event_ids_[s - 1]);
+    if (it != targets.end() && it->second == 0) it->second = s;
+  }
+  voided_.clear();
+  for (auto it = voids_.rbegin(); it != voids_.rend(); ++it) {
+    if (voided_.count(it->first)) continue;
+    const Seq target = targets[it->second];
+    if (target != 0) voided_.insert(target);
+  }
+}
+
+Result<History> History::Load(const EventLog& log, Seq as_of) {
+  History h;
+  const Seq to = as_of == 0 ? UINT64_MAX : as_of;
+  Status s = log.ReadRange(1, to, [&](const StoredEventView& v) {
+    h.Add(v);
+    return true;
+  });
+  if (!s) return s.error();
+  h.Seal();
+  return h;
+}
+
+}  // namespace ledger

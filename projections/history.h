@@ -1,0 +1,77 @@
+// The facts a projection folds, gathered from stored events: interned names, static facts
+// (networks, enrolments, assessments, budgets, rulesets, voids) and the care events to price.
+// Gathering is order-independent; the order rules are applied by the fold (projector.h).
+#pragma once
+
+#include <map>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <unordered_set>
+#include <utility>
+#include <vector>
+
+#include "ledger/event_log.h"
+#include "projections/model.h"
+
+namespace ledger {
+
+// Names <-> dense indices.
+class Interner {
+ public:
+  uint32_t Intern(std::string_view name);
+  std::optional<uint32_t> Find(std::string_view name) const;
+  const std::string& Name(uint32_t idx) const { return names_[idx]; }
+  size_t size() const { return names_.size(); }
+
+ private:
+  std::unordered_map<std::string, uint32_t> index_;
+  std::vector<std::string> names_;
+};
+
+struct EnrolmentEvent {
+  CivilDay day;
+  Seq seq;
+  bool enrolled;  // false: left
+};
+
+struct BudgetEvent {
+  Seq seq;
+  Cents cents;
+};
+
+class History {
+ public:
+  // Adds one stored event; events must come in seq order.
+  void Add(const StoredEventView& view);
+  // Reads events 1..as_of (0: up to the head) from the log.
+  static Result<History> Load(const EventLog& log, Seq as_of = 0);
+
+  Seq last_seq() const { return last_seq_; }
+  // True when the event at `seq` is voided (by a void that is not itself voided).
+  bool Voided(Seq seq) const { return voided_.count(seq) > 0; }
+  // Resolves voids; call once after the last Add() and before reading facts.
+  void Seal();
+
+  Interner beneficiaries, providers, networks;  // NISS, provider ids, network ids
+  std::vector<Population> population;            // by network
+  std::map<std::pair<ProviderIdx, NetworkIdx>, std::vector<EnrolmentEvent>> enrolments;
+  std::map<std::pair<BeneficiaryIdx, NetworkIdx>, std::vector<std::pair<CivilDay, Seq>>>
+      assessments;
+  std::map<std::pair<NetworkIdx, int32_t>, std::vector<BudgetEvent>> budgets;
+  std::vector<std::pair<Seq, std::string>> published_rulesets;  // seq, document JSON
+  std::vector<CareEvent> care;
+  const std::string& EventId(Seq seq) const { return event_ids_[seq - 1]; }
+
+ private:
+  NetworkIdx Network(capnp::Text::Reader id);
+  Person PersonOf(schema::Beneficiary::Reader b);
+  void AddCare(const StoredEventView& view);
+
+  Seq last_seq_ = 0;
+  std::vector<std::string> event_ids_;                 // by seq - 1
+  std::vector<std::pair<Seq, std::string>> voids_;     // void seq, target id
+  std::unordered_set<Seq> voided_;
+};
+
+}  // namespace ledger
