@@ -29,12 +29,6 @@ class Interner {
   std::vector<std::string> names_;
 };
 
-struct EnrolmentEvent {
-  CivilDay day;
-  Seq seq;
-  bool enrolled;  // false: left
-};
-
 struct BudgetEvent {
   Seq seq;
   Cents cents;

@@ -75,6 +75,12 @@ struct CareEvent {
   std::vector<ConcertationParticipant> concertation;
 };
 
+struct EnrolmentEvent {
+  CivilDay day;
+  Seq seq;
+  bool enrolled;  // false: left
+};
+
 // One invoice line. Unbillable lines carry their reason and zero amounts.
 struct Line {
   ProviderIdx provider = 0;

@@ -1,0 +1,462 @@
+#include "projections/fold.h"
+
+#include <algorithm>
+#include <cassert>
+#include <climits>
+#include <tuple>
+
+namespace ledger {
+
+const char* ReasonName(Reason r) {
+  switch (r) {
+    case Reason::kNone: return "";
+    case Reason::kNoConvention: return "no_convention";
+    case Reason::kProviderNotEnrolled: return "provider_not_enrolled";
+    case Reason::kAgeOutsideNetwork: return "age_outside_network";
+    case Reason::kNoAssessment: return "no_assessment";
+    case Reason::kDailyLimit: return "daily_limit";
+    case Reason::kCounterExhausted: return "counter_exhausted";
+    case Reason::kGroupTooSmall: return "group_too_small";
+    case Reason::kCommunityRequirements: return "community_requirements";
+    case Reason::kConcertationRequirements: return "concertation_requirements";
+  }
+  return "?";
+}
+
+CivilDay WindowEnd(CivilDay start, int32_t months) {
+  const CivilDate s = FromDay(start);
+  const int32_t m0 = s.month - 1 + months;
+  CivilDate t{s.year + m0 / 12, m0 % 12 + 1, s.day};
+  if (t.day > DaysInMonth(t.year, t.month)) {  // no such day: the first of the next month
+    t.day = 1;
+    t.month = t.month == 12 ? 1 : t.month + 1;
+    if (t.month == 1) ++t.year;
+  }
+  return ToDay(t) - 1;
+}
+
+int32_t AgeOn(CivilDay birth, CivilDay day) {
+  const CivilDate b = FromDay(birth), d = FromDay(day);
+  int32_t age = d.year - b.year;
+  if (d.month < b.month || (d.month == b.month && d.day < b.day)) --age;
+  return age;
+}
+
+int32_t MonthOf(CivilDay day) {
+  const CivilDate d = FromDay(day);
+  return d.year * 100 + d.month;
+}
+
+bool LineOrder(const Line& a, const Line& b) {
+  const int32_t ma = MonthOf(a.day), mb = MonthOf(b.day);
+  return std::tie(a.provider, ma, a.day, a.seq, a.part) <
+         std::tie(b.provider, mb, b.day, b.seq, b.part);
+}
+
+// --- FoldContext -----------------------------------------------------------------------------
+
+void FoldContext::SetPopulation(NetworkIdx n, Population p) {
+  if (population_.size() <= n) population_.resize(n + 1, Population::kUnknown);
+  population_[n] = p;
+}
+
+void FoldContext::SetEnrolments(ProviderIdx p, NetworkIdx n, std::vector<EnrolmentEvent> events) {
+  std::sort(events.begin(), events.end(), [](const EnrolmentEvent& a, const EnrolmentEvent& b) {
+    return a.day != b.day ? a.day < b.day : a.seq < b.seq;
+  });
+  auto& spans = enrolled_[{p, n}];
+  spans.clear();
+  bool open = false;
+  for (const auto& e : events) {
+    if (e.enrolled && !open) {
+      spans.push_back({e.day, INT32_MAX});
+      open = true;
+    } else if (!e.enrolled && open) {
+      spans.back().second = e.day;  // enrolled up to and including the day it left
+      open = false;
+    }
+  }
+}
+
+void FoldContext::AddAssessment(BeneficiaryIdx b, NetworkIdx n, CivilDay day) {
+  auto [it, inserted] = first_assessment_.emplace(std::pair(b, n), day);
+  if (!inserted) it->second = std::min(it->second, day);
+}
+
+void FoldContext::ClearAssessments(BeneficiaryIdx b) {
+  auto it = first_assessment_.lower_bound({b, 0});
+  while (it != first_assessment_.end() && it->first.first == b) it = first_assessment_.erase(it);
+}
+
+bool FoldContext::Enrolled(ProviderIdx p, NetworkIdx n, CivilDay d) const {
+  auto it = enrolled_.find({p, n});
+  if (it == enrolled_.end()) return false;
+  for (const auto& [from, to] : it->second) {
+    if (d >= from && d <= to) return true;
+  }
+  return false;
+}
+
+bool FoldContext::Assessed(BeneficiaryIdx b, NetworkIdx n, CivilDay d) const {
+  auto it = first_assessment_.find({b, n});
+  return it != first_assessment_.end() && it->second <= d;
+}
+
+Population FoldContext::PopulationOf(NetworkIdx n) const {
+  return n < population_.size() ? population_[n] : Population::kUnknown;
+}
+
+Reason FoldContext::AgeReason(NetworkIdx n, const Person& p, CivilDay d, const Ruleset& r) const {
+  const int32_t age = AgeOn(p.birth, d);
+  switch (PopulationOf(n)) {
+    case Population::kUnknown: return Reason::kNoConvention;  // no registered network
+    case Population::kChildren:
+      return age <= r.children_max_age ? Reason::kNone : Reason::kAgeOutsideNetwork;
+    case Population::kAdults:
+      return age >= r.adults_min_age ? Reason::kNone : Reason::kAgeOutsideNetwork;
+    case Population::kMixed: return Reason::kNone;
+  }
+  return Reason::kNone;
+}
+
+// --- helpers ---------------------------------------------------------------------------------
+
+namespace {
+
+std::optional<int32_t> IndividualMax(const Ruleset& r, Column c, CareFunction f) {
+  const CounterTable& t = r.counters[static_cast<int>(c)];
+  return f == CareFunction::kSupport ? t.support_individual : t.treatment_individual;
+}
+std::optional<int32_t> GroupMax(const Ruleset& r, Column c, CareFunction f) {
+  const CounterTable& t = r.counters[static_cast<int>(c)];
+  return f == CareFunction::kSupport ? t.support_group : t.treatment_group;
+}
+bool FunctionBillable(const Ruleset& r, CareFunction f) {
+  return f == CareFunction::kSupport ? r.support_billable : r.treatment_billable;
+}
+FeeItem GroupItem(Role role) {
+  return role == Role::kOther ? FeeItem::kGroupSessionOther : FeeItem::kGroupSessionPsychologist;
+}
+FeeItem CommunityItem(Role role) {
+  return role == Role::kOther ? FeeItem::kCommunityOther : FeeItem::kCommunityPsychologist;
+}
+// The fee for an item, or nullopt when the ruleset does not pay it that day.
+std::optional<Cents> FeeOf(const Ruleset* r, FeeItem item, CivilDay d) {
+  if (!r) return std::nullopt;
+  const FeeRow* row = r->Fee(item, d);
+  return row ? std::optional<Cents>(row->cents) : std::nullopt;
+}
+bool YoungFree(const Ruleset& r, const Person& p, CivilDay d) {
+  return r.young_free_max_age && r.young_free_from && d >= *r.young_free_from &&
+         AgeOn(p.birth, d) <= *r.young_free_max_age;
+}
+bool SchoolFree(const Ruleset& r, const CareEvent& c) {
+  return c.school_cpms && r.cpms_school_free_from && c.day >= *r.cpms_school_free_from;
+}
+
+Line MakeLine(const CareEvent& c, ProviderIdx provider, uint16_t part, FeeItem item,
+              const Ruleset* r, Reason reason, Cents fee, Cents copay) {
+  Line l;
+  l.provider = provider;
+  l.network = c.network;
+  l.day = c.day;
+  l.seq = c.seq;
+  l.part = part;
+  l.item = item;
+  l.reason = reason;
+  l.ruleset = r;
+  if (reason == Reason::kNone) {
+    assert(copay <= fee && copay.value >= 0);
+    l.fee = fee;
+    l.copay = copay;
+    l.insurer = fee - copay;
+  }
+  assert(l.fee == l.copay + l.insurer);  // conservation, on every line
+  return l;
+}
+
+// How a group session stands before its participants' shares: the session-level reason and,
+// per facilitator, why it is not paid (or kNone) and its fee.
+struct GroupPricing {
+  const Ruleset* r = nullptr;
+  std::vector<std::pair<Reason, Cents>> facilitators;
+  int first_paid = -1;  // the facilitator who collects the co-pays
+};
+
+GroupPricing PriceGroupSession(const FoldContext& ctx, const CareEvent& c) {
+  GroupPricing g;
+  g.r = ctx.rules().InForce(c.day);
+  const Ruleset* r = g.r;
+  Reason session = Reason::kNone;
+  if (!r || !FunctionBillable(*r, c.function) ||
+      ctx.PopulationOf(c.network) == Population::kUnknown) {
+    session = Reason::kNoConvention;
+  } else {
+    int32_t eligible = 0;
+    bool all_assessed = true;
+    for (const Person& p : c.participants) {
+      if (ctx.AgeReason(c.network, p, c.day, *r) == Reason::kNone) ++eligible;
+      if (!ctx.Assessed(p.who, c.network, c.day)) all_assessed = false;
+    }
+    if (c.function == CareFunction::kTreatment && !all_assessed) {
+      session = Reason::kNoAssessment;
+    } else if (eligible < r->group_min_participants) {
+      session = Reason::kGroupTooSmall;
+    }
+  }
+  for (size_t i = 0; i < c.facilitators.size(); ++i) {
+    const Facilitator& f = c.facilitators[i];
+    const std::optional<Cents> fee = FeeOf(r, GroupItem(f.role), c.day);
+    Reason why = session;
+    if (!fee || session == Reason::kNoConvention) {
+      why = Reason::kNoConvention;
+    } else if (!ctx.Enrolled(f.provider, c.network, c.day)) {
+      why = Reason::kProviderNotEnrolled;
+    }
+    g.facilitators.push_back({why, fee.value_or(Cents{})});
+    if (why == Reason::kNone && g.first_paid < 0) g.first_paid = static_cast<int>(i);
+  }
+  return g;
+}
+
+// One beneficiary's fold state.
+class Folder {
+ public:
+  Folder(const FoldContext& ctx, BeneficiaryIdx who) : ctx_(ctx), who_(who) {}
+
+  void Individual(const CareEvent& c);
+  void Group(const CareEvent& c);
+  void Concertation(const CareEvent& c);
+  void Exception(const CareEvent& c);
+  BeneficiaryFold Finish();
+
+ private:
+  Trajectory* Active(CareFunction f, NetworkIdx n, CivilDay d) {
+    for (auto it = trajectories_.rbegin(); it != trajectories_.rend(); ++it) {
+      if (it->function == f && it->network == n) return it->Active(d) ? &*it : nullptr;
+    }
+    return nullptr;
+  }
+  // Any non-voided session starts a trajectory when none is active on its date; the counter
+  // table is fixed then.
+  Trajectory& ActiveOrStart(const Person& p, CareFunction f, NetworkIdx n, CivilDay d,
+                            const Ruleset* r) {
+    if (Trajectory* t = Active(f, n, d)) return *t;
+    Trajectory t;
+    t.who = who_;
+    t.function = f;
+    t.network = n;
+    t.start = d;
+    t.end = WindowEnd(d, r ? r->window_months : 12);
+    const int32_t mixed_max = r ? r->mixed_children_max_age : 23;
+    switch (ctx_.PopulationOf(n)) {
+      case Population::kChildren: t.column = Column::kChildren; break;
+      case Population::kAdults:
+      case Population::kUnknown: t.column = Column::kAdults; break;
+      case Population::kMixed:
+        t.column = AgeOn(p.birth, d) <= mixed_max ? Column::kChildren : Column::kAdults;
+        break;
+    }
+    trajectories_.push_back(std::move(t));
+    return trajectories_.back();
+  }
+
+  const FoldContext& ctx_;
+  BeneficiaryIdx who_;
+  std::vector<Trajectory> trajectories_;  // in start order
+  CivilDay daily_day_ = INT32_MIN;        // the day of the last billable individual session
+  int32_t daily_count_ = 0;               // and how many that day
+  BeneficiaryFold out_;
+};
+
+void Folder::Individual(const CareEvent& c) {
+  const Ruleset* r = ctx_.rules().InForce(c.day);
+  const Person& p = c.beneficiary;
+  Trajectory& t = ActiveOrStart(p, c.function, c.network, c.day, r);
+  const FeeItem item = FeeItem::kIndividualSession;
+  const std::optional<Cents> fee = FeeOf(r, item, c.day);
+  auto reject = [&](Reason why) {
+    out_.lines.push_back(MakeLine(c, c.provider, 0, item, r, why, {}, {}));
+  };
+  if (!fee || !FunctionBillable(*r, c.function)) return reject(Reason::kNoConvention);
+  if (!ctx_.Enrolled(c.provider, c.network, c.day)) return reject(Reason::kProviderNotEnrolled);
+  if (Reason a = ctx_.AgeReason(c.network, p, c.day, *r); a != Reason::kNone) return reject(a);
+  if (c.function == CareFunction::kTreatment && !ctx_.Assessed(who_, c.network, c.day)) {
+    return reject(Reason::kNoAssessment);
+  }
+  const int32_t today = daily_day_ == c.day ? daily_count_ : 0;
+  if (!c.with_context && today >= r->daily_individual_max) return reject(Reason::kDailyLimit);
+  const bool exception_applies =
+      c.function == CareFunction::kSupport ? r->exception_support : r->exception_treatment;
+  const int32_t extra =
+      exception_applies && !t.exception_days.empty() ? r->exception_extra_sessions : 0;
+  const std::optional<int32_t> max = IndividualMax(*r, t.column, c.function);
+  const auto used = static_cast<int32_t>(t.individual_days.size());
+  if (max && used >= *max + extra) return reject(Reason::kCounterExhausted);
+
+  Cents copay = p.bim ? r->copay_individual_bim : r->copay_individual;
+  if ((used == 0 && r->first_individual_free) || YoungFree(*r, p, c.day) || SchoolFree(*r, c)) {
+    copay = Cents{0};
+  }
+  t.individual_days.push_back(c.day);
+  daily_day_ = c.day;
+  daily_count_ = today + 1;
+  out_.lines.push_back(
+      MakeLine(c, c.provider, 0, item, r, Reason::kNone, *fee, std::min(copay, *fee)));
+}
+
+void Folder::Group(const CareEvent& c) {
+  const Ruleset* r = ctx_.rules().InForce(c.day);
+  const GroupPricing g = PriceGroupSession(ctx_, c);
+  for (size_t i = 0; i < c.participants.size(); ++i) {
+    const Person& p = c.participants[i];
+    if (p.who != who_) continue;
+    Trajectory& t = ActiveOrStart(p, c.function, c.network, c.day, r);
+    GroupShare share{c.seq, static_cast<uint16_t>(i), false, Cents{0}};
+    // Counted only when the session is paid to someone; out-of-age participants pay nothing;
+    // over the group counter (2021): no co-pay, reported, facilitators' fees unaffected.
+    if (g.first_paid >= 0 && ctx_.AgeReason(c.network, p, c.day, *r) == Reason::kNone) {
+      const std::optional<int32_t> max = GroupMax(*r, t.column, c.function);
+      if (!max || static_cast<int32_t>(t.group_days.size()) < *max) {
+        t.group_days.push_back(c.day);
+        share.counted = true;
+        if (!YoungFree(*r, p, c.day) && !SchoolFree(*r, c)) share.copay = r->copay_group_participant;
+      }
+    }
+    out_.shares.push_back(share);
+  }
+}
+
+void Folder::Concertation(const CareEvent& c) {
+  const Ruleset* r = ctx_.rules().InForce(c.day);
+  const FeeItem item = FeeItem::kConcertationUnit;
+  const std::optional<Cents> unit = FeeOf(r, item, c.day);
+  Trajectory* t = Active(CareFunction::kTreatment, c.network, c.day);
+  Reason session = Reason::kNone;
+  if (!unit || !r->treatment_billable) {
+    session = Reason::kNoConvention;
+  } else if (Reason a = ctx_.AgeReason(c.network, c.beneficiary, c.day, *r); a != Reason::kNone) {
+    session = a;
+  } else {
+    int32_t care_providers = 0;
+    for (const auto& p : c.concertation) care_providers += p.care_provider ? 1 : 0;
+    const bool ok =
+        t != nullptr && c.units <= r->concertation_units_max &&
+        t->concertation_units + c.units <= r->concertation_units_max_per_trajectory &&
+        (!r->concertation_count_max_per_trajectory ||
+         t->concertations < *r->concertation_count_max_per_trajectory) &&
+        static_cast<int32_t>(c.concertation.size()) >= r->concertation_min_participants &&
+        care_providers >= r->concertation_min_care_providers;
+    if (!ok) session = Reason::kConcertationRequirements;
+  }
+  const Cents fee = unit ? Cents{unit->value * c.units} : Cents{};
+  bool any_paid = false;
+  for (size_t i = 0; i < c.concertation.size(); ++i) {
+    const ConcertationParticipant& p = c.concertation[i];
+    if (p.provider == kNoProvider) continue;
+    Reason why = session;
+    if (why != Reason::kNoConvention && !ctx_.Enrolled(p.provider, c.network, c.day)) {
+      why = Reason::kProviderNotEnrolled;
+    }
+    any_paid = any_paid || why == Reason::kNone;
+    out_.lines.push_back(MakeLine(c, p.provider, static_cast<uint16_t>(i), item, r, why, fee, {}));
+  }
+  if (any_paid) {
+    t->concertation_units += c.units;
+    ++t->concertations;
+  }
+}
+
+void Folder::Exception(const CareEvent& c) {
+  if (Trajectory* t = Active(c.function, c.network, c.day)) t->exception_days.push_back(c.day);
+}
+
+BeneficiaryFold Folder::Finish() {
+  std::sort(trajectories_.begin(), trajectories_.end(),
+            [](const Trajectory& a, const Trajectory& b) {
+              return std::tie(a.function, a.network, a.start) <
+                     std::tie(b.function, b.network, b.start);
+            });
+  out_.trajectories = std::move(trajectories_);
+  return std::move(out_);
+}
+
+}  // namespace
+
+BeneficiaryFold FoldBeneficiary(const FoldContext& ctx, BeneficiaryIdx who,
+                                std::vector<const CareEvent*> events) {
+  std::sort(events.begin(), events.end(), [](const CareEvent* a, const CareEvent* b) {
+    return a->day != b->day ? a->day < b->day : a->seq < b->seq;
+  });
+  Folder folder(ctx, who);
+  for (const CareEvent* c : events) {
+    switch (c->kind) {
+      case CareKind::kIndividual: folder.Individual(*c); break;
+      case CareKind::kGroup: folder.Group(*c); break;
+      case CareKind::kConcertation: folder.Concertation(*c); break;
+      case CareKind::kException: folder.Exception(*c); break;
+      case CareKind::kCommunity:
+      case CareKind::kMission: break;  // not about a beneficiary
+    }
+  }
+  return folder.Finish();
+}
+
+std::vector<Line> GroupLines(const FoldContext& ctx, const CareEvent& c,
+                             std::span<const GroupShare> shares) {
+  const GroupPricing g = PriceGroupSession(ctx, c);
+  Cents copays{0};
+  for (const GroupShare& s : shares) {
+    if (s.seq == c.seq) copays += s.copay;
+  }
+  std::vector<Line> lines;
+  for (size_t i = 0; i < c.facilitators.size(); ++i) {
+    const auto& [why, fee] = g.facilitators[i];
+    const Cents copay = static_cast<int>(i) == g.first_paid ? std::min(copays, fee) : Cents{0};
+    lines.push_back(MakeLine(c, c.facilitators[i].provider, static_cast<uint16_t>(i),
+                             GroupItem(c.facilitators[i].role), g.r, why, fee, copay));
+  }
+  return lines;
+}
+
+std::vector<Line> CommunityLines(const FoldContext& ctx, const CareEvent& c) {
+  const Ruleset* r = ctx.rules().InForce(c.day);
+  const bool meets =
+      r && (c.participant_count >= r->community_min_participants || c.defined_group) &&
+      c.minutes >= r->community_min_minutes &&
+      c.interaction_minutes >= r->community_min_interaction_minutes &&
+      static_cast<int32_t>(c.facilitators.size()) >= r->community_min_facilitators;
+  std::vector<Line> lines;
+  for (size_t i = 0; i < c.facilitators.size(); ++i) {
+    const Facilitator& f = c.facilitators[i];
+    const FeeItem item = CommunityItem(f.role);
+    const std::optional<Cents> fee = FeeOf(r, item, c.day);
+    Reason why = Reason::kNone;
+    if (!fee || !r->community_billable || ctx.PopulationOf(c.network) == Population::kUnknown) {
+      why = Reason::kNoConvention;
+    } else if (!ctx.Enrolled(f.provider, c.network, c.day)) {
+      why = Reason::kProviderNotEnrolled;
+    } else if (!meets) {
+      why = Reason::kCommunityRequirements;
+    }
+    lines.push_back(MakeLine(c, f.provider, static_cast<uint16_t>(i), item, r, why,
+                             fee.value_or(Cents{}), Cents{0}));
+  }
+  return lines;
+}
+
+std::vector<Line> MissionLines(const FoldContext& ctx, const CareEvent& c) {
+  const Ruleset* r = ctx.rules().InForce(c.day);
+  const FeeItem item = FeeItem::kSupportMissionHour;
+  const std::optional<Cents> hour = FeeOf(r, item, c.day);
+  Reason why = Reason::kNone;
+  if (!hour || ctx.PopulationOf(c.network) == Population::kUnknown) {
+    why = Reason::kNoConvention;
+  } else if (!ctx.Enrolled(c.provider, c.network, c.day)) {
+    why = Reason::kProviderNotEnrolled;
+  }
+  const Cents fee = hour ? ProRataHalfUp(*hour, c.minutes, 60) : Cents{};
+  return {MakeLine(c, c.provider, 0, item, r, why, fee, Cents{0})};
+}
+
+}  // namespace ledger

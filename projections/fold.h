@@ -1,0 +1,100 @@
+// The pricing rules of the book, as pure functions over a FoldContext (the static facts:
+// rulesets, network populations, enrolments, assessments) and one beneficiary's history.
+//
+// Decomposition: the only state the order rules carry is per beneficiary (trajectories and
+// counters, the daily limit). So a projection is
+//   - for each beneficiary, a fold of its care events in (care date, seq) order
+//     (FoldBeneficiary), giving its trajectories, the lines of its individual sessions and
+//     concertations, and its share of each group session (counted or not, co-pay);
+//   - for each group session, community intervention and support mission, lines priced from
+//     the static facts (and, for groups, the participants' shares).
+// Both the full rebuild (projector.h) and the incremental store (store.h) use these
+// functions, so they cannot disagree.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <span>
+#include <vector>
+
+#include "projections/model.h"
+#include "projections/ruleset.h"
+
+namespace ledger {
+
+struct Trajectory {
+  BeneficiaryIdx who = 0;
+  CareFunction function = CareFunction::kSupport;
+  NetworkIdx network = 0;
+  CivilDay start = 0, end = 0;  // inclusive window
+  Column column = Column::kAdults;
+  std::vector<CivilDay> individual_days;  // billable individual sessions
+  std::vector<CivilDay> group_days;       // counted group participations
+  std::vector<CivilDay> exception_days;
+  int32_t concertation_units = 0, concertations = 0;
+  bool Active(CivilDay d) const { return d >= start && d <= end; }
+};
+
+// A beneficiary's part in a group session.
+struct GroupShare {
+  Seq seq = 0;
+  uint16_t participant = 0;  // position in the event's participant list
+  bool counted = false;      // counted against the participant's group counter
+  Cents copay;
+};
+
+// The last day of a window of `months` starting on `start`: the day before the same month and
+// day `months` later (a window starting on 29 February ends on 28 February).
+CivilDay WindowEnd(CivilDay start, int32_t months);
+// Age in whole years on `day`.
+int32_t AgeOn(CivilDay birth, CivilDay day);
+int32_t MonthOf(CivilDay day);  // yyyymm
+
+class FoldContext {
+ public:
+  explicit FoldContext(const RulesetCatalog* rules) : rules_(rules) {}
+
+  // Static facts; only non-voided events may be fed in.
+  void SetPopulation(NetworkIdx n, Population p);
+  // Enrolment events of one provider in one network, in any order.
+  void SetEnrolments(ProviderIdx p, NetworkIdx n, std::vector<EnrolmentEvent> events);
+  void AddAssessment(BeneficiaryIdx b, NetworkIdx n, CivilDay day);
+  void ClearAssessments(BeneficiaryIdx b);
+
+  const RulesetCatalog& rules() const { return *rules_; }
+  bool Enrolled(ProviderIdx p, NetworkIdx n, CivilDay d) const;
+  bool Assessed(BeneficiaryIdx b, NetworkIdx n, CivilDay d) const;
+  Population PopulationOf(NetworkIdx n) const;
+  // kNone when the person may be billed in the network on that day under `r`.
+  Reason AgeReason(NetworkIdx n, const Person& p, CivilDay d, const Ruleset& r) const;
+
+ private:
+  const RulesetCatalog* rules_;
+  std::vector<Population> population_;
+  std::map<std::pair<ProviderIdx, NetworkIdx>, std::vector<std::pair<CivilDay, CivilDay>>>
+      enrolled_;
+  std::map<std::pair<BeneficiaryIdx, NetworkIdx>, CivilDay> first_assessment_;
+};
+
+struct BeneficiaryFold {
+  std::vector<Trajectory> trajectories;  // by function, network, start
+  std::vector<Line> lines;               // individual sessions and concertations
+  std::vector<GroupShare> shares;
+};
+
+// Folds one beneficiary's non-voided care events (individual sessions, group sessions it takes
+// part in, concertations, exceptions). `events` need not be sorted.
+BeneficiaryFold FoldBeneficiary(const FoldContext& ctx, BeneficiaryIdx who,
+                                std::vector<const CareEvent*> events);
+
+// The lines of a group session, given the shares of its participants (any order; shares of
+// other sessions are ignored). A community intervention, a support mission.
+std::vector<Line> GroupLines(const FoldContext& ctx, const CareEvent& group,
+                             std::span<const GroupShare> shares);
+std::vector<Line> CommunityLines(const FoldContext& ctx, const CareEvent& c);
+std::vector<Line> MissionLines(const FoldContext& ctx, const CareEvent& c);
+
+// The canonical order of lines: provider, month, care date, seq, part.
+bool LineOrder(const Line& a, const Line& b);
+
+}  // namespace ledger
