@@ -12,9 +12,11 @@
 
 #include "api/cli.h"
 #include "api/flags.h"
+#include "api/generator.h"
 #include "api/queries.h"
 #include "api/progress.h"
 #include "ledger/event_log.h"
+#include "projections/store.h"
 #include "schemas/civil_date.h"
 #include "schemas/json_codec.h"
 
@@ -64,6 +66,15 @@ int RunAppend(const Flags& f) {
   auto result = append->Commit();
   progress.Done();
   if (!result) return Report(result.error(), "nothing stored: ");
+  // The events are durable now; the projections follow. A failure here loses nothing: the
+  // next query catches up again.
+  ProjectionStore store(**log);
+  Progress catch_up("updating projections", result->last_seq);
+  if (Status s = store.CatchUp([&](Seq d, Seq) { catch_up.Update(d); }); !s) {
+    std::fprintf(stderr, "ledgerctl: warning: events stored, projections not updated: %s\n",
+                 s.error().ToString().c_str());
+  }
+  catch_up.Done();
   json::object out;
   out["appended"] = result->appended;
   out["duplicates"] = result->duplicates;
@@ -114,6 +125,57 @@ int RunVerify(const Flags& f) {
   return report->ok ? 0 : kExitRefused;
 }
 
+// generate: a synthetic national history (api/generator.h) as JSON Lines on stdout or --out.
+int RunGenerate(const Flags& f) {
+  if (!f.positional().empty()) {
+    return Report({ErrorCode::kInvalidArgument, "generate takes no FILE; use --out FILE"});
+  }
+  GeneratorOptions o;
+  auto seed = f.GetInt("seed", 0, INT64_MAX);
+  if (!seed) return Report(seed.error());
+  auto events = f.GetInt("events", 1, kGeneratorEventsMax);
+  if (!events) return Report(events.error());
+  o.seed = static_cast<uint64_t>(seed->value_or(1));
+  o.events_target = events->value_or(o.events_target);
+  for (auto [name, day] : {std::pair{"from", &o.from}, std::pair{"to", &o.to}}) {
+    if (auto text = f.Get(name)) {
+      auto date = ParseDate(*text);
+      if (!date) {
+        return Report({ErrorCode::kInvalidArgument,
+                       std::string("--") + name + " must be a date YYYY-MM-DD"});
+      }
+      *day = ToDay(*date);
+    }
+  }
+  if (Status s = ValidateGeneratorOptions(o); !s) return Report(s.error());
+  const std::optional<std::string> path = f.Get("out");
+  std::FILE* out = path ? std::fopen(path->c_str(), "wb") : stdout;
+  if (!out) return Report({ErrorCode::kInvalidArgument, "cannot create " + *path});
+  Progress progress("generating", static_cast<uint64_t>(o.events_target));
+  std::string buffer;
+  uint64_t written = 0;
+  bool write_ok = true;
+  auto flush = [&] {
+    write_ok = write_ok && std::fwrite(buffer.data(), 1, buffer.size(), out) == buffer.size();
+    buffer.clear();
+  };
+  auto stats = GenerateHistory(o, [&](std::string_view line) {
+    buffer.append(line);
+    buffer.push_back('\n');
+    if (buffer.size() >= (1u << 20)) flush();
+    if ((++written & 4095) == 0) progress.Update(written);
+  });
+  flush();
+  progress.Done();
+  write_ok = std::fflush(out) == 0 && write_ok;
+  if (path) write_ok = std::fclose(out) == 0 && write_ok;
+  if (!stats) return Report(stats.error());
+  if (!write_ok) {
+    return Report({ErrorCode::kStorage, "writing " + path.value_or("stdout") + " failed"});
+  }
+  return 0;
+}
+
 const std::vector<Command>& Commands() {
   static const std::vector<Command> commands = {
       {"append", "append [FILE|-] [--db DIR]",
@@ -143,6 +205,13 @@ const std::vector<Command>& Commands() {
        "Prints the rulesets in force (or one) as the JSON that `rules publish` and\n"
        "`replay --rules` take.",
        {"db", "as-of", "as-of-time"}, {}, RunRules},
+      {"generate",
+       "generate [--seed N] [--events N] [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--out FILE]",
+       "Writes a realistic synthetic national history as JSON Lines (stdout, or FILE): 32\n"
+       "networks, budgets, providers and care under both conventions. Deterministic: the same\n"
+       "flags give the same bytes. Defaults: --seed 1, --events 20000 (approximate), --from\n"
+       "2022-01-01, --to 2026-06-30. Streams in constant memory.",
+       {"seed", "events", "from", "to", "out"}, {}, RunGenerate},
   };
   return commands;
 }

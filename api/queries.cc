@@ -3,7 +3,9 @@
 #include <cstdio>
 
 #include "api/cli.h"
+#include "api/progress.h"
 #include "projections/history.h"
+#include "projections/store.h"
 #include "projections/projector.h"
 #include "projections/views.h"
 #include "schemas/niss.h"
@@ -11,24 +13,63 @@
 namespace ledger {
 namespace {
 
-struct Loaded {
-  std::unique_ptr<EventLog> log;
-  History history;
-  Projection projection;
-};
+// Where an answer comes from: the persisted projections at the head (caught up first), or,
+// for --as-of / --as-of-time, a fold of the history up to that seq in memory.
+class Source {
+ public:
+  static Result<Source> Open(const Flags& f) {
+    Source src;
+    auto log = OpenLog(f);
+    if (!log) return log.error();
+    src.log_ = std::move(*log);
+    auto as_of = AsOfSeq(f, *src.log_);
+    if (!as_of) return as_of.error();
+    if (*as_of == src.log_->head().seq) {
+      src.store_ = std::make_unique<ProjectionStore>(*src.log_);
+      Progress progress("updating projections", src.log_->head().seq);
+      if (Status s = src.store_->CatchUp([&](Seq d, Seq) { progress.Update(d); }); !s) {
+        return s.error();
+      }
+      auto rules = src.store_->Rulesets();
+      if (!rules) return rules.error();
+      src.rules_ = std::move(*rules);
+      return src;
+    }
+    src.history_ = std::make_unique<History>();
+    if (*as_of > 0) {
+      auto h = History::Load(*src.log_, *as_of);
+      if (!h) return h.error();
+      *src.history_ = std::move(*h);
+    }
+    src.projection_ = std::make_unique<Projection>(Project(*src.history_, RulesetCatalog()));
+    return src;
+  }
 
-Result<Loaded> Load(const Flags& f) {
-  auto log = OpenLog(f);
-  if (!log) return log.error();
-  auto as_of = AsOfSeq(f, **log);
-  if (!as_of) return as_of.error();
-  auto history = History::Load(**log, *as_of == 0 ? UINT64_MAX : *as_of);
-  if (!history) return history.error();
-  Loaded l{std::move(*log), std::move(*history), {}};
-  if (*as_of == 0) l.history = History();  // as of before the first event: nothing
-  l.projection = Project(l.history, RulesetCatalog());
-  return l;
-}
+  Result<std::vector<LineRecord>> Lines(std::string_view provider, int32_t month) const {
+    if (store_) return store_->Lines(provider, month);
+    return MemoryLines(*history_, *projection_, provider, month);
+  }
+  Result<std::vector<TrajectoryRecord>> Trajectories(std::string_view niss) const {
+    if (store_) return store_->Trajectories(niss);
+    return MemoryTrajectories(*history_, *projection_, niss);
+  }
+  Result<Cents> Allocated(std::string_view network, int32_t year) const {
+    if (store_) return store_->Allocated(network, year);
+    return MemoryAllocated(*history_, *projection_, network, year);
+  }
+  Result<std::map<CivilDay, Cents>> Daily(std::string_view network, int32_t year) const {
+    if (store_) return store_->DailyConsumed(network, year);
+    return MemoryDailyConsumed(*history_, *projection_, network, year);
+  }
+  const RulesetCatalog& rules() const { return store_ ? *rules_ : *projection_->rulesets; }
+
+ private:
+  std::unique_ptr<EventLog> log_;
+  std::unique_ptr<ProjectionStore> store_;
+  std::unique_ptr<RulesetCatalog> rules_;
+  std::unique_ptr<History> history_;
+  std::unique_ptr<Projection> projection_;
+};
 
 Result<std::string> Required(const Flags& f, const char* name) {
   auto v = f.Get(name);
@@ -49,13 +90,15 @@ int RunInvoice(const Flags& f) {
   if (format != "json" && format != "csv") {
     return Report({ErrorCode::kInvalidArgument, "--format must be json or csv"});
   }
-  auto l = Load(f);
-  if (!l) return Report(l.error());
+  auto src = Source::Open(f);
+  if (!src) return Report(src.error());
+  auto lines = src->Lines(*provider, *month);
+  if (!lines) return Report(lines.error());
   if (format == "csv") {
-    const std::string csv = InvoiceCsv(l->history, l->projection, *provider, *month);
+    const std::string csv = InvoiceCsv(*provider, *month, *lines);
     std::fwrite(csv.data(), 1, csv.size(), stdout);
   } else {
-    PrintJson(InvoiceJson(l->history, l->projection, *provider, *month));
+    PrintJson(InvoiceJson(*provider, *month, *lines));
   }
   return 0;
 }
@@ -69,9 +112,11 @@ int RunQuota(const Flags& f) {
   if (!on_text) return Report(on_text.error());
   auto on = ParseDate(*on_text);
   if (!on) return Report({ErrorCode::kInvalidArgument, "--on must be a real date YYYY-MM-DD"});
-  auto l = Load(f);
-  if (!l) return Report(l.error());
-  PrintJson(QuotaJson(l->history, l->projection, *niss, ToDay(*on)));
+  auto src = Source::Open(f);
+  if (!src) return Report(src.error());
+  auto trajectories = src->Trajectories(*niss);
+  if (!trajectories) return Report(trajectories.error());
+  PrintJson(QuotaJson(*niss, ToDay(*on), *trajectories, src->rules()));
   return 0;
 }
 
@@ -81,9 +126,14 @@ int RunBalance(const Flags& f) {
   auto year = f.GetInt("year", 1900, 9999);
   if (!year) return Report(year.error());
   if (!year->has_value()) return Report({ErrorCode::kInvalidArgument, "--year is required"});
-  auto l = Load(f);
-  if (!l) return Report(l.error());
-  PrintJson(BalanceJson(l->history, l->projection, *network, static_cast<int32_t>(**year)));
+  auto src = Source::Open(f);
+  if (!src) return Report(src.error());
+  const auto y = static_cast<int32_t>(**year);
+  auto allocated = src->Allocated(*network, y);
+  if (!allocated) return Report(allocated.error());
+  auto daily = src->Daily(*network, y);
+  if (!daily) return Report(daily.error());
+  PrintJson(BalanceJson(*network, y, *allocated, *daily));
   return 0;
 }
 
@@ -92,9 +142,9 @@ int RunRules(const Flags& f) {
   if (args.empty() || args[0] != "show" || args.size() > 2) {
     return Report({ErrorCode::kInvalidArgument, "usage: ledgerctl rules show [ID]"});
   }
-  auto l = Load(f);
-  if (!l) return Report(l.error());
-  const RulesetCatalog& rules = *l->projection.rulesets;
+  auto src = Source::Open(f);
+  if (!src) return Report(src.error());
+  const RulesetCatalog& rules = src->rules();
   if (args.size() == 2) {
     const Ruleset* rs = rules.Find(args[1]);
     if (!rs) return Report({ErrorCode::kNotFound, "no ruleset with id " + args[1]});

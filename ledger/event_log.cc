@@ -1,5 +1,7 @@
 #include "ledger/event_log.h"
 
+#include "ledger/bytes.h"
+
 #include <capnp/message.h>
 #include <capnp/serialize.h>
 #include <kj/exception.h>
@@ -16,24 +18,9 @@ namespace ledger {
 namespace {
 
 constexpr size_t kHashBytes = 32;
-constexpr const char* kCfNames[] = {"default", "events", "ids",
-                                    "streams", "stream_index", "meta"};
+constexpr const char* kCfNames[] = {"default", "events",       "ids",        "streams",
+                                    "stream_index", "meta", "projections"};
 constexpr std::string_view kHeadKey = "head";
-
-void PutBE64(std::string* out, uint64_t v) {
-  for (int i = 7; i >= 0; --i) out->push_back(static_cast<char>((v >> (8 * i)) & 0xff));
-}
-std::string BE64(uint64_t v) {
-  std::string s;
-  s.reserve(8);
-  PutBE64(&s, v);
-  return s;
-}
-uint64_t GetBE64(const char* p) {
-  uint64_t v = 0;
-  for (int i = 0; i < 8; ++i) v = (v << 8) | static_cast<uint8_t>(p[i]);
-  return v;
-}
 
 std::string StreamIndexKey(std::string_view stream, uint64_t version) {
   std::string k(stream);
@@ -120,9 +107,10 @@ class ValueDecoder {
     }
     std::memcpy(hash->data(), value.data(), kHashBytes);
     const size_t words = (value.size() - kHashBytes) / sizeof(capnp::word);
-    buf_.resize(words);
-    std::memcpy(buf_.data(), value.data() + kHashBytes, words * sizeof(capnp::word));
-    segment_ = kj::ArrayPtr<const capnp::word>(buf_.data(), words);
+    // Not a std::vector: capnp::word cannot be copied, and clang rejects vector<word>::resize.
+    if (buf_.size() < words) buf_ = kj::heapArray<capnp::word>(words);
+    std::memcpy(buf_.begin(), value.data() + kHashBytes, words * sizeof(capnp::word));
+    segment_ = kj::ArrayPtr<const capnp::word>(buf_.begin(), words);
     reader_.emplace(kj::ArrayPtr<const kj::ArrayPtr<const capnp::word>>(&segment_, 1));
     *root = reader_->getRoot<schema::StoredEvent>();
     if (root->getSeq() != key_seq) return Corruption(key_seq, "stored seq differs from its key");
@@ -130,7 +118,7 @@ class ValueDecoder {
   }
 
  private:
-  std::vector<capnp::word> buf_;
+  kj::Array<capnp::word> buf_;
   kj::ArrayPtr<const capnp::word> segment_;
   std::optional<capnp::SegmentArrayMessageReader> reader_;
 };
@@ -178,6 +166,7 @@ Result<std::unique_ptr<EventLog>> EventLog::Open(const std::string& dir, LogOpti
   db_options.create_missing_column_families = true;
   db_options.paranoid_checks = true;
   db_options.max_background_jobs = 2;
+  if (log->options_.env) db_options.env = log->options_.env.get();
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   for (int i = 0; i < kCfCount; ++i) {
     descriptors.emplace_back(kCfNames[i], TunedCfOptions(i == kIds || i == kStreams));
@@ -512,6 +501,30 @@ Status EventLog::ReadRange(Seq from, Seq to,
   }
   if (!it->status().ok()) return StorageError(it->status(), "reading events");
   if (expect != last + 1) return Corruption(expect, "missing from the events column family");
+  return Ok();
+}
+
+Status EventLog::ReadSeqs(const std::vector<Seq>& seqs,
+                          const std::function<void(const StoredEventView&)>& fn) const {
+  const Seq last = head().seq;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cfs_[kEvents]));
+  ValueDecoder dec;
+  try {
+    for (Seq seq : seqs) {
+      if (seq < 1 || seq > last) return Corruption(seq, "not a committed event");
+      it->Seek(BE64(seq));
+      if (!it->Valid() || it->key() != rocksdb::Slice(BE64(seq))) {
+        if (!it->status().ok()) return StorageError(it->status(), "reading events");
+        return Corruption(seq, "missing from the events column family");
+      }
+      StoredEventView view;
+      view.seq_ = seq;
+      if (Status d = dec.Decode(seq, it->value(), &view.hash_, &view.root_); !d) return d;
+      fn(view);
+    }
+  } catch (const kj::Exception& e) {
+    return Error{ErrorCode::kCorruption, "undecodable event: " + std::string(e.getDescription().cStr())};
+  }
   return Ok();
 }
 

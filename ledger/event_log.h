@@ -44,6 +44,9 @@ struct LogOptions {
   // Check the tail of the hash chain on open. Only `verify` turns this off, to report the
   // first bad seq instead of refusing to open.
   bool check_tail = true;
+  // The RocksDB environment (file system, threads). Null: the default. Tests inject a failing
+  // file system through it; it is kept alive as long as the log.
+  std::shared_ptr<rocksdb::Env> env;
 };
 
 // The last committed event.
@@ -134,6 +137,9 @@ class EventLog {
   // Reads committed events with from <= seq <= min(to, head), in order, until `fn` returns
   // false. Streams from RocksDB; nothing is loaded whole.
   Status ReadRange(Seq from, Seq to, const std::function<bool(const StoredEventView&)>& fn) const;
+  // Reads the committed events at the given seqs (ascending), one iterator for all.
+  Status ReadSeqs(const std::vector<Seq>& seqs,
+                  const std::function<void(const StoredEventView&)>& fn) const;
   // The seq of the event with this id, if any.
   Result<std::optional<Seq>> FindId(std::string_view id) const;
   // The seqs of a stream's events in order, and its version (their count).
@@ -144,12 +150,17 @@ class EventLog {
   // Non-empty when an earlier write failure stopped appends.
   std::string failure() const;
 
+  // A column family the log creates but never reads: derived data kept beside the events
+  // (projections/store.h), written without sync and rebuilt from the events when needed.
+  rocksdb::DB* derived_db() const { return db_.get(); }
+  rocksdb::ColumnFamilyHandle* derived_cf() const { return cfs_[kProjections]; }
+
   // For tests and tools that must reach under the log (tamper tests).
   rocksdb::DB* raw_db() { return db_.get(); }
   rocksdb::ColumnFamilyHandle* events_cf() { return cfs_[kEvents]; }
 
  private:
-  enum Cf { kDefault, kEvents, kIds, kStreams, kStreamIndex, kMeta, kCfCount };
+  enum Cf { kDefault, kEvents, kIds, kStreams, kStreamIndex, kMeta, kProjections, kCfCount };
   EventLog() = default;
   Status Recover();
   Status CheckTail();

@@ -1,6 +1,7 @@
 #include "projections/history.h"
 
 #include <algorithm>
+#include <cassert>
 
 namespace ledger {
 
@@ -49,12 +50,15 @@ bool SchoolCpms(schema::Location l, schema::Organiser o) {
 void History::Add(const StoredEventView& view) {
   using B = schema::Event::Body;
   const Seq seq = view.seq();
-  assert(seq == last_seq_ + 1);
-  last_seq_ = seq;
+  last_seq_ = std::max(last_seq_, seq);
   const schema::Event::Reader ev = view.event();
-  event_ids_.emplace_back(ev.getId().cStr());
+  event_ids_.emplace_back(seq, ev.getId().cStr());
   const CivilDay day = ev.getOccurredOn();
   const auto body = ev.getBody();
+  if (body.isNetworkRegistered() || body.isProviderEnrolled() || body.isProviderLeft() ||
+      body.isRulesetPublished()) {
+    static_seqs.push_back(seq);
+  }
   switch (body.which()) {
     case B::NETWORK_REGISTERED: {
       auto b = body.getNetworkRegistered();
@@ -196,16 +200,23 @@ void History::AddCare(const StoredEventView& view) {
   care.push_back(std::move(c));
 }
 
+const std::string& History::EventId(Seq seq) const {
+  static const std::string kUnknown;
+  auto it = std::lower_bound(event_ids_.begin(), event_ids_.end(), seq,
+                             [](const std::pair<Seq, std::string>& e, Seq s) { return e.first < s; });
+  return it != event_ids_.end() && it->first == seq ? it->second : kUnknown;
+}
+
 void History::Seal() {
+  std::sort(event_ids_.begin(), event_ids_.end());
   // A void can only target an earlier event, so walking voids from the newest down settles
   // each void's own status before it is applied: a voided void restores its target.
   std::unordered_map<std::string, Seq> targets;
   for (const auto& [seq, target] : voids_) targets.emplace(target, 0);
-  for (Seq s = 1; s <= event_ids_.size(); ++s) {
-    auto it = targets.find(event_ids_[s - 1]);
-    if (it != targets.end() && it->second == 0) it->second = s;
+  for (const auto& [seq, id] : event_ids_) {
+    auto it = targets.find(id);
+    if (it != targets.end() && it->second == 0) it->second = seq;
   }
-  voided_.clear();
   for (auto it = voids_.rbegin(); it != voids_.rend(); ++it) {
     if (voided_.count(it->first)) continue;
     const Seq target = targets[it->second];

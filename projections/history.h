@@ -36,7 +36,7 @@ struct BudgetEvent {
 
 class History {
  public:
-  // Adds one stored event; events must come in seq order.
+  // Adds one stored event, in any seq order (a history may hold a subset of the log).
   void Add(const StoredEventView& view);
   // Reads events 1..as_of (0: up to the head) from the log.
   static Result<History> Load(const EventLog& log, Seq as_of = 0);
@@ -44,8 +44,12 @@ class History {
   Seq last_seq() const { return last_seq_; }
   // True when the event at `seq` is voided (by a void that is not itself voided).
   bool Voided(Seq seq) const { return voided_.count(seq) > 0; }
-  // Resolves voids; call once after the last Add() and before reading facts.
+  // Resolves voids among the events held; call once after the last Add() and before reading
+  // facts.
   void Seal();
+  // For a partial history whose voids were resolved elsewhere (the projection store).
+  void MarkVoided(Seq seq) { voided_.insert(seq); }
+  const std::unordered_set<Seq>& voided() const { return voided_; }
 
   Interner beneficiaries, providers, networks;  // NISS, provider ids, network ids
   std::vector<Population> population;            // by network
@@ -54,8 +58,9 @@ class History {
       assessments;
   std::map<std::pair<NetworkIdx, int32_t>, std::vector<BudgetEvent>> budgets;
   std::vector<std::pair<Seq, std::string>> published_rulesets;  // seq, document JSON
+  std::vector<Seq> static_seqs;  // network, provider and ruleset events: the fold's context
   std::vector<CareEvent> care;
-  const std::string& EventId(Seq seq) const { return event_ids_[seq - 1]; }
+  const std::string& EventId(Seq seq) const;
 
  private:
   NetworkIdx Network(capnp::Text::Reader id);
@@ -63,7 +68,7 @@ class History {
   void AddCare(const StoredEventView& view);
 
   Seq last_seq_ = 0;
-  std::vector<std::string> event_ids_;                 // by seq - 1
+  std::vector<std::pair<Seq, std::string>> event_ids_;  // in seq order
   std::vector<std::pair<Seq, std::string>> voids_;     // void seq, target id
   std::unordered_set<Seq> voided_;
 };

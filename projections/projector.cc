@@ -64,8 +64,12 @@ Projection Project(const History& h, const RulesetCatalog& base, int threads) {
   Projection out;
   out.rulesets = RulesetsOf(h, base);
   for (const auto& [key, events] : h.budgets) {
-    for (const BudgetEvent& b : events) {  // seq order: a later allocation replaces
-      if (!h.Voided(b.seq)) out.allocated[key] = b.cents;
+    Seq latest = 0;  // a later allocation (by seq) replaces an earlier one
+    for (const BudgetEvent& b : events) {
+      if (!h.Voided(b.seq) && b.seq > latest) {
+        latest = b.seq;
+        out.allocated[key] = b.cents;
+      }
     }
   }
   const FoldContext ctx = ContextOf(h, out.rulesets.get());
@@ -116,6 +120,7 @@ Projection Project(const History& h, const RulesetCatalog& base, int threads) {
     out.lines.insert(out.lines.end(), lines.begin(), lines.end());
   }
   std::sort(out.lines.begin(), out.lines.end(), LineOrder);
+  out.shares = std::move(shares);
   std::sort(out.trajectories.begin(), out.trajectories.end(),
             [](const Trajectory& a, const Trajectory& b) {
               return std::tie(a.who, a.function, a.network, a.start) <

@@ -16,6 +16,7 @@ struct Projection {
   std::unique_ptr<RulesetCatalog> rulesets;  // lines point into it
   std::vector<Line> lines;                   // in LineOrder
   std::vector<Trajectory> trajectories;      // by beneficiary, function, network, start
+  std::vector<GroupShare> shares;            // by group seq, participant
   std::map<std::pair<NetworkIdx, int32_t>, Cents> allocated;  // latest budget.allocated
 };
 

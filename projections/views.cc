@@ -7,63 +7,53 @@ namespace json = boost::json;
 
 namespace {
 
-struct LineRange {
-  std::vector<Line>::const_iterator begin, end;
-};
-
-LineRange LinesOf(const Projection& p, ProviderIdx provider, int32_t month) {
-  auto lo = std::lower_bound(p.lines.begin(), p.lines.end(), std::pair(provider, month),
-                             [](const Line& l, const std::pair<ProviderIdx, int32_t>& k) {
-                               return std::pair(l.provider, MonthOf(l.day)) < k;
-                             });
-  auto hi = lo;
-  while (hi != p.lines.end() && hi->provider == provider && MonthOf(hi->day) == month) ++hi;
-  return {lo, hi};
-}
-
-json::object LineJson(const History& h, const Line& l) {
+json::object LineJson(const LineRecord& l) {
   json::object o;
-  o["event_id"] = h.EventId(l.seq);
+  o["event_id"] = l.event_id;
   o["seq"] = l.seq;
   o["occurred_on"] = FormatDay(l.day);
-  o["network_id"] = h.networks.Name(l.network);
+  o["network_id"] = l.network_id;
   o["item"] = FeeItemName(l.item);
   o["fee_cents"] = l.fee.value;
   o["copay_cents"] = l.copay.value;
   o["insurer_cents"] = l.insurer.value;
   o["billable"] = l.billable();
   if (!l.billable()) o["reason"] = ReasonName(l.reason);
-  if (l.ruleset) {
-    o["rule"] = l.ruleset->RuleLabel(l.item);
-  } else {
+  if (l.rule.empty()) {
     o["rule"] = nullptr;
+  } else {
+    o["rule"] = l.rule;
   }
   return o;
 }
 
+int64_t Limit(const CounterTable* t, bool support, bool group) {
+  if (t == nullptr) return -1;
+  const std::optional<int32_t>& o = group ? (support ? t->support_group : t->treatment_group)
+                                          : (support ? t->support_individual : t->treatment_individual);
+  return o.has_value() ? static_cast<int64_t>(*o) : -1;
+}
+
 }  // namespace
 
-json::object InvoiceJson(const History& h, const Projection& p, std::string_view provider,
-                         int32_t month) {
+json::object InvoiceJson(std::string_view provider, int32_t month,
+                         const std::vector<LineRecord>& records) {
   json::object o;
   o["provider_id"] = provider;
   o["month"] = FormatMonth(month);
   Cents fee, copay, insurer;
   int64_t billable = 0, unbillable = 0;
   json::array lines;
-  if (auto idx = h.providers.Find(provider)) {
-    const LineRange r = LinesOf(p, *idx, month);
-    for (auto it = r.begin; it != r.end; ++it) {
-      if (it->billable()) {
-        fee += it->fee;
-        copay += it->copay;
-        insurer += it->insurer;
-        ++billable;
-      } else {
-        ++unbillable;
-      }
-      lines.emplace_back(LineJson(h, *it));
+  for (const LineRecord& l : records) {
+    if (l.billable()) {
+      fee += l.fee;
+      copay += l.copay;
+      insurer += l.insurer;
+      ++billable;
+    } else {
+      ++unbillable;
     }
+    lines.emplace_back(LineJson(l));
   }
   json::object totals;
   totals["fee_cents"] = fee.value;
@@ -76,108 +66,102 @@ json::object InvoiceJson(const History& h, const Projection& p, std::string_view
   return o;
 }
 
-std::string InvoiceCsv(const History& h, const Projection& p, std::string_view provider,
-                       int32_t month) {
+std::string InvoiceCsv(std::string_view provider, int32_t month,
+                       const std::vector<LineRecord>& records) {
   std::string out =
       "provider_id,month,event_id,seq,occurred_on,network_id,item,fee_cents,copay_cents,"
       "insurer_cents,billable,reason,rule\n";
-  const json::object inv = InvoiceJson(h, p, provider, month);
-  for (const auto& v : inv.at("lines").get_array()) {
-    const json::object& l = v.get_object();
-    auto str = [&](std::string_view k) -> std::string {
-      const json::value* x = l.if_contains(k);
-      if (!x || x->is_null()) return "";
-      if (x->is_string()) return std::string(x->get_string());
-      return json::serialize(*x);
-    };
-    out += std::string(provider) + "," + FormatMonth(month) + "," + str("event_id") + "," +
-           str("seq") + "," + str("occurred_on") + "," + str("network_id") + "," + str("item") +
-           "," + str("fee_cents") + "," + str("copay_cents") + "," + str("insurer_cents") + "," +
-           str("billable") + "," + str("reason") + "," + str("rule") + "\n";
+  for (const LineRecord& l : records) {
+    out += std::string(provider) + "," + FormatMonth(month) + "," + l.event_id + "," +
+           std::to_string(l.seq) + "," + FormatDay(l.day) + "," + l.network_id + "," +
+           FeeItemName(l.item) + "," + std::to_string(l.fee.value) + "," +
+           std::to_string(l.copay.value) + "," + std::to_string(l.insurer.value) + "," +
+           (l.billable() ? "true" : "false") + "," + ReasonName(l.reason) + "," + l.rule + "\n";
   }
   return out;
 }
 
-json::object QuotaJson(const History& h, const Projection& p, std::string_view niss,
-                       CivilDay on) {
+json::object QuotaJson(std::string_view niss, CivilDay on,
+                       const std::vector<TrajectoryRecord>& trajectories,
+                       const RulesetCatalog& rules) {
   json::object o;
   o["niss"] = niss;
   o["on"] = FormatDay(on);
   json::array list;
-  const Ruleset* r = p.rulesets->InForce(on);
-  if (auto who = h.beneficiaries.Find(niss)) {
-    for (const Trajectory& t : p.trajectories) {
-      if (t.who != *who || !t.Active(on)) continue;
-      json::object j;
-      j["function"] = t.function == CareFunction::kSupport ? "support" : "treatment";
-      j["network_id"] = h.networks.Name(t.network);
-      j["started_on"] = FormatDay(t.start);
-      j["ends_on"] = FormatDay(t.end);
-      j["column"] = ColumnName(t.column);
-      auto upto = [&](const std::vector<CivilDay>& days) {
-        return static_cast<int64_t>(std::count_if(days.begin(), days.end(),
-                                                  [&](CivilDay d) { return d <= on; }));
-      };
-      const int64_t used = upto(t.individual_days);
-      j["used"] = used;
-      const CounterTable* table = r ? &r->counters[static_cast<int>(t.column)] : nullptr;
-      const bool support = t.function == CareFunction::kSupport;
-      std::optional<int32_t> max =
-          table ? (support ? table->support_individual : table->treatment_individual)
-                : std::nullopt;
-      const bool exc = r && (support ? r->exception_support : r->exception_treatment);
-      if (max && exc && upto(t.exception_days) > 0) *max += r->exception_extra_sessions;
-      if (max) {
-        j["max"] = *max;
-        j["remaining"] = std::max<int64_t>(0, *max - used);
-      } else {
-        j["max"] = nullptr;
-        j["remaining"] = nullptr;
-      }
-      j["group_used"] = upto(t.group_days);
-      const std::optional<int32_t> gmax =
-          table ? (support ? table->support_group : table->treatment_group) : std::nullopt;
-      if (gmax) j["group_max"] = *gmax;
-      if (!t.exception_days.empty()) j["exceptions"] = upto(t.exception_days);
-      list.emplace_back(std::move(j));
-    }
+  const Ruleset* r = rules.InForce(on);
+  for (const TrajectoryRecord& t : trajectories) {
+    if (on < t.start || on > t.end) continue;
+    auto upto = [&](const std::vector<CivilDay>& days) {
+      return static_cast<int64_t>(
+          std::count_if(days.begin(), days.end(), [&](CivilDay d) { return d <= on; }));
+    };
+    const bool support = t.function == CareFunction::kSupport;
+    const CounterTable* table = r ? &r->counters[static_cast<int>(t.column)] : nullptr;
+    int64_t max_v = Limit(table, support, /*group=*/false);  // -1: no limit, or no ruleset
+    const int64_t group_max_v = Limit(table, support, /*group=*/true);
+    const bool exc = r && (support ? r->exception_support : r->exception_treatment);
+    if (max_v >= 0 && exc && upto(t.exception_days) > 0) max_v += r->exception_extra_sessions;
+    const int64_t used = upto(t.individual_days);
+    json::object j;
+    j["function"] = support ? "support" : "treatment";
+    j["network_id"] = t.network_id;
+    j["started_on"] = FormatDay(t.start);
+    j["ends_on"] = FormatDay(t.end);
+    j["column"] = ColumnName(t.column);
+    j["used"] = used;
+    j["max"] = max_v >= 0 ? json::value(max_v) : json::value(nullptr);
+    j["remaining"] =
+        max_v >= 0 ? json::value(std::max<int64_t>(0, max_v - used)) : json::value(nullptr);
+    j["group_used"] = upto(t.group_days);
+    if (group_max_v >= 0) j["group_max"] = group_max_v;
+    if (!t.exception_days.empty()) j["exceptions"] = upto(t.exception_days);
+    list.emplace_back(std::move(j));
   }
   o["trajectories"] = std::move(list);
   return o;
 }
 
-json::object BalanceJson(const History& h, const Projection& p, std::string_view network,
-                         int32_t year) {
+json::object BalanceJson(std::string_view network, int32_t year, Cents allocated,
+                         const std::map<CivilDay, Cents>& daily) {
   json::object o;
   o["network_id"] = network;
   o["year"] = year;
-  Cents allocated, consumed;
-  CivilDay latest = 0;
-  bool any = false;
-  const CivilDay jan1 = ToDay({year, 1, 1}), dec31 = ToDay({year, 12, 31});
-  if (auto n = h.networks.Find(network)) {
-    if (auto it = p.allocated.find({*n, year}); it != p.allocated.end()) allocated = it->second;
-    for (const Line& l : p.lines) {
-      if (l.network != *n || !l.billable() || l.day < jan1 || l.day > dec31) continue;
-      consumed += l.insurer;
-      latest = any ? std::max(latest, l.day) : l.day;
-      any = true;
-    }
-  }
+  Cents consumed;
+  for (const auto& [day, cents] : daily) consumed += cents;
   o["allocated_cents"] = allocated.value;
   o["consumed_cents"] = consumed.value;
   o["remaining_cents"] = (allocated - consumed).value;
   // Spend rate from 1 January to the latest care date with spending; integer arithmetic.
   json::value projected = nullptr;
-  if (any && consumed.value > 0) {
-    const int64_t elapsed = latest - jan1 + 1;
+  const CivilDay jan1 = ToDay({year, 1, 1}), dec31 = ToDay({year, 12, 31});
+  if (!daily.empty() && consumed.value > 0) {
+    const int64_t elapsed = daily.rbegin()->first - jan1 + 1;
     const int64_t days = (allocated.value * elapsed + consumed.value - 1) / consumed.value;
     const int64_t day = jan1 + std::max<int64_t>(days, 1) - 1;
     if (day <= dec31) projected = FormatDay(static_cast<CivilDay>(day));
   }
   o["projected_exhaustion"] = projected;
-  o["as_of_care_date"] = any ? json::value(FormatDay(latest)) : json::value(nullptr);
+  o["as_of_care_date"] =
+      daily.empty() ? json::value(nullptr) : json::value(FormatDay(daily.rbegin()->first));
   return o;
+}
+
+json::object InvoiceJson(const History& h, const Projection& p, std::string_view provider,
+                         int32_t month) {
+  return InvoiceJson(provider, month, MemoryLines(h, p, provider, month));
+}
+std::string InvoiceCsv(const History& h, const Projection& p, std::string_view provider,
+                       int32_t month) {
+  return InvoiceCsv(provider, month, MemoryLines(h, p, provider, month));
+}
+json::object QuotaJson(const History& h, const Projection& p, std::string_view niss,
+                       CivilDay on) {
+  return QuotaJson(niss, on, MemoryTrajectories(h, p, niss), *p.rulesets);
+}
+json::object BalanceJson(const History& h, const Projection& p, std::string_view network,
+                         int32_t year) {
+  return BalanceJson(network, year, MemoryAllocated(h, p, network, year),
+                     MemoryDailyConsumed(h, p, network, year));
 }
 
 }  // namespace ledger

@@ -1,28 +1,40 @@
-// What users read: invoices, quotas and balances rendered from a projection, in the shapes of
-// shared/domain/interfaces.md. Pure functions of (history, projection, query).
+// What users read: invoices, quotas and balances in the shapes of
+// shared/domain/interfaces.md, rendered from records (records.h), whichever backend produced
+// them: the in-memory fold (for --as-of) or the persisted store.
 #pragma once
 
 #include <boost/json.hpp>
 
+#include <map>
 #include <string>
 #include <string_view>
+#include <vector>
 
-#include "projections/history.h"
-#include "projections/projector.h"
+#include "projections/records.h"
 
 namespace ledger {
 
-// One provider's invoice for one month (yyyymm): totals over billable lines, every line.
+boost::json::object InvoiceJson(std::string_view provider, int32_t month,
+                                const std::vector<LineRecord>& lines);
+// The same lines as CSV with a header row; columns in api/README.md.
+std::string InvoiceCsv(std::string_view provider, int32_t month,
+                       const std::vector<LineRecord>& lines);
+// Trajectories active on `on`, counters as of that date, maxima from the ruleset in force then.
+boost::json::object QuotaJson(std::string_view niss, CivilDay on,
+                              const std::vector<TrajectoryRecord>& trajectories,
+                              const RulesetCatalog& rules);
+// Allocated, consumed (insurer share of billable lines dated in the year), remaining, and the
+// projected exhaustion date from the spend rate up to the latest care date (never the clock).
+boost::json::object BalanceJson(std::string_view network, int32_t year, Cents allocated,
+                                const std::map<CivilDay, Cents>& daily_consumed);
+
+// The same, straight from an in-memory projection.
 boost::json::object InvoiceJson(const History& h, const Projection& p, std::string_view provider,
                                 int32_t month);
-// The same lines as CSV with a header row (columns documented in api/README.md).
 std::string InvoiceCsv(const History& h, const Projection& p, std::string_view provider,
                        int32_t month);
-// The beneficiary's trajectories active on `on`, counters as of that date.
 boost::json::object QuotaJson(const History& h, const Projection& p, std::string_view niss,
                               CivilDay on);
-// A network's budget for a year: allocated, consumed (insurer share of billable lines dated
-// in the year), remaining and the projected exhaustion date from the spend rate so far.
 boost::json::object BalanceJson(const History& h, const Projection& p, std::string_view network,
                                 int32_t year);
 

@@ -100,7 +100,11 @@ class Reader {
     for (const auto& kv : obj) {
       const std::string_view key = kv.key();
       if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
-        Fail(Path(prefix, key), "unknown field");
+        // The client's key is echoed only when short and made of id characters: an error
+        // message must never carry personal data.
+        const bool printable = key.size() <= 64 && std::all_of(key.begin(), key.end(), IsIdChar);
+        Fail(Path(prefix, printable ? key : std::string_view("<unprintable key>")),
+             "unknown field");
         return;
       }
     }
@@ -124,6 +128,11 @@ class Reader {
     const json::string& s = v->get_string();
     if (s.size() > max_len) {
       Fail(Path(prefix, key), "longer than " + std::to_string(max_len) + " bytes");
+      return {};
+    }
+    // Cap'n Proto Text is NUL-terminated: a NUL would silently cut the stored string.
+    if (std::string_view(s.data(), s.size()).find('\0') != std::string_view::npos) {
+      Fail(Path(prefix, key), "must not contain a NUL character");
       return {};
     }
     return std::string_view(s.data(), s.size());
@@ -331,7 +340,16 @@ void DecodeBody(Reader& r, const json::object& o, Event::Body::Which which, Civi
         if (!rs->is_object()) {
           r.Fail("ruleset", "must be an object (the ruleset document)");
         } else {
-          b.setRulesetJson(json::serialize(*rs));
+          // Stored as text, so it must parse back: Boost.JSON writes an out-of-range number
+          // (1e400) as "Infinity", which is not JSON.
+          std::string text = json::serialize(*rs);
+          boost::system::error_code ec;
+          json::parse(text, ec);
+          if (ec) {
+            r.Fail("ruleset", "must not contain out-of-range numbers or nest too deeply");
+          } else {
+            b.setRulesetJson(std::move(text));
+          }
         }
       }
       b.setReason(std::string(r.Str(o, "", "reason")));
@@ -519,7 +537,7 @@ Result<DecodedEvent> DecodeEventValue(const json::value& value, int64_t index,
   const TypeName* t = std::find_if(std::begin(kTypes), std::end(kTypes),
                                    [&](const TypeName& n) { return type == n.name; });
   if (t == std::end(kTypes)) {
-    r.Fail("type", "unknown type '" + std::string(type) + "'");
+    r.Fail("type", "unknown type");
     return r.TakeError();
   }
   const CivilDay day = r.Date(o, "", "occurred_on");

@@ -1,0 +1,58 @@
+// Projection outputs as self-contained records (names, not interned indices): what the store
+// persists and what views render. Both the in-memory fold and the store produce them, so an
+// answer has one rendering whatever computed it.
+#pragma once
+
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "projections/fold.h"
+#include "projections/history.h"
+#include "projections/projector.h"
+
+namespace ledger {
+
+struct LineRecord {
+  std::string event_id;
+  Seq seq = 0;
+  CivilDay day = 0;
+  uint16_t part = 0;
+  std::string network_id;
+  FeeItem item = FeeItem::kIndividualSession;
+  Reason reason = Reason::kNone;
+  Cents fee, copay, insurer;
+  std::string rule;  // "convention-2024@1:individual_session"; empty: no ruleset
+  bool billable() const { return reason == Reason::kNone; }
+};
+
+struct TrajectoryRecord {
+  CareFunction function = CareFunction::kSupport;
+  std::string network_id;
+  CivilDay start = 0, end = 0;
+  Column column = Column::kAdults;
+  std::vector<CivilDay> individual_days, group_days, exception_days;
+  int32_t concertation_units = 0, concertations = 0;
+};
+
+LineRecord ToRecord(const History& h, const Line& line);
+TrajectoryRecord ToRecord(const History& h, const Trajectory& t);
+
+std::string EncodeLine(const LineRecord& r);
+bool DecodeLine(std::string_view bytes, LineRecord* out);
+std::string EncodeTrajectory(const TrajectoryRecord& r);
+bool DecodeTrajectory(std::string_view bytes, TrajectoryRecord* out);
+
+// From an in-memory projection.
+std::vector<LineRecord> MemoryLines(const History& h, const Projection& p,
+                                    std::string_view provider, int32_t month);
+std::vector<TrajectoryRecord> MemoryTrajectories(const History& h, const Projection& p,
+                                                 std::string_view niss);
+// Insurer share of billable lines per care day of a network in a year.
+std::map<CivilDay, Cents> MemoryDailyConsumed(const History& h, const Projection& p,
+                                              std::string_view network, int32_t year);
+Cents MemoryAllocated(const History& h, const Projection& p, std::string_view network,
+                      int32_t year);
+
+}  // namespace ledger

@@ -1,0 +1,677 @@
+#include "projections/store.h"
+
+#include <rocksdb/write_batch.h>
+
+#include <set>
+
+#include "ledger/bytes.h"
+#include "projections/projector.h"
+
+namespace ledger {
+namespace {
+
+constexpr std::string_view kSeqKey = "S";
+constexpr size_t kRebuildBatchOps = 50000;
+
+std::string Prefixed(char tag, std::string_view name) {
+  std::string k(1, tag);
+  k.append(name);
+  k.push_back('\0');
+  return k;
+}
+std::string PrefixEnd(std::string prefix) {  // first key after every key with this prefix
+  prefix.back() = static_cast<char>(prefix.back() + 1);
+  return prefix;
+}
+std::string LineKey(std::string_view provider, CivilDay day, Seq seq, uint32_t part) {
+  std::string k = Prefixed('L', provider);
+  PutBE32(&k, static_cast<uint32_t>(MonthOf(day)));
+  PutOrdered32(&k, day);
+  PutBE64(&k, seq);
+  PutBE32(&k, part);
+  return k;
+}
+std::string LinePrefix(std::string_view provider, int32_t month) {
+  std::string k = Prefixed('L', provider);
+  PutBE32(&k, static_cast<uint32_t>(month));
+  return k;
+}
+std::string TrajKey(std::string_view niss, const TrajectoryRecord& t) {
+  std::string k = Prefixed('T', niss);
+  k.push_back(static_cast<char>(t.function));
+  k.append(t.network_id);
+  k.push_back('\0');
+  PutOrdered32(&k, t.start);
+  return k;
+}
+std::string BenKey(std::string_view niss, Seq seq) {
+  std::string k = Prefixed('b', niss);
+  PutBE64(&k, seq);
+  return k;
+}
+std::string ShareKey(Seq seq, uint32_t part) {
+  std::string k(1, 'g');
+  PutBE64(&k, seq);
+  PutBE32(&k, part);
+  return k;
+}
+std::string ShareValue(const GroupShare& s) {
+  std::string v(1, s.counted ? '\1' : '\0');
+  PutBE64(&v, static_cast<uint64_t>(s.copay.value));
+  return v;
+}
+std::string DailyKey(std::string_view network, CivilDay day) {
+  std::string k = Prefixed('D', network);
+  PutOrdered32(&k, day);
+  return k;
+}
+std::string BudgetKey(std::string_view network, int32_t year) {
+  std::string k = Prefixed('B', network);
+  PutOrdered32(&k, year);
+  return k;
+}
+std::string SeqKey(char tag, Seq seq) {
+  std::string k(1, tag);
+  PutBE64(&k, seq);
+  return k;
+}
+std::string DailyValue(int64_t count, int64_t sum) {
+  std::string v;
+  PutBE64(&v, static_cast<uint64_t>(count));
+  PutBE64(&v, static_cast<uint64_t>(sum));
+  return v;
+}
+
+constexpr char kAssessment = 'a', kCare = 'c';
+
+Error Corrupt(const std::string& what) {
+  return Error{ErrorCode::kCorruption, "projection store: " + what};
+}
+
+// Iterates keys with a prefix; fn(key, value) returns false to stop.
+Status ScanPrefix(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf, const std::string& prefix,
+                  const std::function<bool(std::string_view, std::string_view)>& fn) {
+  std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), cf));
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    if (!fn(it->key().ToStringView(), it->value().ToStringView())) break;
+  }
+  if (!it->status().ok()) return Error{ErrorCode::kStorage, it->status().ToString()};
+  return Ok();
+}
+
+// The line keys an event produced, derived from its content (immutable), for deletion on void.
+std::vector<std::string> LineKeysOf(schema::Event::Reader ev, Seq seq) {
+  using B = schema::Event::Body;
+  std::vector<std::string> keys;
+  const CivilDay day = ev.getOccurredOn();
+  const auto body = ev.getBody();
+  auto facilitators = [&](capnp::List<schema::Facilitator>::Reader list) {
+    for (uint32_t i = 0; i < list.size(); ++i) {
+      keys.push_back(LineKey(list[i].getProviderId().cStr(), day, seq, i));
+    }
+  };
+  switch (body.which()) {
+    case B::SESSION_INDIVIDUAL:
+      keys.push_back(LineKey(body.getSessionIndividual().getProviderId().cStr(), day, seq, 0));
+      break;
+    case B::SUPPORT_MISSION:
+      keys.push_back(LineKey(body.getSupportMission().getProviderId().cStr(), day, seq, 0));
+      break;
+    case B::SESSION_GROUP: facilitators(body.getSessionGroup().getFacilitators()); break;
+    case B::COMMUNITY_INTERVENTION:
+      facilitators(body.getCommunityIntervention().getFacilitators());
+      break;
+    case B::CONCERTATION_HELD: {
+      auto ps = body.getConcertationHeld().getParticipants();
+      for (uint32_t i = 0; i < ps.size(); ++i) {
+        if (ps[i].getProviderId().size() > 0) {
+          keys.push_back(LineKey(ps[i].getProviderId().cStr(), day, seq, i));
+        }
+      }
+      break;
+    }
+    default: break;
+  }
+  return keys;
+}
+
+// The beneficiaries an event is about (NISS), for the index and for refolds.
+std::vector<std::string> BeneficiariesOf(schema::Event::Reader ev) {
+  using B = schema::Event::Body;
+  const auto body = ev.getBody();
+  switch (body.which()) {
+    case B::ASSESSMENT_RECORDED:
+      return {body.getAssessmentRecorded().getBeneficiary().getNiss().cStr()};
+    case B::EXCEPTION_GRANTED: return {body.getExceptionGranted().getBeneficiary().getNiss().cStr()};
+    case B::SESSION_INDIVIDUAL:
+      return {body.getSessionIndividual().getBeneficiary().getNiss().cStr()};
+    case B::CONCERTATION_HELD:
+      return {body.getConcertationHeld().getBeneficiary().getNiss().cStr()};
+    case B::SESSION_GROUP: {
+      std::vector<std::string> out;
+      for (auto p : body.getSessionGroup().getParticipants()) {
+        std::string niss = p.getNiss().cStr();
+        if (std::find(out.begin(), out.end(), niss) == out.end()) out.push_back(std::move(niss));
+      }
+      return out;
+    }
+    default: return {};
+  }
+}
+
+}  // namespace
+
+// One catch-up's writes: a batch, plus the daily consumption deltas of the lines it changes.
+struct ProjectionStore::Pending {
+  rocksdb::DB* db = nullptr;
+  rocksdb::ColumnFamilyHandle* cf = nullptr;
+  rocksdb::WriteBatch batch;
+  std::map<std::pair<std::string, CivilDay>, std::pair<int64_t, int64_t>> daily;
+
+  void Count(const LineRecord& l, int64_t sign) {
+    if (!l.billable()) return;
+    auto& d = daily[{l.network_id, l.day}];
+    d.first += sign;
+    d.second += sign * l.insurer.value;
+  }
+  // Replaces (or deletes, when `line` is null) the line at `key`, tracking consumption.
+  Status SetLine(const std::string& key, const LineRecord* line) {
+    std::string old;
+    rocksdb::Status s = db->Get(rocksdb::ReadOptions(), cf, key, &old);
+    if (s.ok()) {
+      LineRecord prev;
+      if (!DecodeLine(old, &prev)) return Corrupt("bad line record");
+      Count(prev, -1);
+    } else if (!s.IsNotFound()) {
+      return Error{ErrorCode::kStorage, s.ToString()};
+    }
+    if (line) {
+      Count(*line, +1);
+      batch.Put(cf, key, EncodeLine(*line));
+    } else if (s.ok()) {
+      batch.Delete(cf, key);
+    }
+    return Ok();
+  }
+  Status FlushDaily() {
+    for (const auto& [key, delta] : daily) {
+      if (delta.first == 0 && delta.second == 0) continue;
+      const std::string k = DailyKey(key.first, key.second);
+      std::string v;
+      int64_t count = 0, sum = 0;
+      rocksdb::Status s = db->Get(rocksdb::ReadOptions(), cf, k, &v);
+      if (s.ok() && v.size() == 16) {
+        count = static_cast<int64_t>(GetBE64(v.data()));
+        sum = static_cast<int64_t>(GetBE64(v.data() + 8));
+      } else if (!s.IsNotFound()) {
+        return Error{ErrorCode::kStorage, s.ToString()};
+      }
+      count += delta.first;
+      sum += delta.second;
+      if (count < 0) return Corrupt("negative line count for a day");
+      if (count == 0) {
+        batch.Delete(cf, k);
+      } else {
+        batch.Put(cf, k, DailyValue(count, sum));
+      }
+    }
+    return Ok();
+  }
+};
+
+ProjectionStore::ProjectionStore(const EventLog& log)
+    : log_(log), db_(log.derived_db()), cf_(log.derived_cf()) {}
+
+ProjectionStore::~ProjectionStore() = default;
+
+Result<Seq> ProjectionStore::seq() const {
+  std::string v;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf_, kSeqKey, &v);
+  if (s.IsNotFound()) return Seq{0};
+  if (!s.ok()) return Error{ErrorCode::kStorage, s.ToString()};
+  if (v.size() != 8) return Corrupt("bad seq record");
+  return GetBE64(v.data());
+}
+
+Status ProjectionStore::CatchUp(const std::function<void(Seq, Seq)>& progress) {
+  auto at = seq();
+  if (!at) return at.error();
+  const Seq head = log_.head().seq;
+  if (*at > head) return Corrupt("ahead of the log");
+  if (*at == head) return Ok();
+  if (*at == 0 || head - *at > rebuild_threshold_) return Rebuild(progress);
+  ++stats_.catch_ups;
+  return Apply(*at + 1, head);
+}
+
+Status ProjectionStore::LoadStatic() {
+  std::vector<Seq> seqs;
+  Status s = ScanPrefix(db_, cf_, "x", [&](std::string_view k, std::string_view) {
+    seqs.push_back(GetBE64(k.data() + 1));
+    return true;
+  });
+  if (!s) return s;
+  auto h = std::make_unique<History>();
+  s = log_.ReadSeqs(seqs, [&](const StoredEventView& v) { h->Add(v); });
+  if (!s) return s;
+  std::set<Seq> voided;
+  for (Seq seq : seqs) {
+    std::string v;
+    if (db_->Get(rocksdb::ReadOptions(), cf_, SeqKey('v', seq), &v).ok()) h->MarkVoided(seq);
+  }
+  static_ = std::move(h);
+  return Ok();
+}
+
+Status ProjectionStore::Apply(Seq from, Seq to) {
+  using B = schema::Event::Body;
+  Pending w;
+  w.db = db_;
+  w.cf = cf_;
+  std::map<std::string, std::map<Seq, char>> new_ben;  // this batch's index entries
+  std::set<Seq> new_voids, void_targets;
+  std::set<std::string> dirty, assess_changed;
+  std::vector<Seq> priced;  // community interventions and support missions
+  bool rebuild = false;
+  Status failure = Ok();
+  Status s = log_.ReadRange(from, to, [&](const StoredEventView& v) {
+    const auto ev = v.event();
+    const auto body = ev.getBody();
+    switch (body.which()) {
+      case B::NETWORK_REGISTERED:
+      case B::PROVIDER_ENROLLED:
+      case B::PROVIDER_LEFT:
+      case B::RULESET_PUBLISHED: rebuild = true; return false;
+      case B::BUDGET_ALLOCATED: {
+        auto b = body.getBudgetAllocated();
+        w.batch.Put(cf_, BudgetKey(b.getNetworkId().cStr(), b.getYear()),
+                    BE64(static_cast<uint64_t>(b.getCareBudgetCents())));
+        return true;
+      }
+      case B::EVENT_VOIDED: {
+        auto target = log_.FindId(body.getEventVoided().getTarget().cStr());
+        if (!target || !target->has_value()) {
+          failure = target ? Status(Corrupt("void target not found")) : Status(target.error());
+          return false;
+        }
+        void_targets.insert(**target);
+        return true;
+      }
+      case B::INVOICE_ISSUED: return true;
+      case B::COMMUNITY_INTERVENTION:
+      case B::SUPPORT_MISSION: priced.push_back(v.seq()); return true;
+      case B::ASSESSMENT_RECORDED:
+      case B::EXCEPTION_GRANTED:
+      case B::SESSION_INDIVIDUAL:
+      case B::SESSION_GROUP:
+      case B::CONCERTATION_HELD: {
+        const char kind = body.isAssessmentRecorded() ? kAssessment : kCare;
+        for (const std::string& niss : BeneficiariesOf(ev)) {
+          new_ben[niss][v.seq()] = kind;
+          w.batch.Put(cf_, BenKey(niss, v.seq()), std::string(1, kind));
+          dirty.insert(niss);
+          if (kind == kAssessment) assess_changed.insert(niss);
+        }
+        return true;
+      }
+    }
+    return true;
+  });
+  if (!s) return s;
+  if (!failure) return failure;
+  if (rebuild) return Rebuild({});
+
+  // Voids: a voided care event loses its lines and its beneficiaries are refolded; a void of
+  // anything else changes the context of every fold: rebuild.
+  s = log_.ReadSeqs({void_targets.begin(), void_targets.end()}, [&](const StoredEventView& v) {
+    const auto ev = v.event();
+    const auto body = ev.getBody();
+    if (body.isNetworkRegistered() || body.isProviderEnrolled() || body.isProviderLeft() ||
+        body.isRulesetPublished() || body.isBudgetAllocated() || body.isEventVoided()) {
+      rebuild = true;
+      return;
+    }
+    new_voids.insert(v.seq());
+    w.batch.Put(cf_, SeqKey('v', v.seq()), "");
+    for (const std::string& key : LineKeysOf(ev, v.seq())) {
+      if (Status d = w.SetLine(key, nullptr); !d) failure = d;
+    }
+    for (const std::string& niss : BeneficiariesOf(ev)) {
+      dirty.insert(niss);
+      if (body.isAssessmentRecorded()) assess_changed.insert(niss);
+    }
+    if (body.isSessionGroup()) {
+      w.batch.DeleteRange(cf_, ShareKey(v.seq(), 0), ShareKey(v.seq() + 1, 0));
+    }
+  });
+  if (!s) return s;
+  if (!failure) return failure;
+  if (rebuild) return Rebuild({});
+
+  if (!static_) {
+    if (Status l = LoadStatic(); !l) return l;
+  }
+  History h = *static_;
+  std::set<Seq> loaded;
+  auto entries = [&](const std::string& niss, std::map<Seq, char>* out) {
+    Status st = ScanPrefix(db_, cf_, Prefixed('b', niss), [&](std::string_view k,
+                                                               std::string_view val) {
+      (*out)[GetBE64(k.data() + k.size() - 8)] = val.empty() ? kCare : val[0];
+      return true;
+    });
+    if (auto it = new_ben.find(niss); it != new_ben.end()) {
+      out->insert(it->second.begin(), it->second.end());
+    }
+    return st;
+  };
+  auto load = [&](std::vector<Seq> seqs, std::vector<std::vector<std::string>>* groups) {
+    std::sort(seqs.begin(), seqs.end());
+    seqs.erase(std::unique(seqs.begin(), seqs.end()), seqs.end());
+    std::erase_if(seqs, [&](Seq q) { return loaded.count(q) > 0; });
+    return log_.ReadSeqs(seqs, [&](const StoredEventView& v) {
+      loaded.insert(v.seq());
+      h.Add(v);
+      if (groups && v.event().getBody().isSessionGroup()) {
+        groups->push_back(BeneficiariesOf(v.event()));
+      }
+    });
+  };
+
+  // Load every dirty beneficiary's events. A change in someone's assessments can change the
+  // billability of their group sessions, hence every participant's fold: they become dirty too.
+  std::set<std::string> folded, participants;
+  while (true) {
+    std::vector<Seq> seqs;
+    std::vector<std::string> fresh;
+    for (const std::string& niss : dirty) {
+      if (folded.insert(niss).second) fresh.push_back(niss);
+    }
+    if (fresh.empty()) break;
+    for (const std::string& niss : fresh) {
+      std::map<Seq, char> e;
+      if (Status st = entries(niss, &e); !st) return st;
+      for (const auto& [seq, kind] : e) seqs.push_back(seq);
+    }
+    std::vector<std::vector<std::string>> groups;
+    if (Status st = load(std::move(seqs), &groups); !st) return st;
+    for (const auto& members : groups) {
+      const bool cascade = std::any_of(members.begin(), members.end(), [&](const std::string& n) {
+        return assess_changed.count(n) > 0;
+      });
+      for (const std::string& n : members) {
+        participants.insert(n);
+        if (cascade) dirty.insert(n);
+      }
+    }
+  }
+  // Group billability needs the assessments of every participant.
+  std::vector<Seq> extra(priced.begin(), priced.end());
+  for (const std::string& niss : participants) {
+    if (folded.count(niss)) continue;
+    std::map<Seq, char> e;
+    if (Status st = entries(niss, &e); !st) return st;
+    for (const auto& [seq, kind] : e) {
+      if (kind == kAssessment) extra.push_back(seq);
+    }
+  }
+  if (Status st = load(std::move(extra), nullptr); !st) return st;
+  for (Seq seq : loaded) {
+    std::string v;
+    if (new_voids.count(seq) || db_->Get(rocksdb::ReadOptions(), cf_, SeqKey('v', seq), &v).ok()) {
+      h.MarkVoided(seq);
+    }
+  }
+  h.Seal();
+  if (!failure) return failure;
+
+  auto rules = RulesetsOf(h, RulesetCatalog());
+  const FoldContext ctx = ContextOf(h, rules.get());
+  std::map<BeneficiaryIdx, std::vector<const CareEvent*>> by;
+  std::map<Seq, const CareEvent*> by_seq;
+  std::set<BeneficiaryIdx> wanted;
+  for (const std::string& niss : folded) {
+    if (auto idx = h.beneficiaries.Find(niss)) wanted.insert(*idx);
+  }
+  for (const CareEvent& c : h.care) {
+    by_seq[c.seq] = &c;
+    if (h.Voided(c.seq)) continue;
+    if (c.kind == CareKind::kGroup) {
+      std::set<BeneficiaryIdx> seen;
+      for (const Person& p : c.participants) {
+        if (wanted.count(p.who) && seen.insert(p.who).second) by[p.who].push_back(&c);
+      }
+    } else if (c.kind != CareKind::kCommunity && c.kind != CareKind::kMission &&
+               wanted.count(c.beneficiary.who)) {
+      by[c.beneficiary.who].push_back(&c);
+    }
+  }
+
+  std::map<Seq, std::map<uint32_t, GroupShare>> overlay;
+  for (const std::string& niss : folded) {
+    const std::string prefix = Prefixed('T', niss);
+    w.batch.DeleteRange(cf_, prefix, PrefixEnd(prefix));
+    auto idx = h.beneficiaries.Find(niss);
+    if (!idx) continue;
+    BeneficiaryFold fold = FoldBeneficiary(ctx, *idx, by[*idx]);
+    ++stats_.beneficiaries_refolded;
+    for (const Trajectory& t : fold.trajectories) {
+      const TrajectoryRecord r = ToRecord(h, t);
+      w.batch.Put(cf_, TrajKey(niss, r), EncodeTrajectory(r));
+    }
+    for (const Line& l : fold.lines) {
+      const LineRecord r = ToRecord(h, l);
+      if (Status st = w.SetLine(LineKey(h.providers.Name(l.provider), l.day, l.seq, l.part), &r);
+          !st) {
+        return st;
+      }
+    }
+    for (const GroupShare& sh : fold.shares) {
+      w.batch.Put(cf_, ShareKey(sh.seq, sh.participant), ShareValue(sh));
+      overlay[sh.seq][sh.participant] = sh;
+    }
+  }
+  // Reprice the group sessions whose shares were recomputed.
+  for (const auto& [gseq, mine] : overlay) {
+    const CareEvent* g = by_seq.count(gseq) ? by_seq[gseq] : nullptr;
+    if (!g || h.Voided(gseq)) continue;
+    std::map<uint32_t, GroupShare> all;
+    std::string prefix(1, 'g');
+    PutBE64(&prefix, gseq);
+    Status st = ScanPrefix(db_, cf_, prefix, [&](std::string_view k, std::string_view val) {
+      if (val.size() == 9) {
+        const uint32_t part = GetBE32(k.data() + 9);
+        all[part] = GroupShare{gseq, static_cast<uint16_t>(part), val[0] != 0,
+                               Cents{static_cast<int64_t>(GetBE64(val.data() + 1))}};
+      }
+      return true;
+    });
+    if (!st) return st;
+    for (const auto& [part, sh] : mine) all[part] = sh;
+    std::vector<GroupShare> shares;
+    for (const auto& [part, sh] : all) shares.push_back(sh);
+    for (const Line& l : GroupLines(ctx, *g, shares)) {
+      const LineRecord r = ToRecord(h, l);
+      if (Status e = w.SetLine(LineKey(h.providers.Name(l.provider), l.day, l.seq, l.part), &r);
+          !e) {
+        return e;
+      }
+    }
+  }
+  for (Seq seq : priced) {
+    const CareEvent* c = by_seq.count(seq) ? by_seq[seq] : nullptr;
+    if (!c || h.Voided(seq)) continue;
+    const auto lines = c->kind == CareKind::kMission ? MissionLines(ctx, *c) : CommunityLines(ctx, *c);
+    for (const Line& l : lines) {
+      const LineRecord r = ToRecord(h, l);
+      if (Status e = w.SetLine(LineKey(h.providers.Name(l.provider), l.day, l.seq, l.part), &r);
+          !e) {
+        return e;
+      }
+    }
+  }
+  if (Status d = w.FlushDaily(); !d) return d;
+  w.batch.Put(cf_, kSeqKey, BE64(to));
+  rocksdb::Status ws = db_->Write(rocksdb::WriteOptions(), &w.batch);
+  if (!ws.ok()) return Error{ErrorCode::kStorage, "writing projections: " + ws.ToString()};
+  stats_.events_applied += to - from + 1;
+  return Ok();
+}
+
+Status ProjectionStore::Rebuild(const std::function<void(Seq, Seq)>& progress) {
+  const Seq head = log_.head().seq;
+  History h;
+  Seq read = 0;
+  Status s = log_.ReadRange(1, head, [&](const StoredEventView& v) {
+    h.Add(v);
+    if (progress && (++read & 0xffff) == 0) progress(read, head);
+    return true;
+  });
+  if (!s) return s;
+  h.Seal();
+  const Projection p = Project(h, RulesetCatalog(), 2);
+
+  rocksdb::WriteBatch b;
+  auto flush = [&](bool force) -> Status {
+    if (!force && b.Count() < kRebuildBatchOps) return Ok();
+    rocksdb::Status ws = db_->Write(rocksdb::WriteOptions(), &b);
+    b.Clear();
+    if (!ws.ok()) return Error{ErrorCode::kStorage, "writing projections: " + ws.ToString()};
+    return Ok();
+  };
+  // Everything goes, the seq key first: a crash before the end leaves a store at seq 0.
+  b.DeleteRange(cf_, std::string(1, '\0'), std::string(1, '\x7f'));
+  for (Seq seq : h.static_seqs) b.Put(cf_, SeqKey('x', seq), "");
+  for (Seq seq : h.voided()) b.Put(cf_, SeqKey('v', seq), "");
+  for (const auto& [key, list] : h.assessments) {
+    for (const auto& [day, seq] : list) {
+      b.Put(cf_, BenKey(h.beneficiaries.Name(key.first), seq), std::string(1, kAssessment));
+    }
+  }
+  for (const CareEvent& c : h.care) {
+    if (c.kind == CareKind::kGroup) {
+      for (const Person& person : c.participants) {
+        b.Put(cf_, BenKey(h.beneficiaries.Name(person.who), c.seq), std::string(1, kCare));
+      }
+    } else if (c.kind != CareKind::kCommunity && c.kind != CareKind::kMission) {
+      b.Put(cf_, BenKey(h.beneficiaries.Name(c.beneficiary.who), c.seq), std::string(1, kCare));
+    }
+    if (Status f = flush(false); !f) return f;
+  }
+  for (const auto& [key, cents] : p.allocated) {
+    b.Put(cf_, BudgetKey(h.networks.Name(key.first), key.second),
+          BE64(static_cast<uint64_t>(cents.value)));
+  }
+  std::map<std::pair<NetworkIdx, CivilDay>, std::pair<int64_t, int64_t>> daily;
+  for (const Line& l : p.lines) {
+    b.Put(cf_, LineKey(h.providers.Name(l.provider), l.day, l.seq, l.part),
+          EncodeLine(ToRecord(h, l)));
+    if (l.billable()) {
+      auto& d = daily[{l.network, l.day}];
+      ++d.first;
+      d.second += l.insurer.value;
+    }
+    if (Status f = flush(false); !f) return f;
+  }
+  for (const auto& [key, d] : daily) {
+    b.Put(cf_, DailyKey(h.networks.Name(key.first), key.second), DailyValue(d.first, d.second));
+  }
+  for (const Trajectory& t : p.trajectories) {
+    const TrajectoryRecord r = ToRecord(h, t);
+    b.Put(cf_, TrajKey(h.beneficiaries.Name(t.who), r), EncodeTrajectory(r));
+    if (Status f = flush(false); !f) return f;
+  }
+  for (const GroupShare& sh : p.shares) b.Put(cf_, ShareKey(sh.seq, sh.participant), ShareValue(sh));
+  b.Put(cf_, kSeqKey, BE64(head));
+  if (Status f = flush(true); !f) return f;
+  static_.reset();
+  ++stats_.rebuilds;
+  stats_.events_applied += head;
+  return Ok();
+}
+
+Result<std::vector<LineRecord>> ProjectionStore::Lines(std::string_view provider,
+                                                       int32_t month) const {
+  std::vector<LineRecord> out;
+  bool bad = false;
+  Status s = ScanPrefix(db_, cf_, LinePrefix(provider, month),
+                        [&](std::string_view, std::string_view v) {
+                          out.emplace_back();
+                          bad = !DecodeLine(v, &out.back());
+                          return !bad;
+                        });
+  if (!s) return s.error();
+  if (bad) return Corrupt("bad line record");
+  return out;
+}
+
+Result<std::vector<TrajectoryRecord>> ProjectionStore::Trajectories(std::string_view niss) const {
+  std::vector<TrajectoryRecord> out;
+  bool bad = false;
+  Status s = ScanPrefix(db_, cf_, Prefixed('T', niss), [&](std::string_view, std::string_view v) {
+    out.emplace_back();
+    bad = !DecodeTrajectory(v, &out.back());
+    return !bad;
+  });
+  if (!s) return s.error();
+  if (bad) return Corrupt("bad trajectory record");
+  return out;
+}
+
+Result<Cents> ProjectionStore::Allocated(std::string_view network, int32_t year) const {
+  std::string v;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf_, BudgetKey(network, year), &v);
+  if (s.IsNotFound()) return Cents{0};
+  if (!s.ok()) return Error{ErrorCode::kStorage, s.ToString()};
+  if (v.size() != 8) return Corrupt("bad budget record");
+  return Cents{static_cast<int64_t>(GetBE64(v.data()))};
+}
+
+Result<std::map<CivilDay, Cents>> ProjectionStore::DailyConsumed(std::string_view network,
+                                                                int32_t year) const {
+  std::map<CivilDay, Cents> out;
+  const std::string prefix = Prefixed('D', network);
+  const CivilDay jan1 = ToDay({year, 1, 1}), dec31 = ToDay({year, 12, 31});
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf_));
+  for (it->Seek(DailyKey(network, jan1)); it->Valid() && it->key().starts_with(prefix);
+       it->Next()) {
+    const CivilDay day = GetOrdered32(it->key().data() + prefix.size());
+    if (day > dec31) break;
+    if (it->value().size() != 16) return Corrupt("bad daily record");
+    out[day] = Cents{static_cast<int64_t>(GetBE64(it->value().data() + 8))};
+  }
+  if (!it->status().ok()) return Error{ErrorCode::kStorage, it->status().ToString()};
+  return out;
+}
+
+Result<std::unique_ptr<RulesetCatalog>> ProjectionStore::Rulesets() const {
+  auto at = seq();
+  if (!at) return at.error();
+  auto seqs = log_.StreamSeqs("rules");
+  if (!seqs) return seqs.error();
+  std::vector<Seq> upto;
+  for (Seq q : *seqs) {
+    std::string v;
+    if (q <= *at && !db_->Get(rocksdb::ReadOptions(), cf_, SeqKey('v', q), &v).ok()) {
+      upto.push_back(q);
+    }
+  }
+  History h;
+  Status s = log_.ReadSeqs(upto, [&](const StoredEventView& v) { h.Add(v); });
+  if (!s) return s.error();
+  return RulesetsOf(h, RulesetCatalog());
+}
+
+Result<Hash> ProjectionStore::Digest() const {
+  Sha256 sha;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf_));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    std::string frame;
+    PutStr(&frame, it->key().ToStringView());
+    PutStr(&frame, it->value().ToStringView());
+    sha.Update(frame);
+  }
+  if (!it->status().ok()) return Error{ErrorCode::kStorage, it->status().ToString()};
+  return sha.Finish();
+}
+
+}  // namespace ledger
