@@ -34,6 +34,14 @@ struct Command {
   std::function<int(const Flags&)> run;
 };
 
+void PrintAppendResult(const AppendResult& result) {
+  json::object out;
+  out["appended"] = result.appended;
+  out["duplicates"] = result.duplicates;
+  out["last_seq"] = result.last_seq;
+  PrintJson(out);
+}
+
 int RunAppend(const Flags& f) {
   if (f.positional().size() > 1) {
     return Report({ErrorCode::kInvalidArgument, "append takes one FILE (or - for stdin)"});
@@ -66,8 +74,12 @@ int RunAppend(const Flags& f) {
   auto result = append->Commit();
   progress.Done();
   if (!result) return Report(result.error(), "nothing stored: ");
-  // The events are durable now; the projections follow. A failure here loses nothing: the
-  // next query catches up again.
+  // The events are durable now; the projections follow (unless deferred to the next query).
+  // A failure here loses nothing: the next query catches up again.
+  if (f.Has("defer-projections")) {
+    PrintAppendResult(*result);
+    return 0;
+  }
   ProjectionStore store(**log);
   Progress catch_up("updating projections", result->last_seq);
   if (Status s = store.CatchUp([&](Seq d, Seq) { catch_up.Update(d); }); !s) {
@@ -75,11 +87,7 @@ int RunAppend(const Flags& f) {
                  s.error().ToString().c_str());
   }
   catch_up.Done();
-  json::object out;
-  out["appended"] = result->appended;
-  out["duplicates"] = result->duplicates;
-  out["last_seq"] = result->last_seq;
-  PrintJson(out);
+  PrintAppendResult(*result);
   return 0;
 }
 
@@ -178,11 +186,12 @@ int RunGenerate(const Flags& f) {
 
 const std::vector<Command>& Commands() {
   static const std::vector<Command> commands = {
-      {"append", "append [FILE|-] [--db DIR]",
+      {"append", "append [FILE|-] [--defer-projections] [--db DIR]",
        "Appends the JSON Lines events of FILE (or stdin) as one atomic batch: all are stored\n"
        "or none. Prints {\"appended\":N,\"duplicates\":M,\"last_seq\":S}. A refused event is\n"
-       "named by line, batch index, id and field.",
-       {"db"}, {}, RunAppend},
+       "named by line, batch index, id and field. The projections are brought up to date\n"
+       "after the commit, or at the next query with --defer-projections.",
+       {"db"}, {"defer-projections"}, RunAppend},
       {"events", "events [--from SEQ] [--limit N] [--db DIR]",
        "Prints stored events as JSON Lines, with seq, recorded_at and hash.", {"db", "from", "limit"},
        {}, RunEvents},
@@ -201,6 +210,14 @@ const std::vector<Command>& Commands() {
        "The network's care budget for the year: allocated, consumed, remaining, projected\n"
        "exhaustion (from the spend rate up to the latest care date).",
        {"db", "network", "year", "as-of", "as-of-time"}, {}, RunBalance},
+      {"figures", "figures --network ID --on YYYY-MM-DD [--as-of SEQ] [--db DIR]",
+       "Network figures on a date: mean individual sessions per closed treatment trajectory,\n"
+       "share of support trajectories with an exception (reported, not enforced).",
+       {"db", "network", "on", "as-of", "as-of-time"}, {}, RunFigures},
+      {"projections", "projections status|rebuild [--db DIR]",
+       "status: the seq the persisted projections reflect and their digest; rebuild: fold all\n"
+       "history again from seq 1 (they are kept up to date on every append and query).",
+       {"db"}, {}, RunProjections},
       {"rules", "rules show [ID] [--db DIR]",
        "Prints the rulesets in force (or one) as the JSON that `rules publish` and\n"
        "`replay --rules` take.",

@@ -62,6 +62,20 @@ class Source {
     return MemoryDailyConsumed(*history_, *projection_, network, year);
   }
   const RulesetCatalog& rules() const { return store_ ? *rules_ : *projection_->rulesets; }
+  Result<std::vector<TrajectoryRecord>> NetworkTrajectories(std::string_view network) const {
+    std::vector<TrajectoryRecord> out;
+    if (store_) {
+      Status s = store_->ForEachTrajectory([&](std::string_view, const TrajectoryRecord& t) {
+        if (t.network_id == network) out.push_back(t);
+      });
+      if (!s) return s.error();
+      return out;
+    }
+    for (const Trajectory& t : projection_->trajectories) {
+      if (history_->networks.Name(t.network) == network) out.push_back(ToRecord(*history_, t));
+    }
+    return out;
+  }
 
  private:
   std::unique_ptr<EventLog> log_;
@@ -134,6 +148,47 @@ int RunBalance(const Flags& f) {
   auto daily = src->Daily(*network, y);
   if (!daily) return Report(daily.error());
   PrintJson(BalanceJson(*network, y, *allocated, *daily));
+  return 0;
+}
+
+int RunFigures(const Flags& f) {
+  auto network = Required(f, "network");
+  if (!network) return Report(network.error());
+  auto on_text = Required(f, "on");
+  if (!on_text) return Report(on_text.error());
+  auto on = ParseDate(*on_text);
+  if (!on) return Report({ErrorCode::kInvalidArgument, "--on must be a real date YYYY-MM-DD"});
+  auto src = Source::Open(f);
+  if (!src) return Report(src.error());
+  auto trajectories = src->NetworkTrajectories(*network);
+  if (!trajectories) return Report(trajectories.error());
+  PrintJson(FiguresJson(*network, ToDay(*on), *trajectories, src->rules()));
+  return 0;
+}
+
+int RunProjections(const Flags& f) {
+  const auto& args = f.positional();
+  if (args.size() != 1 || (args[0] != "status" && args[0] != "rebuild")) {
+    return Report({ErrorCode::kInvalidArgument, "usage: ledgerctl projections status|rebuild"});
+  }
+  auto log = OpenLog(f);
+  if (!log) return Report(log.error());
+  ProjectionStore store(**log);
+  if (args[0] == "rebuild") {
+    Progress progress("rebuilding projections", (*log)->head().seq);
+    if (Status s = store.Rebuild([&](Seq d, Seq) { progress.Update(d); }); !s) {
+      return Report(s.error());
+    }
+  }
+  auto seq = store.seq();
+  if (!seq) return Report(seq.error());
+  auto digest = store.Digest();
+  if (!digest) return Report(digest.error());
+  boost::json::object o;
+  o["log_seq"] = (*log)->head().seq;
+  o["projections_seq"] = *seq;
+  o["digest"] = ToHex(*digest);
+  PrintJson(o);
   return 0;
 }
 

@@ -9,5 +9,7 @@ int RunInvoice(const Flags& f);
 int RunQuota(const Flags& f);
 int RunBalance(const Flags& f);
 int RunRules(const Flags& f);
+int RunFigures(const Flags& f);
+int RunProjections(const Flags& f);
 
 }  // namespace ledger

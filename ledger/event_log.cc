@@ -68,10 +68,20 @@ int64_t SystemNowUs() {
       .count();
 }
 
-// The one place that builds write options: every write is synced before it returns.
+// The one place that builds write options: every write that acknowledges anything is synced
+// before it returns.
 rocksdb::WriteOptions DurableWriteOptions() {
   rocksdb::WriteOptions w;
   w.sync = true;
+  return w;
+}
+
+// The chunks of a large batch are not synced on their own: they lie after the head, invisible
+// and discarded on open until the batch's final write, whose WAL sync makes every earlier
+// write of the WAL durable too (RocksDB syncs all live WAL files on a sync write).
+rocksdb::WriteOptions ChunkWriteOptions() {
+  rocksdb::WriteOptions w;
+  w.sync = false;
   return w;
 }
 
@@ -253,6 +263,13 @@ Status EventLog::WriteDurable(rocksdb::WriteBatch* batch) {
   return Ok();
 }
 
+Status EventLog::WriteChunk(rocksdb::WriteBatch* batch) {
+  if (failed_.load()) return Refuse();
+  rocksdb::Status s = db_->Write(ChunkWriteOptions(), batch);
+  if (!s.ok()) return Fail(s, "a write failed; appends are stopped until restart");
+  return Ok();
+}
+
 Status EventLog::Fail(const rocksdb::Status& s, const char* what) {
   std::lock_guard<std::mutex> lock(failure_mu_);
   failure_ = std::string(what) + ": " + s.ToString();
@@ -283,7 +300,9 @@ struct EventLog::Append::State {
   std::unordered_map<std::string, IdEntry> ids;           // this batch's ids
   std::unordered_map<std::string, uint64_t> versions;      // streams touched by this batch
   rocksdb::WriteBatch chunk;  // events not yet written
-  rocksdb::WriteBatch index;  // ids, streams, head: written by Commit() only
+  // (stream, version) -> seq: the stream index entries, written by Commit() only, sorted so
+  // that RocksDB's memtable inserts them in key order (much cheaper than random order).
+  std::vector<std::pair<std::string, Seq>> stream_index;
   size_t chunk_events = 0;
   bool chunks_written = false;
   bool poisoned = false;
@@ -400,8 +419,7 @@ Status EventLog::Append::Add(const DecodedEvent& decoded) {
   st.chunk.Put(log_->cfs_[kEvents], BE64(seq), value);
 
   IdEntry entry{seq, digest, stream};
-  st.index.Put(log_->cfs_[kIds], id, EncodeIdEntry(entry));
-  st.index.Put(log_->cfs_[kStreamIndex], StreamIndexKey(stream, version + 1), BE64(seq));
+  st.stream_index.emplace_back(StreamIndexKey(stream, version + 1), seq);
   st.versions[stream] = version + 1;
   st.ids.emplace(id, std::move(entry));
   st.prev = hash;
@@ -410,7 +428,7 @@ Status EventLog::Append::Add(const DecodedEvent& decoded) {
 
   if (++st.chunk_events >= log_->options_.chunk_events_max) {
     // Written now, visible only when Commit() moves the head past them.
-    if (Status w = log_->WriteDurable(&st.chunk); !w) {
+    if (Status w = log_->WriteChunk(&st.chunk); !w) {
       st.poisoned = true;
       return w;
     }
@@ -430,29 +448,25 @@ Result<AppendResult> EventLog::Append::Commit() {
   if (st.result.appended > 0) {
     assert(st.next_seq - 1 == st.base.seq + st.result.appended);  // gapless
     head = Head{st.next_seq - 1, st.prev, st.recorded_at_us};
-    for (const auto& [stream, version] : st.versions) {
-      st.index.Put(log_->cfs_[kStreams], stream, BE64(version));
+    // The last chunk of events and the whole index, each column family in key order, in one
+    // synced write: the commit point.
+    rocksdb::WriteBatch& b = st.chunk;
+    std::vector<const std::pair<const std::string, IdEntry>*> ids;
+    ids.reserve(st.ids.size());
+    for (const auto& kv : st.ids) ids.push_back(&kv);
+    std::sort(ids.begin(), ids.end(), [](auto* a, auto* c) { return a->first < c->first; });
+    for (const auto* kv : ids) b.Put(log_->cfs_[kIds], kv->first, EncodeIdEntry(kv->second));
+    std::sort(st.stream_index.begin(), st.stream_index.end());
+    for (const auto& [key, seq] : st.stream_index) {
+      b.Put(log_->cfs_[kStreamIndex], key, BE64(seq));
     }
-    st.index.Put(log_->cfs_[kMeta], kHeadKey, EncodeHead(head));
-    if (st.chunk_events > 0) {
-      // Small batches are one write; large ones end with the remaining events plus the index.
-      rocksdb::WriteBatch all(std::move(st.chunk));
-      rocksdb::WriteBatch& idx = st.index;
-      struct Copier : rocksdb::WriteBatch::Handler {
-        rocksdb::WriteBatch* out;
-        std::vector<rocksdb::ColumnFamilyHandle*>* cfs;
-        rocksdb::Status PutCF(uint32_t cf, const rocksdb::Slice& k,
-                              const rocksdb::Slice& v) override {
-          return out->Put((*cfs)[cf], k, v);
-        }
-      } copier;
-      copier.out = &all;
-      copier.cfs = &log_->cfs_;
-      if (rocksdb::Status s = idx.Iterate(&copier); !s.ok()) return StorageError(s, "batch");
-      if (Status w = log_->WriteDurable(&all); !w) return w.error();
-    } else if (Status w = log_->WriteDurable(&st.index); !w) {
-      return w.error();
+    std::vector<std::pair<std::string, uint64_t>> versions(st.versions.begin(), st.versions.end());
+    std::sort(versions.begin(), versions.end());
+    for (const auto& [stream, version] : versions) {
+      b.Put(log_->cfs_[kStreams], stream, BE64(version));
     }
+    b.Put(log_->cfs_[kMeta], kHeadKey, EncodeHead(head));
+    if (Status w = log_->WriteDurable(&b); !w) return w.error();
   }
   st.committed = true;
   {

@@ -617,6 +617,20 @@ Result<std::vector<TrajectoryRecord>> ProjectionStore::Trajectories(std::string_
   return out;
 }
 
+Status ProjectionStore::ForEachTrajectory(
+    const std::function<void(std::string_view, const TrajectoryRecord&)>& fn) const {
+  bool bad = false;
+  Status s = ScanPrefix(db_, cf_, "T", [&](std::string_view k, std::string_view v) {
+    TrajectoryRecord r;
+    bad = !DecodeTrajectory(v, &r);
+    if (!bad) fn(k.substr(1, k.find('\0') - 1), r);
+    return !bad;
+  });
+  if (!s) return s;
+  if (bad) return Corrupt("bad trajectory record");
+  return Ok();
+}
+
 Result<Cents> ProjectionStore::Allocated(std::string_view network, int32_t year) const {
   std::string v;
   rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf_, BudgetKey(network, year), &v);

@@ -46,6 +46,9 @@ class ProjectionStore {
   Result<std::vector<TrajectoryRecord>> Trajectories(std::string_view niss) const;
   Result<Cents> Allocated(std::string_view network, int32_t year) const;
   Result<std::map<CivilDay, Cents>> DailyConsumed(std::string_view network, int32_t year) const;
+  // Every stored trajectory, by NISS, function, network, start.
+  Status ForEachTrajectory(
+      const std::function<void(std::string_view niss, const TrajectoryRecord&)>& fn) const;
   // The shipped rulesets plus the published ones, as of seq().
   Result<std::unique_ptr<RulesetCatalog>> Rulesets() const;
   // SHA-256 over every stored key and value: equal digests, identical stores.

@@ -146,6 +146,43 @@ json::object BalanceJson(std::string_view network, int32_t year, Cents allocated
   return o;
 }
 
+json::object FiguresJson(std::string_view network, CivilDay on,
+                         const std::vector<TrajectoryRecord>& trajectories,
+                         const RulesetCatalog& rules) {
+  int64_t closed = 0, sessions = 0, support = 0, with_exception = 0;
+  for (const TrajectoryRecord& t : trajectories) {
+    if (t.network_id != network || t.start > on) continue;
+    if (t.function == CareFunction::kTreatment && t.end < on) {
+      ++closed;
+      sessions += static_cast<int64_t>(t.individual_days.size());
+    }
+    if (t.function == CareFunction::kSupport) {
+      ++support;
+      const bool exc = std::any_of(t.exception_days.begin(), t.exception_days.end(),
+                                   [&](CivilDay d) { return d <= on; });
+      with_exception += exc ? 1 : 0;
+    }
+  }
+  // Hundredths, rounded half-up: reports, not money, but still integer arithmetic.
+  auto hundredths = [](int64_t num, int64_t den) {
+    return den == 0 ? json::value(nullptr) : json::value((num * 200 + den) / (2 * den));
+  };
+  json::object o;
+  o["network_id"] = network;
+  o["on"] = FormatDay(on);
+  o["closed_treatment_trajectories"] = closed;
+  o["mean_individual_sessions_per_closed_treatment_trajectory_x100"] = hundredths(sessions, closed);
+  o["support_trajectories"] = support;
+  o["support_trajectories_with_exception"] = with_exception;
+  o["exception_share_percent_x100"] = hundredths(with_exception * 100, support);
+  const Ruleset* r = rules.InForce(on);
+  if (r) {
+    o["exception_share_max_percent"] = r->exception_share_max_percent;
+    o["exception_share_over_limit"] = with_exception * 100 > support * r->exception_share_max_percent;
+  }
+  return o;
+}
+
 json::object InvoiceJson(const History& h, const Projection& p, std::string_view provider,
                          int32_t month) {
   return InvoiceJson(provider, month, MemoryLines(h, p, provider, month));

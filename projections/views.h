@@ -28,6 +28,13 @@ boost::json::object QuotaJson(std::string_view niss, CivilDay on,
 boost::json::object BalanceJson(std::string_view network, int32_t year, Cents allocated,
                                 const std::map<CivilDay, Cents>& daily_consumed);
 
+// Network figures on a date: mean billable individual sessions per closed treatment trajectory
+// (ended before `on`), and the share of support trajectories (started by `on`) with an
+// exception, against the ruleset's reported limit. Means and shares in hundredths.
+boost::json::object FiguresJson(std::string_view network, CivilDay on,
+                                const std::vector<TrajectoryRecord>& network_trajectories,
+                                const RulesetCatalog& rules);
+
 // The same, straight from an in-memory projection.
 boost::json::object InvoiceJson(const History& h, const Projection& p, std::string_view provider,
                                 int32_t month);
