@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "api/append_lines.h"
 #include "api/cli.h"
 #include "api/flags.h"
 #include "api/generator.h"
@@ -56,24 +57,16 @@ int RunAppend(const Flags& f) {
   }
   auto log = OpenLog(f);
   if (!log) return Report(log.error());
-  const CivilDay today = DayOfTimestampUs(NowUs());
-  auto append = (*log)->BeginAppend();
   Progress progress("appending");
-  std::string line;
-  int64_t index = 0;
-  for (uint64_t line_no = 1; std::getline(*in, line); ++line_no) {
-    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;  // blank line
-    const std::string where = "line " + std::to_string(line_no) + ": ";
-    auto decoded = DecodeEventJson(line, index, today);
-    if (!decoded) return Report(decoded.error(), where + "nothing stored: ");
-    if (Status s = append->Add(*decoded); !s) return Report(s.error(), where + "nothing stored: ");
-    ++index;
-    if ((index & 1023) == 0) progress.Update(static_cast<uint64_t>(index));
-  }
-  if (in->bad()) return Report({ErrorCode::kStorage, "reading " + path + " failed"});
-  auto result = append->Commit();
+  AppendLinesError failure;
+  auto result = AppendLines(**log, *in, DayOfTimestampUs(NowUs()), &failure,
+                            [&](uint64_t n) { progress.Update(n); });
   progress.Done();
-  if (!result) return Report(result.error(), "nothing stored: ");
+  if (!result) {
+    const std::string where =
+        failure.line > 0 ? "line " + std::to_string(failure.line) + ": " : std::string();
+    return Report(failure.error, where + "nothing stored: ");
+  }
   // The events are durable now; the projections follow (unless deferred to the next query).
   // A failure here loses nothing: the next query catches up again.
   if (f.Has("defer-projections")) {

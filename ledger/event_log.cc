@@ -309,7 +309,6 @@ struct EventLog::Append::State {
   bool committed = false;
   AppendResult result;
   Sha256 sha;
-  capnp::MallocMessageBuilder scratch{512};
 };
 
 EventLog::Append::Append(EventLog* log)
@@ -407,7 +406,8 @@ Status EventLog::Append::Add(const DecodedEvent& decoded) {
   }
 
   const Seq seq = st.next_seq++;
-  auto stored = st.scratch.initRoot<schema::StoredEvent>();
+  capnp::MallocMessageBuilder message(512);  // per event: an arena reused would only grow
+  auto stored = message.initRoot<schema::StoredEvent>();
   stored.setSeq(seq);
   stored.setRecordedAtUs(st.recorded_at_us);
   stored.setEvent(ev);
@@ -503,8 +503,8 @@ Status EventLog::ReadRange(Seq from, Seq to,
   try {
     for (it->Seek(BE64(from)); it->Valid(); it->Next(), ++expect) {
       StoredEventView view;
-      view.seq_ = GetBE64(it->key().data());
-      if (it->key().size() != 8 || view.seq_ != expect) {
+      view.seq_ = it->key().size() == 8 ? GetBE64(it->key().data()) : 0;
+      if (view.seq_ != expect) {
         return Corruption(expect, "missing from the events column family");
       }
       if (Status d = dec.Decode(view.seq_, it->value(), &view.hash_, &view.root_); !d) return d;

@@ -1,0 +1,1038 @@
+#include "ledger/event_log.h"
+
+#include <gtest/gtest.h>
+#include <rocksdb/env.h>
+#include <rocksdb/file_system.h>
+#include <stdlib.h>
+
+#include <atomic>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "schemas/civil_date.h"
+#include "schemas/json_codec.h"
+
+namespace ledger {
+namespace {
+
+// ---------------------------------------------------------------------------------------------
+// Fixtures and helpers.
+
+// A fresh directory per test, removed at the end.
+class TempDir {
+ public:
+  TempDir() {
+    std::string tmpl = testing::TempDir() + "event_log_test.XXXXXX";
+    if (mkdtemp(tmpl.data()) == nullptr) {
+      std::perror("mkdtemp");
+      std::abort();
+    }
+    path_ = tmpl;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+// The injected clock: tests move it, forwards or backwards.
+class FakeClock {
+ public:
+  explicit FakeClock(int64_t now_us) : now_us_(std::make_shared<std::atomic<int64_t>>(now_us)) {}
+  void Set(int64_t now_us) { now_us_->store(now_us); }
+  std::function<int64_t()> fn() const {
+    return [now = now_us_] { return now->load(); };
+  }
+
+ private:
+  std::shared_ptr<std::atomic<int64_t>> now_us_;
+};
+
+constexpr int64_t kT0 = 1'717'200'000'000'000;  // 2024-06-01T00:00:00Z
+const CivilDay kRecordingDay = ToDay({2025, 1, 1});
+
+struct Person {
+  const char* niss;
+  const char* birth_date;
+};
+// Valid NISS from the shared cases.
+constexpr Person kPeople[] = {
+    {"88120105504", "1988-12-01"},
+    {"90031210192", "1990-03-12"},
+    {"80113004536", "1980-11-30"},
+    {"75061533358", "1975-06-15"},
+};
+
+std::string Beneficiary(int person) {
+  const Person& p = kPeople[person];
+  return std::string(R"({"niss": ")") + p.niss + R"(", "birth_date": ")" + p.birth_date +
+         R"(", "bim": false})";
+}
+
+std::string Session(const std::string& id, int person = 0, int minutes = 60) {
+  return R"({"id": ")" + id +
+         R"(", "type": "session.individual", "occurred_on": "2024-06-03", "provider_id": "P-100", )"
+         R"("network_id": "N-1", "beneficiary": )" +
+         Beneficiary(person) + R"(, "function": "support", "minutes": )" + std::to_string(minutes) +
+         R"(, "location": "practice"})";
+}
+std::string Network(const std::string& id, const std::string& network_id) {
+  return R"({"id": ")" + id +
+         R"(", "type": "network.registered", "occurred_on": "2021-01-01", )"
+         R"("network_id": ")" +
+         network_id + R"(", "name": "A network", "population": "adults"})";
+}
+std::string Budget(const std::string& id, const std::string& network_id) {
+  return R"({"id": ")" + id +
+         R"(", "type": "budget.allocated", "occurred_on": "2024-01-01", )"
+         R"("network_id": ")" +
+         network_id + R"(", "year": 2024, "care_budget_cents": 1000})";
+}
+std::string Mission(const std::string& id, const std::string& provider_id) {
+  return R"({"id": ")" + id +
+         R"(", "type": "support.mission", "occurred_on": "2024-06-05", )"
+         R"("provider_id": ")" +
+         provider_id +
+         R"(", "network_id": "N-1", "minutes": 90, )"
+         R"("kind": "co_consultation"})";
+}
+std::string Ruleset(const std::string& id) {
+  return R"({"id": ")" + id +
+         R"(", "type": "ruleset.published", "occurred_on": "2024-04-01", )"
+         R"("ruleset": {"id": "convention-2024", "version": 1}, "reason": "initial"})";
+}
+std::string Void(const std::string& id, const std::string& target) {
+  return R"({"id": ")" + id +
+         R"(", "type": "event.voided", "occurred_on": "2024-06-20", )"
+         R"("target": ")" +
+         target + R"(", "reason": "wrong beneficiary"})";
+}
+// The same event with an expected_version.
+std::string Expect(std::string json, int64_t version) {
+  json.insert(json.size() - 1, R"(, "expected_version": )" + std::to_string(version));
+  return json;
+}
+
+DecodedEvent Ev(const std::string& json, int64_t index = 0) {
+  auto decoded = DecodeEventJson(json, index, kRecordingDay);
+  if (!decoded) {
+    std::fprintf(stderr, "test event does not decode: %s\n%s\n", decoded.error().ToString().c_str(),
+                 json.c_str());
+    std::abort();
+  }
+  return std::move(decoded).value();
+}
+
+std::vector<DecodedEvent> Evs(const std::vector<std::string>& jsons) {
+  std::vector<DecodedEvent> out;
+  for (size_t i = 0; i < jsons.size(); ++i) out.push_back(Ev(jsons[i], static_cast<int64_t>(i)));
+  return out;
+}
+
+std::vector<std::string> Sessions(const std::string& prefix, int count) {
+  std::vector<std::string> out;
+  for (int i = 0; i < count; ++i) out.push_back(Session(prefix + std::to_string(i), i % 4));
+  return out;
+}
+
+std::unique_ptr<EventLog> OpenOk(const std::string& dir, LogOptions options = {}) {
+  auto log = EventLog::Open(dir, std::move(options));
+  if (!log) {
+    ADD_FAILURE() << "Open: " << log.error().ToString();
+    return nullptr;
+  }
+  return std::move(log).value();
+}
+
+std::string Key(Seq seq) {
+  std::string k;
+  for (int i = 7; i >= 0; --i) k.push_back(static_cast<char>((seq >> (8 * i)) & 0xff));
+  return k;
+}
+
+struct ReadEvent {
+  Seq seq;
+  std::string id;
+  int64_t recorded_at_us;
+  Hash hash;
+};
+
+std::vector<ReadEvent> ReadAll(const EventLog& log, Seq from = 1, Seq to = UINT64_MAX) {
+  std::vector<ReadEvent> out;
+  Status s = log.ReadRange(from, to, [&](const StoredEventView& v) {
+    EXPECT_EQ(v.stored().getSeq(), v.seq());
+    out.push_back({v.seq(), v.event().getId().cStr(), v.stored().getRecordedAtUs(), v.hash()});
+    return true;
+  });
+  EXPECT_TRUE(s.ok()) << s.error().ToString();
+  return out;
+}
+
+std::vector<Seq> SeqsOf(const std::vector<ReadEvent>& events) {
+  std::vector<Seq> out;
+  for (const auto& e : events) out.push_back(e.seq);
+  return out;
+}
+
+std::vector<Seq> Range(Seq first, Seq last) {
+  std::vector<Seq> out;
+  for (Seq s = first; s <= last; ++s) out.push_back(s);
+  return out;
+}
+
+std::optional<Seq> Find(const EventLog& log, const std::string& id) {
+  auto r = log.FindId(id);
+  EXPECT_TRUE(r.ok()) << r.error().ToString();
+  return r.ok() ? *r : std::nullopt;
+}
+
+std::vector<Seq> Stream(const EventLog& log, const std::string& stream) {
+  auto r = log.StreamSeqs(stream);
+  EXPECT_TRUE(r.ok()) << r.error().ToString();
+  return r.ok() ? *r : std::vector<Seq>{};
+}
+
+VerifyReport VerifyOf(const EventLog& log) {
+  auto r = log.Verify();
+  EXPECT_TRUE(r.ok()) << r.error().ToString();
+  return r.ok() ? *r : VerifyReport{false, 0, {}, 0, "Verify failed: " + r.error().ToString()};
+}
+
+// Keys stored in the events column family with seq >= from, read under the log.
+std::vector<Seq> RawEventKeysFrom(EventLog& log, Seq from) {
+  std::vector<Seq> out;
+  std::unique_ptr<rocksdb::Iterator> it(
+      log.raw_db()->NewIterator(rocksdb::ReadOptions(), log.events_cf()));
+  for (it->Seek(Key(from)); it->Valid(); it->Next()) {
+    Seq seq = 0;
+    for (unsigned char c : it->key().ToString()) seq = (seq << 8) | c;
+    out.push_back(seq);
+  }
+  EXPECT_TRUE(it->status().ok()) << it->status().ToString();
+  return out;
+}
+
+std::string RawGet(EventLog& log, Seq seq) {
+  std::string v;
+  rocksdb::Status s = log.raw_db()->Get(rocksdb::ReadOptions(), log.events_cf(), Key(seq), &v);
+  EXPECT_TRUE(s.ok()) << s.ToString();
+  return v;
+}
+
+void RawPut(EventLog& log, Seq seq, const std::string& value) {
+  rocksdb::WriteOptions w;
+  w.sync = true;
+  rocksdb::Status s = log.raw_db()->Put(w, log.events_cf(), Key(seq), value);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+}
+
+void RawDelete(EventLog& log, Seq seq) {
+  rocksdb::WriteOptions w;
+  w.sync = true;
+  rocksdb::Status s = log.raw_db()->Delete(w, log.events_cf(), Key(seq));
+  ASSERT_TRUE(s.ok()) << s.ToString();
+}
+
+// Appends the batch and expects it to commit.
+AppendResult AppendOk(EventLog& log, const std::vector<std::string>& jsons) {
+  auto r = log.AppendAll(Evs(jsons));
+  if (!r) {
+    ADD_FAILURE() << "AppendAll: " << r.error().ToString();
+    return {};
+  }
+  return std::move(r).value();
+}
+
+// Appends the batch and expects it to be refused.
+Error AppendFails(EventLog& log, const std::vector<std::string>& jsons) {
+  auto r = log.AppendAll(Evs(jsons));
+  if (r) {
+    ADD_FAILURE() << "the batch was accepted, last_seq " << r->last_seq;
+    return Error{};
+  }
+  return r.error();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sequence numbers and recording time.
+
+TEST(EventLogTest, EmptyLogHasGenesisHead) {
+  TempDir dir;
+  auto log = OpenOk(dir.path());
+  ASSERT_NE(log, nullptr);
+  EXPECT_EQ(log->head().seq, 0u);
+  EXPECT_EQ(log->head().hash, Hash{});
+  EXPECT_TRUE(ReadAll(*log).empty());
+  VerifyReport report = VerifyOf(*log);
+  EXPECT_TRUE(report.ok) << report.problem;
+  EXPECT_EQ(report.events, 0u);
+  EXPECT_TRUE(log->failure().empty());
+}
+
+TEST(EventLogTest, SeqsAreGaplessAcrossBatchesAndReopen) {
+  TempDir dir;
+  FakeClock clock(kT0);
+  Head before;
+  {
+    auto log = OpenOk(dir.path(), {.now_us = clock.fn()});
+    ASSERT_NE(log, nullptr);
+    AppendResult r1 = AppendOk(*log, {Session("a"), Session("b", 1), Session("c", 2)});
+    EXPECT_EQ(r1.appended, 3u);
+    EXPECT_EQ(r1.duplicates, 0u);
+    EXPECT_EQ(r1.last_seq, 3u);
+    ASSERT_EQ(r1.results.size(), 3u);
+    for (size_t i = 0; i < 3; ++i) {
+      EXPECT_EQ(r1.results[i].seq, i + 1);
+      EXPECT_EQ(r1.results[i].status, AppendStatus::kAppended);
+    }
+    EXPECT_EQ(r1.results[1].id, "b");
+    AppendResult r2 = AppendOk(*log, {Session("d"), Session("e")});
+    EXPECT_EQ(r2.last_seq, 5u);
+    EXPECT_EQ(r2.results[0].seq, 4u);
+    EXPECT_EQ(r2.results[1].seq, 5u);
+    EXPECT_EQ(log->head().seq, 5u);
+    auto events = ReadAll(*log);
+    EXPECT_EQ(SeqsOf(events), Range(1, 5));
+    ASSERT_EQ(events.size(), 5u);
+    EXPECT_EQ(events[3].id, "d");
+    EXPECT_EQ(events[4].hash, log->head().hash);
+    EXPECT_EQ(Find(*log, "c"), 3u);
+    before = log->head();
+  }
+  auto log = OpenOk(dir.path(), {.now_us = clock.fn()});
+  ASSERT_NE(log, nullptr);
+  EXPECT_EQ(log->head().seq, 5u);
+  EXPECT_EQ(log->head().hash, before.hash);
+  EXPECT_NE(log->head().hash, Hash{});
+  AppendResult r3 = AppendOk(*log, {Session("f"), Session("g")});
+  EXPECT_EQ(r3.results[0].seq, 6u);
+  EXPECT_EQ(r3.last_seq, 7u);
+  EXPECT_EQ(SeqsOf(ReadAll(*log)), Range(1, 7));
+  VerifyReport report = VerifyOf(*log);
+  EXPECT_TRUE(report.ok) << report.problem;
+  EXPECT_EQ(report.events, 7u);
+}
+
+TEST(EventLogTest, RecordedAtNeverGoesBackwards) {
+  TempDir dir;
+  FakeClock clock(kT0);
+  {
+    auto log = OpenOk(dir.path(), {.now_us = clock.fn()});
+    ASSERT_NE(log, nullptr);
+    AppendOk(*log, {Session("a"), Session("b")});
+    clock.Set(kT0 - 3'600'000'000);  // the wall clock jumps an hour back
+    AppendOk(*log, {Session("c")});
+    clock.Set(kT0 + 10);
+    AppendOk(*log, {Session("d")});
+    EXPECT_EQ(log->head().recorded_at_us, kT0 + 10);
+    clock.Set(kT0 - 1);
+  }
+  // The head's time survives a restart: the clock is still behind after reopening.
+  auto log = OpenOk(dir.path(), {.now_us = clock.fn()});
+  ASSERT_NE(log, nullptr);
+  AppendOk(*log, {Session("e")});
+  auto events = ReadAll(*log);
+  ASSERT_EQ(events.size(), 5u);
+  EXPECT_EQ(events[0].recorded_at_us, kT0);
+  EXPECT_EQ(events[1].recorded_at_us, kT0);
+  EXPECT_EQ(events[2].recorded_at_us, kT0);
+  EXPECT_EQ(events[3].recorded_at_us, kT0 + 10);
+  EXPECT_EQ(events[4].recorded_at_us, kT0 + 10);
+  for (size_t i = 1; i < events.size(); ++i) {
+    EXPECT_GE(events[i].recorded_at_us, events[i - 1].recorded_at_us) << "seq " << events[i].seq;
+  }
+  EXPECT_TRUE(VerifyOf(*log).ok);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Idempotency: duplicates and conflicts.
+
+TEST(EventLogTest, DuplicateInLaterBatchAnswersOriginalSeq) {
+  TempDir dir;
+  auto log = OpenOk(dir.path());
+  ASSERT_NE(log, nullptr);
+  AppendOk(*log, {Session("a"), Session("b", 1)});
+  const Head head = log->head();
+
+  // The same content with its keys in another order and other spacing is the same event.
+  const std::string b_again =
+      R"({"type":"session.individual","id":"b","network_id":"N-1","provider_id":"P-100",)"
+      R"("occurred_on":"2024-06-03","location":"practice","minutes":60,"function":"support",)"
+      R"("beneficiary":{"bim":false,"birth_date":"1990-03-12","niss":"90031210192"}})";
+  AppendResult r = AppendOk(*log, {b_again, Session("a")});
+  EXPECT_EQ(r.appended, 0u);
+  EXPECT_EQ(r.duplicates, 2u);
+  EXPECT_EQ(r.last_seq, 2u);
+  ASSERT_EQ(r.results.size(), 2u);
+  EXPECT_EQ(r.results[0].status, AppendStatus::kDuplicate);
+  EXPECT_EQ(r.results[0].seq, 2u);
+  EXPECT_EQ(r.results[0].id, "b");
+  EXPECT_EQ(r.results[1].status, AppendStatus::kDuplicate);
+  EXPECT_EQ(r.results[1].seq, 1u);
+  EXPECT_EQ(log->head().seq, head.seq);
+  EXPECT_EQ(log->head().hash, head.hash);
+
+  // A duplicate beside new events: only the new ones are stored.
+  AppendResult mixed = AppendOk(*log, {Session("a"), Session("c", 2)});
+  EXPECT_EQ(mixed.appended, 1u);
+  EXPECT_EQ(mixed.duplicates, 1u);
+  EXPECT_EQ(mixed.results[0].seq, 1u);
+  EXPECT_EQ(mixed.results[0].status, AppendStatus::kDuplicate);
+  EXPECT_EQ(mixed.results[1].seq, 3u);
+  EXPECT_EQ(mixed.results[1].status, AppendStatus::kAppended);
+  EXPECT_EQ(SeqsOf(ReadAll(*log)), Range(1, 3));
+  // A duplicate does not count in its stream.
+  EXPECT_EQ(Stream(*log, "beneficiary/88120105504"), std::vector<Seq>{1});
+  EXPECT_TRUE(VerifyOf(*log).ok);
+}
+
+TEST(EventLogTest, DuplicateInsideOneBatch) {
+  TempDir dir;
+  auto log = OpenOk(dir.path());
+  ASSERT_NE(log, nullptr);
+  AppendOk(*log, {Session("a")});
+  AppendResult r = AppendOk(*log, {Session("d"), Session("e"), Session("d")});
+  EXPECT_EQ(r.appended, 2u);
+  EXPECT_EQ(r.duplicates, 1u);
+  ASSERT_EQ(r.results.size(), 3u);
+  EXPECT_EQ(r.results[0].seq, 2u);
+  EXPECT_EQ(r.results[1].seq, 3u);
+  EXPECT_EQ(r.results[2].seq, 2u);
+  EXPECT_EQ(r.results[2].status, AppendStatus::kDuplicate);
+  EXPECT_EQ(log->head().seq, 3u);
+  auto events = ReadAll(*log);
+  ASSERT_EQ(events.size(), 3u);
+  EXPECT_EQ(events[1].id, "d");
+  EXPECT_EQ(events[2].id, "e");
+  EXPECT_TRUE(VerifyOf(*log).ok);
+}
+
+TEST(EventLogTest, ConflictingIdStoresNothingOfTheBatch) {
+  TempDir dir;
+  auto log = OpenOk(dir.path());
+  ASSERT_NE(log, nullptr);
+  AppendOk(*log, {Session("a")});
+  const Head head = log->head();
+  {
+    auto append = log->BeginAppend();
+    ASSERT_TRUE(append->Add(Ev(Session("x", 1), 0)).ok());
+    ASSERT_TRUE(append->Add(Ev(Session("y", 2), 1)).ok());
+    EXPECT_EQ(append->next_seq(), 4u);
+    Status s = append->Add(Ev(Session("a", 0, 45), 2));  // same id, other minutes
+    ASSERT_FALSE(s.ok());
+    EXPECT_EQ(s.error().code, ErrorCode::kConflict);
+    EXPECT_EQ(s.error().field, "id");
+    EXPECT_EQ(s.error().index, 2);
+    EXPECT_EQ(s.error().id, "a");
+    // After an error the batch can only be dropped.
+    EXPECT_FALSE(append->Add(Ev(Session("z"), 3)).ok());
+    EXPECT_FALSE(append->Commit().ok());
+    // Nothing is visible while it is open either.
+    EXPECT_EQ(log->head().seq, head.seq);
+  }
+  EXPECT_EQ(log->head().seq, head.seq);
+  EXPECT_EQ(log->head().hash, head.hash);
+  EXPECT_EQ(SeqsOf(ReadAll(*log)), Range(1, 1));
+  EXPECT_EQ(Find(*log, "x"), std::nullopt);
+  EXPECT_EQ(Find(*log, "y"), std::nullopt);
+  EXPECT_EQ(Find(*log, "a"), 1u);
+  EXPECT_TRUE(Stream(*log, "beneficiary/90031210192").empty());
+
+  // The same id twice in one batch with other content is a conflict as well.
+  Error e = AppendFails(*log, {Session("p"), Session("q"), Session("p", 0, 30)});
+  EXPECT_EQ(e.code, ErrorCode::kConflict);
+  EXPECT_EQ(e.field, "id");
+  EXPECT_EQ(e.index, 2);
+  EXPECT_EQ(Find(*log, "p"), std::nullopt);
+
+  // The next batch continues right after the head: no seq was lost.
+  AppendResult r = AppendOk(*log, {Session("x", 1)});
+  EXPECT_EQ(r.results[0].seq, 2u);
+  EXPECT_EQ(SeqsOf(ReadAll(*log)), Range(1, 2));
+  EXPECT_TRUE(VerifyOf(*log).ok);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Streams and expected_version.
+
+TEST(EventLogTest, ExpectedVersionMatchesPerStream) {
+  TempDir dir;
+  auto log = OpenOk(dir.path());
+  ASSERT_NE(log, nullptr);
+  AppendResult r = AppendOk(*log, {
+                                      Expect(Network("n1", "N-1"), 0),    // 1 network/N-1
+                                      Expect(Session("s1", 0), 0),        // 2 beneficiary/0
+                                      Expect(Session("s2", 0), 1),        // 3 beneficiary/0
+                                      Expect(Session("s3", 1), 0),        // 4 beneficiary/1
+                                      Expect(Mission("m1", "P-100"), 0),  // 5 provider/P-100
+                                      Expect(Budget("b1", "N-1"), 1),     // 6 network/N-1
+                                      Expect(Ruleset("r1"), 0),           // 7 rules
+                                      Mission("m2", "P-200"),             // 8 provider/P-200
+                                  });
+  EXPECT_EQ(r.last_seq, 8u);
+  AppendOk(*log, {Expect(Session("s4", 0), 2), Expect(Ruleset("r2"), 1)});  // 9, 10
+
+  EXPECT_EQ(Stream(*log, "network/N-1"), (std::vector<Seq>{1, 6}));
+  EXPECT_EQ(Stream(*log, "beneficiary/88120105504"), (std::vector<Seq>{2, 3, 9}));
+  EXPECT_EQ(Stream(*log, "beneficiary/90031210192"), (std::vector<Seq>{4}));
+  EXPECT_EQ(Stream(*log, "provider/P-100"), (std::vector<Seq>{5}));
+  EXPECT_EQ(Stream(*log, "provider/P-200"), (std::vector<Seq>{8}));
+  EXPECT_EQ(Stream(*log, "rules"), (std::vector<Seq>{7, 10}));
+  EXPECT_TRUE(Stream(*log, "provider/P-1").empty());  // a prefix of another stream's name
+  EXPECT_TRUE(Stream(*log, "network/N-2").empty());
+
+  // Versions survive a restart.
+  log.reset();
+  log = OpenOk(dir.path());
+  ASSERT_NE(log, nullptr);
+  AppendOk(*log, {Expect(Mission("m3", "P-100"), 1)});
+  EXPECT_EQ(Stream(*log, "provider/P-100"), (std::vector<Seq>{5, 11}));
+  EXPECT_TRUE(VerifyOf(*log).ok);
+}
+
+TEST(EventLogTest, ExpectedVersionMismatchStoresNothing) {
+  TempDir dir;
+  auto log = OpenOk(dir.path());
+  ASSERT_NE(log, nullptr);
+  AppendOk(*log, {Session("s1"), Session("s2")});  // beneficiary stream at version 2
+  const Head head = log->head();
+
+  Error stale = AppendFails(*log, {Mission("m1", "P-100"), Expect(Session("s3"), 1)});
+  EXPECT_EQ(stale.code, ErrorCode::kConflict);
+  EXPECT_EQ(stale.field, "expected_version");
+  EXPECT_EQ(stale.index, 1);
+  EXPECT_EQ(stale.id, "s3");
+  // The message must not echo the stream (it holds a NISS).
+  EXPECT_EQ(stale.message.find("88120105504"), std::string::npos) << stale.message;
+
+  Error ahead = AppendFails(*log, {Expect(Session("s3"), 3)});
+  EXPECT_EQ(ahead.code, ErrorCode::kConflict);
+  EXPECT_EQ(ahead.field, "expected_version");
+
+  // Inside one batch the version counts the batch's own events.
+  Error in_batch = AppendFails(*log, {Expect(Session("s3"), 2), Expect(Session("s4"), 2)});
+  EXPECT_EQ(in_batch.code, ErrorCode::kConflict);
+  EXPECT_EQ(in_batch.index, 1);
+
+  EXPECT_EQ(log->head().seq, head.seq);
+  EXPECT_EQ(log->head().hash, head.hash);
+  EXPECT_EQ(Find(*log, "m1"), std::nullopt);
+  EXPECT_EQ(Find(*log, "s3"), std::nullopt);
+  EXPECT_TRUE(Stream(*log, "provider/P-100").empty());
+  EXPECT_EQ(Stream(*log, "beneficiary/88120105504"), (std::vector<Seq>{1, 2}));
+
+  AppendResult ok = AppendOk(*log, {Expect(Session("s3"), 2), Expect(Session("s4"), 3)});
+  EXPECT_EQ(ok.last_seq, 4u);
+  EXPECT_EQ(Stream(*log, "beneficiary/88120105504"), (std::vector<Seq>{1, 2, 3, 4}));
+}
+
+TEST(EventLogTest, VoidBelongsToItsTargetsStream) {
+  TempDir dir;
+  auto log = OpenOk(dir.path());
+  ASSERT_NE(log, nullptr);
+  AppendOk(*log, {Session("s1", 1), Mission("m1", "P-100")});
+  // The beneficiary stream is at version 1; the void's expected_version is checked against it.
+  AppendOk(*log, {Expect(Void("v1", "s1"), 1), Expect(Void("v2", "m1"), 1)});
+  EXPECT_EQ(Stream(*log, "beneficiary/90031210192"), (std::vector<Seq>{1, 3}));
+  EXPECT_EQ(Stream(*log, "provider/P-100"), (std::vector<Seq>{2, 4}));
+  // A void of a void is in the same stream again.
+  AppendOk(*log, {Void("v3", "v1")});
+  EXPECT_EQ(Stream(*log, "beneficiary/90031210192"), (std::vector<Seq>{1, 3, 5}));
+  EXPECT_TRUE(Stream(*log, "").empty());
+}
+
+TEST(EventLogTest, VoidTargetMustExist) {
+  TempDir dir;
+  auto log = OpenOk(dir.path());
+  ASSERT_NE(log, nullptr);
+  AppendOk(*log, {Session("s1")});
+  Error e = AppendFails(*log, {Session("s2"), Void("v1", "nope")});
+  EXPECT_EQ(e.code, ErrorCode::kInvalidEvent);
+  EXPECT_EQ(e.field, "target");
+  EXPECT_EQ(e.index, 1);
+  EXPECT_EQ(e.id, "v1");
+  EXPECT_EQ(log->head().seq, 1u);
+  EXPECT_EQ(Find(*log, "s2"), std::nullopt);
+
+  // A target from a dropped batch does not exist either.
+  Error dropped = AppendFails(*log, {Void("v1", "s2")});
+  EXPECT_EQ(dropped.field, "target");
+
+  // A target earlier in the same batch is fine, and so is one already stored.
+  AppendResult r = AppendOk(*log, {Session("s2", 2), Void("v1", "s2"), Void("v2", "s1")});
+  EXPECT_EQ(r.last_seq, 4u);
+  EXPECT_EQ(Stream(*log, "beneficiary/80113004536"), (std::vector<Seq>{2, 3}));
+  EXPECT_EQ(Stream(*log, "beneficiary/88120105504"), (std::vector<Seq>{1, 4}));
+  EXPECT_TRUE(VerifyOf(*log).ok);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Large batches: chunks written before the commit.
+
+TEST(EventLogTest, LargeBatchIsAllOrNothing) {
+  TempDir dir;
+  LogOptions options;
+  options.chunk_events_max = 10;
+  auto log = OpenOk(dir.path(), options);
+  ASSERT_NE(log, nullptr);
+
+  AppendResult r = AppendOk(*log, Sessions("a", 95));
+  EXPECT_EQ(r.appended, 95u);
+  EXPECT_EQ(r.last_seq, 95u);
+  EXPECT_EQ(log->head().seq, 95u);
+  EXPECT_EQ(SeqsOf(ReadAll(*log)), Range(1, 95));
+  const Head head = log->head();
+
+  // The second batch fails at event 80, after 8 chunks were written.
+  std::vector<std::string> second = Sessions("b", 95);
+  second[80] = Session("a0", 0, 30);  // a's id, other content
+  {
+    auto append = log->BeginAppend();
+    for (int i = 0; i < 80; ++i) {
+      ASSERT_TRUE(append->Add(Ev(second[i], i)).ok()) << i;
+    }
+    // Chunks are stored under the log but not visible.
+    EXPECT_EQ(RawEventKeysFrom(*log, 96).size(), 80u);
+    EXPECT_EQ(log->head().seq, 95u);
+    EXPECT_TRUE(ReadAll(*log, 96).empty());
+    EXPECT_EQ(Find(*log, "b0"), std::nullopt);
+    Status s = append->Add(Ev(second[80], 80));
+    ASSERT_FALSE(s.ok());
+    EXPECT_EQ(s.error().code, ErrorCode::kConflict);
+    EXPECT_EQ(s.error().index, 80);
+  }
+  EXPECT_EQ(log->head().seq, head.seq);
+  EXPECT_EQ(log->head().hash, head.hash);
+  EXPECT_TRUE(ReadAll(*log, 96).empty());
+  EXPECT_TRUE(RawEventKeysFrom(*log, 96).empty());  // dropping took the chunks back
+  EXPECT_EQ(Find(*log, "b0"), std::nullopt);
+
+  log.reset();
+  log = OpenOk(dir.path(), options);
+  ASSERT_NE(log, nullptr);
+  EXPECT_EQ(log->head().seq, 95u);
+  EXPECT_EQ(SeqsOf(ReadAll(*log)), Range(1, 95));
+  EXPECT_TRUE(RawEventKeysFrom(*log, 96).empty());
+  VerifyReport report = VerifyOf(*log);
+  EXPECT_TRUE(report.ok) << report.problem;
+  EXPECT_EQ(report.events, 95u);
+  EXPECT_EQ(report.head, head.hash);
+
+  // The next large batch builds on the old head.
+  AppendResult again = AppendOk(*log, Sessions("c", 95));
+  EXPECT_EQ(again.results.front().seq, 96u);
+  EXPECT_EQ(again.last_seq, 190u);
+  EXPECT_TRUE(VerifyOf(*log).ok);
+}
+
+TEST(EventLogTest, LargeBatchDroppedWithoutErrorStoresNothing) {
+  TempDir dir;
+  LogOptions options;
+  options.chunk_events_max = 7;
+  auto log = OpenOk(dir.path(), options);
+  ASSERT_NE(log, nullptr);
+  AppendOk(*log, {Session("first")});
+  {
+    auto append = log->BeginAppend();
+    std::vector<std::string> batch = Sessions("x", 50);
+    for (int i = 0; i < 50; ++i) ASSERT_TRUE(append->Add(Ev(batch[i], i)).ok());
+    EXPECT_FALSE(RawEventKeysFrom(*log, 2).empty());
+  }  // dropped, never committed
+  EXPECT_EQ(log->head().seq, 1u);
+  EXPECT_TRUE(RawEventKeysFrom(*log, 2).empty());
+  EXPECT_EQ(Find(*log, "x0"), std::nullopt);
+  EXPECT_TRUE(Stream(*log, "beneficiary/90031210192").empty());
+  EXPECT_TRUE(VerifyOf(*log).ok);
+}
+
+TEST(EventLogTest, OpenRemovesEventsBeyondTheHead) {
+  TempDir dir;
+  {
+    auto log = OpenOk(dir.path());
+    ASSERT_NE(log, nullptr);
+    AppendOk(*log, {Session("a"), Session("b"), Session("c")});
+    // What a crashed batch leaves: events after the head (here a copy and some junk).
+    RawPut(*log, 4, RawGet(*log, 3));
+    RawPut(*log, 9, std::string(40, 'x'));
+    EXPECT_EQ(RawEventKeysFrom(*log, 4), (std::vector<Seq>{4, 9}));
+  }
+  auto log = OpenOk(dir.path());
+  ASSERT_NE(log, nullptr);
+  EXPECT_EQ(log->head().seq, 3u);
+  EXPECT_TRUE(RawEventKeysFrom(*log, 4).empty());
+  EXPECT_EQ(SeqsOf(ReadAll(*log)), Range(1, 3));
+  VerifyReport report = VerifyOf(*log);
+  EXPECT_TRUE(report.ok) << report.problem;
+  EXPECT_EQ(report.events, 3u);
+  AppendResult r = AppendOk(*log, {Session("d")});
+  EXPECT_EQ(r.last_seq, 4u);
+  EXPECT_TRUE(VerifyOf(*log).ok);
+}
+
+TEST(EventLogTest, OpenRemovesEventsWhenNoHeadWasEverWritten) {
+  TempDir dir;
+  std::string value;
+  {
+    TempDir other;
+    auto source = OpenOk(other.path());
+    ASSERT_NE(source, nullptr);
+    AppendOk(*source, {Session("a")});
+    value = RawGet(*source, 1);
+  }
+  {
+    auto log = OpenOk(dir.path());
+    ASSERT_NE(log, nullptr);
+    RawPut(*log, 1, value);  // a first batch's chunk, crashed before its commit
+  }
+  auto log = OpenOk(dir.path());
+  ASSERT_NE(log, nullptr);
+  EXPECT_EQ(log->head().seq, 0u);
+  EXPECT_TRUE(RawEventKeysFrom(*log, 1).empty());
+  EXPECT_TRUE(VerifyOf(*log).ok);
+  EXPECT_EQ(AppendOk(*log, {Session("a")}).last_seq, 1u);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Verify and tampering.
+
+TEST(EventLogTest, VerifyAcceptsAGoodLog) {
+  TempDir dir;
+  LogOptions options;
+  options.chunk_events_max = 4;
+  auto log = OpenOk(dir.path(), options);
+  ASSERT_NE(log, nullptr);
+  AppendOk(*log, Sessions("a", 10));
+  AppendOk(*log, {Network("n", "N-1"), Void("v", "a3")});
+  std::vector<std::pair<Seq, Seq>> progress;
+  auto report = log->Verify([&](Seq done, Seq total) { progress.emplace_back(done, total); });
+  ASSERT_TRUE(report.ok()) << report.error().ToString();
+  EXPECT_TRUE(report->ok) << report->problem;
+  EXPECT_EQ(report->events, 12u);
+  EXPECT_EQ(report->head, log->head().hash);
+  EXPECT_EQ(report->head, ReadAll(*log).back().hash);
+  ASSERT_FALSE(progress.empty());
+  EXPECT_EQ(progress.back(), (std::pair<Seq, Seq>{12, 12}));
+}
+
+class TamperTest : public testing::Test {
+ protected:
+  static constexpr Seq kEvents = 6;
+  static constexpr Seq kTarget = 3;
+
+  void SetUp() override {
+    log_ = OpenOk(dir_.path());
+    ASSERT_NE(log_, nullptr);
+    AppendOk(*log_, Sessions("a", 4));
+    AppendOk(*log_, Sessions("b", 2));
+    ASSERT_EQ(log_->head().seq, kEvents);
+  }
+
+  TempDir dir_;
+  std::unique_ptr<EventLog> log_;
+};
+
+TEST_F(TamperTest, OneChangedByteIsFoundAtItsSeq) {
+  const std::string original = RawGet(*log_, kTarget);
+  ASSERT_GT(original.size(), 64u);
+  // Inside the stored hash (first, middle, last byte), the capnp framing and the body.
+  const size_t positions[] = {0, 17, 31, 32, 40, original.size() / 2, original.size() - 1};
+  for (size_t pos : positions) {
+    SCOPED_TRACE("byte " + std::to_string(pos));
+    std::string changed = original;
+    changed[pos] = static_cast<char>(changed[pos] ^ 0x01);
+    RawPut(*log_, kTarget, changed);
+    VerifyReport report = VerifyOf(*log_);
+    EXPECT_FALSE(report.ok);
+    EXPECT_EQ(report.first_bad_seq, kTarget) << report.problem;
+    EXPECT_FALSE(report.problem.empty());
+    RawPut(*log_, kTarget, original);
+    EXPECT_TRUE(VerifyOf(*log_).ok);
+  }
+}
+
+TEST_F(TamperTest, ATruncatedValueIsFound) {
+  const std::string original = RawGet(*log_, kTarget);
+  for (size_t size : {size_t{0}, size_t{16}, size_t{32}, original.size() - 8}) {
+    SCOPED_TRACE("size " + std::to_string(size));
+    RawPut(*log_, kTarget, original.substr(0, size));
+    VerifyReport report = VerifyOf(*log_);
+    EXPECT_FALSE(report.ok);
+    EXPECT_EQ(report.first_bad_seq, kTarget) << report.problem;
+  }
+}
+
+TEST_F(TamperTest, ADeletedEventIsFoundAtTheGap) {
+  RawDelete(*log_, kTarget);
+  VerifyReport report = VerifyOf(*log_);
+  EXPECT_FALSE(report.ok);
+  EXPECT_EQ(report.first_bad_seq, kTarget) << report.problem;
+  // Reading across the gap is an error, not a silent skip.
+  Status s = log_->ReadRange(1, kEvents, [](const StoredEventView&) { return true; });
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.error().code, ErrorCode::kCorruption);
+}
+
+TEST_F(TamperTest, ADeletedLastEventIsFound) {
+  RawDelete(*log_, kEvents);
+  VerifyReport report = VerifyOf(*log_);
+  EXPECT_FALSE(report.ok);
+  EXPECT_EQ(report.first_bad_seq, kEvents) << report.problem;
+}
+
+TEST_F(TamperTest, SwappedEventsAreFound) {
+  const std::string third = RawGet(*log_, 3);
+  const std::string fourth = RawGet(*log_, 4);
+  RawPut(*log_, 3, fourth);
+  RawPut(*log_, 4, third);
+  VerifyReport report = VerifyOf(*log_);
+  EXPECT_FALSE(report.ok);
+  EXPECT_EQ(report.first_bad_seq, 3u) << report.problem;
+}
+
+TEST_F(TamperTest, TamperedTailRefusesToOpenButVerifyReportsIt) {
+  const std::string last = RawGet(*log_, kEvents);
+  for (size_t pos : {size_t{5}, last.size() - 3}) {
+    SCOPED_TRACE("byte " + std::to_string(pos));
+    std::string changed = last;
+    changed[pos] = static_cast<char>(changed[pos] ^ 0x80);
+    RawPut(*log_, kEvents, changed);
+    log_.reset();
+
+    auto refused = EventLog::Open(dir_.path());
+    ASSERT_FALSE(refused.ok());
+    EXPECT_EQ(refused.error().code, ErrorCode::kCorruption) << refused.error().ToString();
+
+    LogOptions no_tail_check;
+    no_tail_check.check_tail = false;
+    log_ = OpenOk(dir_.path(), no_tail_check);
+    ASSERT_NE(log_, nullptr);
+    VerifyReport report = VerifyOf(*log_);
+    EXPECT_FALSE(report.ok);
+    EXPECT_EQ(report.first_bad_seq, kEvents) << report.problem;
+    RawPut(*log_, kEvents, last);
+    log_.reset();
+    log_ = OpenOk(dir_.path());
+    ASSERT_NE(log_, nullptr);
+  }
+  EXPECT_TRUE(VerifyOf(*log_).ok);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reads.
+
+TEST(EventLogTest, ReadRangeIsClampedAndStoppable) {
+  TempDir dir;
+  auto log = OpenOk(dir.path());
+  ASSERT_NE(log, nullptr);
+  AppendOk(*log, Sessions("e", 10));
+  EXPECT_EQ(SeqsOf(ReadAll(*log, 3, 6)), Range(3, 6));
+  EXPECT_EQ(SeqsOf(ReadAll(*log, 8, 100)), Range(8, 10));
+  EXPECT_EQ(SeqsOf(ReadAll(*log, 0, 2)), Range(1, 2));
+  EXPECT_EQ(SeqsOf(ReadAll(*log, 10, 10)), Range(10, 10));
+  EXPECT_TRUE(ReadAll(*log, 11, 20).empty());
+  EXPECT_TRUE(ReadAll(*log, 6, 5).empty());
+  auto some = ReadAll(*log, 4, 5);
+  ASSERT_EQ(some.size(), 2u);
+  EXPECT_EQ(some[0].id, "e3");
+  EXPECT_EQ(some[1].id, "e4");
+
+  std::vector<Seq> seen;
+  Status s = log->ReadRange(2, UINT64_MAX, [&](const StoredEventView& v) {
+    seen.push_back(v.seq());
+    return seen.size() < 3;
+  });
+  ASSERT_TRUE(s.ok()) << s.error().ToString();
+  EXPECT_EQ(seen, (std::vector<Seq>{2, 3, 4}));
+
+  // The view's event is complete: the contract's JSON comes back out.
+  Status j = log->ReadRange(7, 7, [&](const StoredEventView& v) {
+    EXPECT_EQ(boost::json::serialize(EncodeEvent(v.event())),
+              boost::json::serialize(EncodeEvent(Ev(Session("e6", 2)).event())));
+    return true;
+  });
+  EXPECT_TRUE(j.ok());
+}
+
+TEST(EventLogTest, ReadsSeeOnlyCommittedEvents) {
+  TempDir dir;
+  auto log = OpenOk(dir.path());
+  ASSERT_NE(log, nullptr);
+  AppendOk(*log, {Session("a")});
+  auto append = log->BeginAppend();
+  ASSERT_TRUE(append->Add(Ev(Session("b"))).ok());
+  EXPECT_EQ(append->next_seq(), 3u);
+  EXPECT_EQ(log->head().seq, 1u);
+  EXPECT_EQ(Find(*log, "b"), std::nullopt);
+  auto r = append->Commit();
+  ASSERT_TRUE(r.ok()) << r.error().ToString();
+  EXPECT_EQ(log->head().seq, 2u);
+  EXPECT_EQ(Find(*log, "b"), 2u);
+  EXPECT_EQ(SeqsOf(ReadAll(*log)), Range(1, 2));
+}
+
+// ---------------------------------------------------------------------------------------------
+// A failed write stops appends.
+
+// A file system whose writable files fail Append, Sync and Fsync while `fail` is set.
+class FailingFs : public rocksdb::FileSystemWrapper {
+ public:
+  explicit FailingFs(std::shared_ptr<std::atomic<bool>> fail)
+      : FileSystemWrapper(rocksdb::FileSystem::Default()), fail_(std::move(fail)) {}
+  const char* Name() const override { return "FailingFs"; }
+
+  rocksdb::IOStatus NewWritableFile(const std::string& name, const rocksdb::FileOptions& options,
+                                    std::unique_ptr<rocksdb::FSWritableFile>* result,
+                                    rocksdb::IODebugContext* dbg) override {
+    rocksdb::IOStatus s = target()->NewWritableFile(name, options, result, dbg);
+    if (s.ok()) *result = std::make_unique<File>(std::move(*result), fail_);
+    return s;
+  }
+  rocksdb::IOStatus ReopenWritableFile(const std::string& name, const rocksdb::FileOptions& options,
+                                       std::unique_ptr<rocksdb::FSWritableFile>* result,
+                                       rocksdb::IODebugContext* dbg) override {
+    rocksdb::IOStatus s = target()->ReopenWritableFile(name, options, result, dbg);
+    if (s.ok()) *result = std::make_unique<File>(std::move(*result), fail_);
+    return s;
+  }
+
+ private:
+  class File : public rocksdb::FSWritableFileOwnerWrapper {
+   public:
+    File(std::unique_ptr<rocksdb::FSWritableFile> file, std::shared_ptr<std::atomic<bool>> fail)
+        : FSWritableFileOwnerWrapper(std::move(file)), fail_(std::move(fail)) {}
+    rocksdb::IOStatus Append(const rocksdb::Slice& data, const rocksdb::IOOptions& options,
+                             rocksdb::IODebugContext* dbg) override {
+      if (fail_->load()) return Injected();
+      return FSWritableFileOwnerWrapper::Append(data, options, dbg);
+    }
+    rocksdb::IOStatus Append(const rocksdb::Slice& data, const rocksdb::IOOptions& options,
+                             const rocksdb::DataVerificationInfo& info,
+                             rocksdb::IODebugContext* dbg) override {
+      if (fail_->load()) return Injected();
+      return FSWritableFileOwnerWrapper::Append(data, options, info, dbg);
+    }
+    rocksdb::IOStatus Sync(const rocksdb::IOOptions& options,
+                           rocksdb::IODebugContext* dbg) override {
+      if (fail_->load()) return Injected();
+      return FSWritableFileOwnerWrapper::Sync(options, dbg);
+    }
+    rocksdb::IOStatus Fsync(const rocksdb::IOOptions& options,
+                            rocksdb::IODebugContext* dbg) override {
+      if (fail_->load()) return Injected();
+      return FSWritableFileOwnerWrapper::Fsync(options, dbg);
+    }
+
+   private:
+    static rocksdb::IOStatus Injected() { return rocksdb::IOStatus::IOError("injected failure"); }
+    std::shared_ptr<std::atomic<bool>> fail_;
+  };
+
+  std::shared_ptr<std::atomic<bool>> fail_;
+};
+
+struct FailingEnv {
+  std::shared_ptr<std::atomic<bool>> fail = std::make_shared<std::atomic<bool>>(false);
+  std::shared_ptr<rocksdb::Env> env{
+      rocksdb::NewCompositeEnv(std::make_shared<FailingFs>(fail)).release()};
+};
+
+TEST(EventLogTest, FailedSyncStopsAppends) {
+  TempDir dir;
+  FailingEnv failing;
+  LogOptions options;
+  options.env = failing.env;
+  auto log = OpenOk(dir.path(), options);
+  ASSERT_NE(log, nullptr);
+  AppendOk(*log, {Session("a"), Session("b")});
+  const Head head = log->head();
+  EXPECT_TRUE(log->failure().empty());
+
+  failing.fail->store(true);
+  Error first = AppendFails(*log, {Session("c")});
+  EXPECT_EQ(first.code, ErrorCode::kWritesStopped) << first.ToString();
+  EXPECT_NE(first.message.find("injected failure"), std::string::npos) << first.message;
+  EXPECT_FALSE(log->failure().empty());
+  EXPECT_EQ(log->head().seq, head.seq);
+
+  // The file system is healthy again, but the log does not retry: it refuses until restart.
+  failing.fail->store(false);
+  Error later = AppendFails(*log, {Session("d")});
+  EXPECT_EQ(later.code, ErrorCode::kWritesStopped) << later.ToString();
+  Error duplicate = AppendFails(*log, {Session("a")});
+  EXPECT_EQ(duplicate.code, ErrorCode::kWritesStopped) << duplicate.ToString();
+  {
+    auto append = log->BeginAppend();
+    Status s = append->Add(Ev(Session("e")));
+    ASSERT_FALSE(s.ok());
+    EXPECT_EQ(s.error().code, ErrorCode::kWritesStopped);
+  }
+
+  // Reads keep working and see only what was committed.
+  EXPECT_EQ(log->head().seq, head.seq);
+  EXPECT_EQ(SeqsOf(ReadAll(*log)), Range(1, 2));
+  EXPECT_EQ(Find(*log, "b"), 2u);
+  EXPECT_EQ(Find(*log, "c"), std::nullopt);
+  EXPECT_TRUE(VerifyOf(*log).ok);
+
+  // A restart recovers.
+  log.reset();
+  log = OpenOk(dir.path(), options);
+  ASSERT_NE(log, nullptr);
+  EXPECT_EQ(log->head().seq, head.seq);
+  EXPECT_TRUE(log->failure().empty());
+  EXPECT_EQ(AppendOk(*log, {Session("c")}).last_seq, 3u);
+  EXPECT_TRUE(VerifyOf(*log).ok);
+}
+
+TEST(EventLogTest, FailedChunkWriteStopsAppends) {
+  TempDir dir;
+  FailingEnv failing;
+  LogOptions options;
+  options.env = failing.env;
+  options.chunk_events_max = 4;
+  auto log = OpenOk(dir.path(), options);
+  ASSERT_NE(log, nullptr);
+  AppendOk(*log, {Session("a")});
+  {
+    auto append = log->BeginAppend();
+    std::vector<std::string> batch = Sessions("x", 8);
+    for (int i = 0; i < 4; ++i) ASSERT_TRUE(append->Add(Ev(batch[i], i)).ok());  // chunk 1
+    failing.fail->store(true);
+    for (int i = 4; i < 7; ++i) ASSERT_TRUE(append->Add(Ev(batch[i], i)).ok());  // buffered
+    Status s = append->Add(Ev(batch[7], 7));                                     // writes chunk 2
+    ASSERT_FALSE(s.ok());
+    EXPECT_EQ(s.error().code, ErrorCode::kWritesStopped) << s.error().ToString();
+    EXPECT_FALSE(append->Commit().ok());
+    failing.fail->store(false);
+  }
+  EXPECT_FALSE(log->failure().empty());
+  EXPECT_EQ(log->head().seq, 1u);
+  EXPECT_EQ(SeqsOf(ReadAll(*log)), Range(1, 1));
+  Error later = AppendFails(*log, {Session("y")});
+  EXPECT_EQ(later.code, ErrorCode::kWritesStopped);
+
+  // After a restart the chunk that was written is gone and appends work again.
+  log.reset();
+  log = OpenOk(dir.path(), options);
+  ASSERT_NE(log, nullptr);
+  EXPECT_EQ(log->head().seq, 1u);
+  EXPECT_TRUE(RawEventKeysFrom(*log, 2).empty());
+  EXPECT_EQ(AppendOk(*log, Sessions("x", 8)).last_seq, 9u);
+  EXPECT_TRUE(VerifyOf(*log).ok);
+}
+
+}  // namespace
+}  // namespace ledger

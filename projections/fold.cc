@@ -48,9 +48,8 @@ int32_t MonthOf(CivilDay day) {
 }
 
 bool LineOrder(const Line& a, const Line& b) {
-  const int32_t ma = MonthOf(a.day), mb = MonthOf(b.day);
-  return std::tie(a.provider, ma, a.day, a.seq, a.part) <
-         std::tie(b.provider, mb, b.day, b.seq, b.part);
+  // The month is a monotonic function of the day: (provider, day, ...) orders by month too.
+  return std::tie(a.provider, a.day, a.seq, a.part) < std::tie(b.provider, b.day, b.seq, b.part);
 }
 
 // --- FoldContext -----------------------------------------------------------------------------
@@ -257,6 +256,11 @@ class Folder {
         t.column = AgeOn(p.birth, d) <= mixed_max ? Column::kChildren : Column::kAdults;
         break;
     }
+    // An exception granted earlier the same day, before this first session, is for the
+    // trajectory active on its date: this one.
+    for (const auto& [pf, pn, pd] : pending_exceptions_) {
+      if (pf == f && pn == n && pd == d) t.exception_days.push_back(d);
+    }
     trajectories_.push_back(std::move(t));
     return trajectories_.back();
   }
@@ -264,6 +268,7 @@ class Folder {
   const FoldContext& ctx_;
   BeneficiaryIdx who_;
   std::vector<Trajectory> trajectories_;  // in start order
+  std::vector<std::tuple<CareFunction, NetworkIdx, CivilDay>> pending_exceptions_;
   CivilDay daily_day_ = INT32_MIN;        // the day of the last billable individual session
   int32_t daily_count_ = 0;               // and how many that day
   BeneficiaryFold out_;
@@ -368,7 +373,11 @@ void Folder::Concertation(const CareEvent& c) {
 }
 
 void Folder::Exception(const CareEvent& c) {
-  if (Trajectory* t = Active(c.function, c.network, c.day)) t->exception_days.push_back(c.day);
+  if (Trajectory* t = Active(c.function, c.network, c.day)) {
+    t->exception_days.push_back(c.day);
+  } else {
+    pending_exceptions_.emplace_back(c.function, c.network, c.day);
+  }
 }
 
 BeneficiaryFold Folder::Finish() {
@@ -385,8 +394,11 @@ BeneficiaryFold Folder::Finish() {
 
 BeneficiaryFold FoldBeneficiary(const FoldContext& ctx, BeneficiaryIdx who,
                                 std::vector<const CareEvent*> events) {
-  std::sort(events.begin(), events.end(), [](const CareEvent* a, const CareEvent* b) {
-    return a->day != b->day ? a->day < b->day : a->seq < b->seq;
+  // Care-date order, then recording order; a concertation comes after the sessions of its day,
+  // which may start the treatment trajectory it needs (it changes no session's pricing).
+  auto rank = [](const CareEvent* c) { return c->kind == CareKind::kConcertation ? 1 : 0; };
+  std::sort(events.begin(), events.end(), [&](const CareEvent* a, const CareEvent* b) {
+    return std::tuple(a->day, rank(a), a->seq) < std::tuple(b->day, rank(b), b->seq);
   });
   Folder folder(ctx, who);
   for (const CareEvent* c : events) {

@@ -60,6 +60,7 @@ class FoldContext {
   void SetEnrolments(ProviderIdx p, NetworkIdx n, std::vector<EnrolmentEvent> events);
   void AddAssessment(BeneficiaryIdx b, NetworkIdx n, CivilDay day);
   void ClearAssessments(BeneficiaryIdx b);
+  void ClearAllAssessments() { first_assessment_.clear(); }
 
   const RulesetCatalog& rules() const { return *rules_; }
   bool Enrolled(ProviderIdx p, NetworkIdx n, CivilDay d) const;

@@ -20,6 +20,15 @@ std::optional<uint32_t> Interner::Find(std::string_view name) const {
   return it->second;
 }
 
+std::optional<std::tuple<BeneficiaryIdx, NetworkIdx, CivilDay>> History::ToAssessment(
+    const StoredEventView& view) {
+  const auto body = view.event().getBody();
+  if (!body.isAssessmentRecorded()) return std::nullopt;
+  auto b = body.getAssessmentRecorded();
+  return std::tuple(beneficiaries.Intern(b.getBeneficiary().getNiss().cStr()),
+                    Network(b.getNetworkId()), view.event().getOccurredOn());
+}
+
 NetworkIdx History::Network(capnp::Text::Reader id) {
   const NetworkIdx n = networks.Intern(id.cStr());
   if (population.size() <= n) population.resize(n + 1, Population::kUnknown);
@@ -117,10 +126,15 @@ void History::Add(const StoredEventView& view) {
 }
 
 void History::AddCare(const StoredEventView& view) {
+  CareEvent c;
+  if (ToCare(view, &c)) care.push_back(std::move(c));
+}
+
+bool History::ToCare(const StoredEventView& view, CareEvent* out) {
   using B = schema::Event::Body;
   const schema::Event::Reader ev = view.event();
   const auto body = ev.getBody();
-  CareEvent c;
+  CareEvent& c = *out;
   c.seq = view.seq();
   c.day = ev.getOccurredOn();
   auto facilitators = [&](capnp::List<schema::Facilitator>::Reader list) {
@@ -195,9 +209,9 @@ void History::AddCare(const StoredEventView& view) {
       break;
     }
     default:
-      return;
+      return false;
   }
-  care.push_back(std::move(c));
+  return true;
 }
 
 const std::string& History::EventId(Seq seq) const {

@@ -4,6 +4,8 @@
 #pragma once
 
 #include <map>
+#include <optional>
+#include <tuple>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -61,6 +63,11 @@ class History {
   std::vector<Seq> static_seqs;  // network, provider and ruleset events: the fold's context
   std::vector<CareEvent> care;
   const std::string& EventId(Seq seq) const;
+
+  // Converts a care event (or an assessment) without adding it, interning its names here.
+  bool ToCare(const StoredEventView& view, CareEvent* out);
+  std::optional<std::tuple<BeneficiaryIdx, NetworkIdx, CivilDay>> ToAssessment(
+      const StoredEventView& view);
 
  private:
   NetworkIdx Network(capnp::Text::Reader id);

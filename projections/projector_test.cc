@@ -2,8 +2,7 @@
 // public API only: events as JSON lines appended to a temporary EventLog, History::Load,
 // Project(history, RulesetCatalog()), and the invoice / quota / balance views.
 //
-// Every expectation is an exact figure in cents or an exact reason code. Tests named DISABLED_
-// document a behaviour of the fold that contradicts the book (see the comment on each).
+// Every expectation is an exact figure in cents or an exact reason code.
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
@@ -1097,7 +1096,7 @@ TEST(ProjectorConcertation, OnePerTrajectoryUnder2021) {
 // concertation, starts a trajectory that is active on that date; the fold takes the
 // concertation first (same date, lower seq) and finds none. The answer then depends on
 // recording order.
-TEST(ProjectorConcertation, DISABLED_SameDayTreatmentSessionRecordedAfterwardsCounts) {
+TEST(ProjectorConcertation, SameDayTreatmentSessionRecordedAfterwardsCounts) {
   const Ben b = MakeBen("1980-12-12", 65);
   auto ev = World();
   ev.push_back(Assess("as", "2024-05-01", "P1", "N-A", b));
@@ -1174,7 +1173,7 @@ TEST(ProjectorException, TreatmentExceptionAsShipped) {
 // exception's date is active on that date; but when the exception was recorded before that
 // session, the fold applies the exception first (same date, lower seq), finds no trajectory and
 // drops it. The 9th session is then counter_exhausted, and the result depends on recording order.
-TEST(ProjectorException, DISABLED_ExceptionOnTheFirstSessionsDateRecordedFirstCounts) {
+TEST(ProjectorException, ExceptionOnTheFirstSessionsDateRecordedFirstCounts) {
   const Ben b = MakeBen("1980-01-01", 71);
   auto ev = World();
   ev.push_back(Exception("ex", "2023-01-09", "P1", "N-A", b));

@@ -6,9 +6,11 @@
 
 namespace ledger {
 
-LineRecord ToRecord(const History& h, const Line& l) {
+LineRecord ToRecord(const History& h, const Line& l) { return ToRecord(h, l, h.EventId(l.seq)); }
+
+LineRecord ToRecord(const History& h, const Line& l, const std::string& event_id) {
   LineRecord r;
-  r.event_id = h.EventId(l.seq);
+  r.event_id = event_id;
   r.seq = l.seq;
   r.day = l.day;
   r.part = l.part;

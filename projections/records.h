@@ -37,6 +37,8 @@ struct TrajectoryRecord {
 };
 
 LineRecord ToRecord(const History& h, const Line& line);
+// The same with the event id given (names still come from `h`).
+LineRecord ToRecord(const History& h, const Line& line, const std::string& event_id);
 TrajectoryRecord ToRecord(const History& h, const Trajectory& t);
 
 std::string EncodeLine(const LineRecord& r);

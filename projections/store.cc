@@ -12,16 +12,13 @@ namespace {
 
 constexpr std::string_view kSeqKey = "S";
 constexpr size_t kRebuildBatchOps = 50000;
+constexpr size_t kNamesCachedMax = 2000000;  // names interned by catch-ups before a reload
 
 std::string Prefixed(char tag, std::string_view name) {
   std::string k(1, tag);
   k.append(name);
   k.push_back('\0');
   return k;
-}
-std::string PrefixEnd(std::string prefix) {  // first key after every key with this prefix
-  prefix.back() = static_cast<char>(prefix.back() + 1);
-  return prefix;
 }
 std::string LineKey(std::string_view provider, CivilDay day, Seq seq, uint32_t part) {
   std::string k = Prefixed('L', provider);
@@ -254,12 +251,14 @@ Status ProjectionStore::LoadStatic() {
   auto h = std::make_unique<History>();
   s = log_.ReadSeqs(seqs, [&](const StoredEventView& v) { h->Add(v); });
   if (!s) return s;
-  std::set<Seq> voided;
   for (Seq seq : seqs) {
     std::string v;
     if (db_->Get(rocksdb::ReadOptions(), cf_, SeqKey('v', seq), &v).ok()) h->MarkVoided(seq);
   }
+  h->Seal();
   static_ = std::move(h);
+  rules_ = RulesetsOf(*static_, RulesetCatalog());
+  ctx_ = std::make_unique<FoldContext>(ContextOf(*static_, rules_.get()));
   return Ok();
 }
 
@@ -341,18 +340,28 @@ Status ProjectionStore::Apply(Seq from, Seq to) {
       if (body.isAssessmentRecorded()) assess_changed.insert(niss);
     }
     if (body.isSessionGroup()) {
-      w.batch.DeleteRange(cf_, ShareKey(v.seq(), 0), ShareKey(v.seq() + 1, 0));
+      std::string prefix(1, 'g');
+      PutBE64(&prefix, v.seq());
+      Status del = ScanPrefix(db_, cf_, prefix, [&](std::string_view k, std::string_view) {
+        w.batch.Delete(cf_, k);
+        return true;
+      });
+      if (!del) failure = del;
     }
   });
   if (!s) return s;
   if (!failure) return failure;
   if (rebuild) return Rebuild({});
 
-  if (!static_) {
+  if (!static_ || static_->beneficiaries.size() > kNamesCachedMax) {
     if (Status l = LoadStatic(); !l) return l;
   }
-  History h = *static_;
-  std::set<Seq> loaded;
+  // Names are interned in the cached static history; the events loaded for this catch-up are
+  // kept apart and dropped at the end.
+  History& h = *static_;
+  std::map<Seq, CareEvent> care;
+  std::map<Seq, std::string> ids;
+  std::vector<std::tuple<BeneficiaryIdx, NetworkIdx, CivilDay, Seq>> assessments;
   auto entries = [&](const std::string& niss, std::map<Seq, char>* out) {
     Status st = ScanPrefix(db_, cf_, Prefixed('b', niss), [&](std::string_view k,
                                                                std::string_view val) {
@@ -367,10 +376,14 @@ Status ProjectionStore::Apply(Seq from, Seq to) {
   auto load = [&](std::vector<Seq> seqs, std::vector<std::vector<std::string>>* groups) {
     std::sort(seqs.begin(), seqs.end());
     seqs.erase(std::unique(seqs.begin(), seqs.end()), seqs.end());
-    std::erase_if(seqs, [&](Seq q) { return loaded.count(q) > 0; });
+    std::erase_if(seqs, [&](Seq q) { return ids.count(q) > 0; });
     return log_.ReadSeqs(seqs, [&](const StoredEventView& v) {
-      loaded.insert(v.seq());
-      h.Add(v);
+      ids[v.seq()] = v.event().getId().cStr();
+      if (auto a = h.ToAssessment(v)) {
+        assessments.emplace_back(std::get<0>(*a), std::get<1>(*a), std::get<2>(*a), v.seq());
+      } else if (CareEvent c; h.ToCare(v, &c)) {
+        care.emplace(v.seq(), std::move(c));
+      }
       if (groups && v.event().getBody().isSessionGroup()) {
         groups->push_back(BeneficiariesOf(v.event()));
       }
@@ -415,26 +428,25 @@ Status ProjectionStore::Apply(Seq from, Seq to) {
     }
   }
   if (Status st = load(std::move(extra), nullptr); !st) return st;
-  for (Seq seq : loaded) {
+  std::set<Seq> voided;
+  for (const auto& [seq, id] : ids) {
     std::string v;
     if (new_voids.count(seq) || db_->Get(rocksdb::ReadOptions(), cf_, SeqKey('v', seq), &v).ok()) {
-      h.MarkVoided(seq);
+      voided.insert(seq);
     }
   }
-  h.Seal();
   if (!failure) return failure;
 
-  auto rules = RulesetsOf(h, RulesetCatalog());
-  const FoldContext ctx = ContextOf(h, rules.get());
-  std::map<BeneficiaryIdx, std::vector<const CareEvent*>> by;
-  std::map<Seq, const CareEvent*> by_seq;
-  std::set<BeneficiaryIdx> wanted;
-  for (const std::string& niss : folded) {
-    if (auto idx = h.beneficiaries.Find(niss)) wanted.insert(*idx);
+  FoldContext& ctx = *ctx_;
+  ctx.ClearAllAssessments();
+  for (const auto& [who, network, day, seq] : assessments) {
+    if (!voided.count(seq)) ctx.AddAssessment(who, network, day);
   }
-  for (const CareEvent& c : h.care) {
-    by_seq[c.seq] = &c;
-    if (h.Voided(c.seq)) continue;
+  std::map<BeneficiaryIdx, std::vector<const CareEvent*>> by;
+  std::set<BeneficiaryIdx> wanted;
+  for (const std::string& niss : folded) wanted.insert(h.beneficiaries.Intern(niss));
+  for (const auto& [seq, c] : care) {
+    if (voided.count(seq)) continue;
     if (c.kind == CareKind::kGroup) {
       std::set<BeneficiaryIdx> seen;
       for (const Person& p : c.participants) {
@@ -445,25 +457,28 @@ Status ProjectionStore::Apply(Seq from, Seq to) {
       by[c.beneficiary.who].push_back(&c);
     }
   }
+  auto put_line = [&](const Line& l) {
+    const LineRecord r = ToRecord(h, l, ids[l.seq]);
+    return w.SetLine(LineKey(h.providers.Name(l.provider), l.day, l.seq, l.part), &r);
+  };
 
   std::map<Seq, std::map<uint32_t, GroupShare>> overlay;
   for (const std::string& niss : folded) {
-    const std::string prefix = Prefixed('T', niss);
-    w.batch.DeleteRange(cf_, prefix, PrefixEnd(prefix));
-    auto idx = h.beneficiaries.Find(niss);
-    if (!idx) continue;
-    BeneficiaryFold fold = FoldBeneficiary(ctx, *idx, by[*idx]);
+    // Point deletes, not DeleteRange: range tombstones slow every later read of the memtable.
+    Status del = ScanPrefix(db_, cf_, Prefixed('T', niss), [&](std::string_view k, std::string_view) {
+      w.batch.Delete(cf_, k);
+      return true;
+    });
+    if (!del) return del;
+    const BeneficiaryIdx idx = h.beneficiaries.Intern(niss);
+    BeneficiaryFold fold = FoldBeneficiary(ctx, idx, by[idx]);
     ++stats_.beneficiaries_refolded;
     for (const Trajectory& t : fold.trajectories) {
       const TrajectoryRecord r = ToRecord(h, t);
       w.batch.Put(cf_, TrajKey(niss, r), EncodeTrajectory(r));
     }
     for (const Line& l : fold.lines) {
-      const LineRecord r = ToRecord(h, l);
-      if (Status st = w.SetLine(LineKey(h.providers.Name(l.provider), l.day, l.seq, l.part), &r);
-          !st) {
-        return st;
-      }
+      if (Status st = put_line(l); !st) return st;
     }
     for (const GroupShare& sh : fold.shares) {
       w.batch.Put(cf_, ShareKey(sh.seq, sh.participant), ShareValue(sh));
@@ -471,9 +486,11 @@ Status ProjectionStore::Apply(Seq from, Seq to) {
     }
   }
   // Reprice the group sessions whose shares were recomputed.
-  for (const auto& [gseq, mine] : overlay) {
-    const CareEvent* g = by_seq.count(gseq) ? by_seq[gseq] : nullptr;
-    if (!g || h.Voided(gseq)) continue;
+  for (const auto& entry : overlay) {
+    const Seq gseq = entry.first;  // a plain variable: lambdas may not capture a binding
+    const auto& mine = entry.second;
+    auto g = care.find(gseq);
+    if (g == care.end() || voided.count(gseq)) continue;
     std::map<uint32_t, GroupShare> all;
     std::string prefix(1, 'g');
     PutBE64(&prefix, gseq);
@@ -489,26 +506,20 @@ Status ProjectionStore::Apply(Seq from, Seq to) {
     for (const auto& [part, sh] : mine) all[part] = sh;
     std::vector<GroupShare> shares;
     for (const auto& [part, sh] : all) shares.push_back(sh);
-    for (const Line& l : GroupLines(ctx, *g, shares)) {
-      const LineRecord r = ToRecord(h, l);
-      if (Status e = w.SetLine(LineKey(h.providers.Name(l.provider), l.day, l.seq, l.part), &r);
-          !e) {
-        return e;
-      }
+    for (const Line& l : GroupLines(ctx, g->second, shares)) {
+      if (Status e = put_line(l); !e) return e;
     }
   }
   for (Seq seq : priced) {
-    const CareEvent* c = by_seq.count(seq) ? by_seq[seq] : nullptr;
-    if (!c || h.Voided(seq)) continue;
-    const auto lines = c->kind == CareKind::kMission ? MissionLines(ctx, *c) : CommunityLines(ctx, *c);
+    auto c = care.find(seq);
+    if (c == care.end() || voided.count(seq)) continue;
+    const auto lines = c->second.kind == CareKind::kMission ? MissionLines(ctx, c->second)
+                                                            : CommunityLines(ctx, c->second);
     for (const Line& l : lines) {
-      const LineRecord r = ToRecord(h, l);
-      if (Status e = w.SetLine(LineKey(h.providers.Name(l.provider), l.day, l.seq, l.part), &r);
-          !e) {
-        return e;
-      }
+      if (Status e = put_line(l); !e) return e;
     }
   }
+  ctx.ClearAllAssessments();
   if (Status d = w.FlushDaily(); !d) return d;
   w.batch.Put(cf_, kSeqKey, BE64(to));
   rocksdb::Status ws = db_->Write(rocksdb::WriteOptions(), &w.batch);
@@ -584,6 +595,8 @@ Status ProjectionStore::Rebuild(const std::function<void(Seq, Seq)>& progress) {
   b.Put(cf_, kSeqKey, BE64(head));
   if (Status f = flush(true); !f) return f;
   static_.reset();
+  ctx_.reset();
+  rules_.reset();
   ++stats_.rebuilds;
   stats_.events_applied += head;
   return Ok();

@@ -20,6 +20,7 @@
 
 #include "ledger/event_log.h"
 #include "projections/history.h"
+#include "projections/fold.h"
 #include "projections/records.h"
 
 namespace ledger {
@@ -62,8 +63,11 @@ class ProjectionStore {
   const EventLog& log_;
   rocksdb::DB* db_;
   rocksdb::ColumnFamilyHandle* cf_;
-  std::unique_ptr<History> static_;  // network, provider and ruleset events, cached
-  Seq static_seq_ = 0;               // the seq static_ was loaded at
+  // Cached between catch-ups until a rebuild: the network, provider and ruleset events (and
+  // the names catch-ups intern), the rulesets and the fold context built from them.
+  std::unique_ptr<History> static_;
+  std::unique_ptr<RulesetCatalog> rules_;
+  std::unique_ptr<FoldContext> ctx_;
   uint64_t rebuild_threshold_ = 200000;
   Stats stats_;
 };
