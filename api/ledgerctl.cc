@@ -3,6 +3,9 @@
 // 1 for refused input or a failed check, 2 for a bad command line, 3 for a storage failure.
 #include <unistd.h>
 
+#include <cerrno>
+#include <csignal>
+
 #include <cstdio>
 #include <fstream>
 #include <functional>
@@ -95,13 +98,16 @@ int RunEvents(const Flags& f) {
   const Seq last = limit->has_value() ? (**limit == 0 ? 0 : first + static_cast<Seq>(**limit) - 1)
                                       : UINT64_MAX;
   std::string out;
+  errno = 0;
   Status s = (*log)->ReadRange(first, last, [&](const StoredEventView& v) {
     out = json::serialize(EncodeStoredEvent(v.stored(), ToHex(v.hash())));
     out.push_back('\n');
     return std::fwrite(out.data(), 1, out.size(), stdout) == out.size();
   });
+  // A reader that stops early (| head) is not an error.
+  if (errno == EPIPE) return 0;
   if (!s) return Report(s.error());
-  return std::fflush(stdout) == 0 ? 0 : kExitStorage;
+  return std::fflush(stdout) == 0 || errno == EPIPE ? 0 : kExitStorage;
 }
 
 int RunVerify(const Flags& f) {
@@ -263,4 +269,7 @@ int Main(int argc, char** argv) {
 }  // namespace
 }  // namespace ledger
 
-int main(int argc, char** argv) { return ledger::Main(argc, argv); }
+int main(int argc, char** argv) {
+  std::signal(SIGPIPE, SIG_IGN);  // a closed pipe is reported by write(), handled per command
+  return ledger::Main(argc, argv);
+}

@@ -31,6 +31,8 @@ fi
 
 [[ "${1:-}" == "--deps" ]] && exit 0
 
-cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -Wno-dev >/dev/null
-ninja -C build -j"${LEDGER_JOBS:-2}" | grep -v '^\[' || true
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DLEDGER_TESTS=ON -DLEDGER_FUZZ=OFF -Wno-dev >/dev/null
+log=$(mktemp)
+ninja -C build -j"${LEDGER_JOBS:-2}" >"$log" 2>&1 || { cat "$log"; rm -f "$log"; exit 1; }
+rm -f "$log"
 test -x build/ledgerctl

@@ -11,30 +11,51 @@ fuzz_seconds=${LEDGER_FUZZ_SECONDS:-20}
 
 ops/setup.sh
 
+# Builds a configured tree; prints the build log only when it fails.
+build() {
+  local log
+  log=$(mktemp)
+  ninja -C "$1" -j"$jobs" >"$log" 2>&1 || { cat "$log"; rm -f "$log"; exit 1; }
+  rm -f "$log"
+}
+
 echo "== Release suite"
-ctest --test-dir build --output-on-failure -j"$jobs" --timeout 600
+ctest --test-dir build --output-on-failure --no-tests=error -j"$jobs" --timeout 600 |
+  tee /tmp/ledger-ctest-release.log | grep -E 'tests passed|Failed|\*\*\*' || true
+grep -q '100% tests passed' /tmp/ledger-ctest-release.log || { tail -n 100 /tmp/ledger-ctest-release.log; exit 1; }
 
 echo "== ASan + UBSan suite"
 cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLEDGER_SANITIZE=ON \
   -Wno-dev >/dev/null
-ninja -C build-asan -j"$jobs" | grep -v '^\[' || true
+build build-asan
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-  ctest --test-dir build-asan --output-on-failure -j"$jobs" --timeout 900
+  ctest --test-dir build-asan --output-on-failure --no-tests=error -j"$jobs" --timeout 900 |
+  tee /tmp/ledger-ctest-asan.log | grep -E 'tests passed|Failed|\*\*\*' || true
+grep -q '100% tests passed' /tmp/ledger-ctest-asan.log || { tail -n 100 /tmp/ledger-ctest-asan.log; exit 1; }
 
 echo "== Fuzz smoke (${fuzz_seconds}s per target)"
 CC=clang-14 CXX=clang++-14 cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DLEDGER_FUZZ=ON -DLEDGER_TESTS=OFF -Wno-dev >/dev/null
-ninja -C build-fuzz -j"$jobs" | grep -v '^\[' || true
+build build-fuzz
 for target in build-fuzz/tests/*_fuzz; do
   [[ -x "$target" ]] || continue
   name=$(basename "$target" _fuzz)
   corpus=$(mktemp -d)
   cp tests/fuzz/corpus/* "$corpus"/ 2>/dev/null || true
-  "$target" -max_total_time="$fuzz_seconds" -print_final_stats=0 "$corpus" 2>/tmp/fuzz-"$name".log ||
-    { tail -n 40 /tmp/fuzz-"$name".log; echo "fuzz target $name failed"; exit 1; }
+  mkdir -p build-fuzz/artifacts
+  "$target" -max_total_time="$fuzz_seconds" -print_final_stats=0 \
+    -artifact_prefix=build-fuzz/artifacts/ "$corpus" 2>/tmp/fuzz-"$name".log ||
+    { tail -n 40 /tmp/fuzz-"$name".log; echo "fuzz target $name failed (input in build-fuzz/artifacts/)"; exit 1; }
   echo "fuzz $name: $(grep -c . /tmp/fuzz-"$name".log) log lines, no crash"
   rm -rf "$corpus"
 done
 
 echo "== Shared billing cases"
-python3 ../shared/tools/check_cases.py build/ledgerctl ../shared/domain/cases
+python3 ../shared/tools/check_cases.py build/ledgerctl ../shared/domain/cases |
+  tee /tmp/ledger-cases.log
+cases=$(sed -n 's/^\([0-9]*\)\/[0-9]* cases hold$/\1/p' /tmp/ledger-cases.log)
+
+# One closing line for the whole run (every step above stops the script on a failure).
+release=$(sed -n 's/.*tests failed out of \([0-9]*\).*/\1/p' /tmp/ledger-ctest-release.log)
+asan=$(sed -n 's/.*tests failed out of \([0-9]*\).*/\1/p' /tmp/ledger-ctest-asan.log)
+echo "ledger: $((release + asan + cases)) passed, 0 failed"

@@ -290,6 +290,24 @@ class Reader {
   std::optional<Error> error_;
 };
 
+// True when a JSON document holds a number that is not an integer.
+bool HasNonInteger(const json::value& v) {
+  switch (v.kind()) {
+    case json::kind::double_: return true;
+    case json::kind::array:
+      for (const auto& e : v.get_array()) {
+        if (HasNonInteger(e)) return true;
+      }
+      return false;
+    case json::kind::object:
+      for (const auto& kv : v.get_object()) {
+        if (HasNonInteger(kv.value())) return true;
+      }
+      return false;
+    default: return false;
+  }
+}
+
 constexpr int64_t kMinutesMax = 24 * 60;
 constexpr int64_t kCountMax = 1000000;
 
@@ -340,13 +358,15 @@ void DecodeBody(Reader& r, const json::object& o, Event::Body::Which which, Civi
         if (!rs->is_object()) {
           r.Fail("ruleset", "must be an object (the ruleset document)");
         } else {
-          // Stored as text, so it must parse back: Boost.JSON writes an out-of-range number
-          // (1e400) as "Infinity", which is not JSON.
+          // Stored as text, so it must parse back to the same document: money in rulesets is
+          // integer cents, and a fractional or out-of-range number would not round-trip.
           std::string text = json::serialize(*rs);
           boost::system::error_code ec;
           json::parse(text, ec);
-          if (ec) {
-            r.Fail("ruleset", "must not contain out-of-range numbers or nest too deeply");
+          if (HasNonInteger(*rs)) {
+            r.Fail("ruleset", "numbers must be integers (money in integer cents)");
+          } else if (ec) {
+            r.Fail("ruleset", "must not nest too deeply");
           } else {
             b.setRulesetJson(std::move(text));
           }

@@ -69,7 +69,7 @@ constexpr const char* kEnrolled =
 constexpr const char* kRuleset =
     R"({"id":"rules-2024.3","type":"ruleset.published","occurred_on":"2024-01-01",)"
     R"("ruleset":{"id":"rules-2024","version":3,"valid_from":"2024-01-01",)"
-    R"("fees":{"individual":{"support":4336,"treatment":5418}},"ratio":0.25,)"
+    R"("fees":{"individual":{"support":4336,"treatment":5418}},"ratio":25,)"
     R"("flags":[true,false,null],"limits":[],"notes":{}},"reason":"annual indexation"})";
 constexpr const char* kMission =
     R"({"id":"c3-mission","type":"support.mission","occurred_on":"2024-05-27",)"
@@ -788,9 +788,9 @@ TEST(JsonCodecBadInputTest, OutOfRangeNumbers) {
 
   // The ruleset document is stored as text, which must parse back for the event to
   // round-trip; Boost.JSON would write infinity as the non-JSON "Infinity".
-  for (const char* number : {"1e400", "-1e400"}) {
+  for (const char* number : {"1e400", "-1e400", "0.25", "2.75e103"}) {
     std::string ruleset = kRuleset;
-    ruleset.replace(ruleset.find(R"("ratio":0.25)"), 12, std::string(R"("ratio":)") + number);
+    ruleset.replace(ruleset.find(R"("ratio":25)"), 10, std::string(R"("ratio":)") + number);
     EXPECT_TRUE(Rejected(Decode(ruleset, 2), 2, "rules-2024.3", "ruleset")) << number;
   }
   json::value v = json::parse(kRuleset);
