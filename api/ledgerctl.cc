@@ -19,6 +19,7 @@
 #include "api/generator.h"
 #include "api/queries.h"
 #include "api/progress.h"
+#include "api/server/tokens.h"
 #include "ledger/event_log.h"
 #include "projections/store.h"
 #include "schemas/civil_date.h"
@@ -183,6 +184,24 @@ int RunGenerate(const Flags& f) {
   return 0;
 }
 
+int RunTokens(const Flags& f) {
+  if (f.positional().size() != 1 || f.positional()[0] != "add") {
+    return Report({ErrorCode::kInvalidArgument, "usage: ledgerctl tokens add --file FILE --role ROLE"});
+  }
+  auto file = f.Get("file");
+  auto role = ParseRole(f.GetOr("role", ""));
+  if (!file || file->empty()) return Report({ErrorCode::kInvalidArgument, "--file is required"});
+  if (!role) {
+    return Report({ErrorCode::kInvalidArgument,
+                   "--role must be recorder, coordinator, auditor or operator"});
+  }
+  auto token = TokenStore::Add(*file, *role, f.GetOr("network", ""), f.GetOr("name", ""));
+  if (!token) return Report(token.error());
+  // Shown once: only its SHA-256 is kept in the file.
+  std::printf("%s\n", token->c_str());
+  return 0;
+}
+
 const std::vector<Command>& Commands() {
   static const std::vector<Command> commands = {
       {"append", "append [FILE|-] [--defer-projections] [--db DIR]",
@@ -213,6 +232,10 @@ const std::vector<Command>& Commands() {
        "Network figures on a date: mean individual sessions per closed treatment trajectory,\n"
        "share of support trajectories with an exception (reported, not enforced).",
        {"db", "network", "on", "as-of", "as-of-time"}, {}, RunFigures},
+      {"tokens", "tokens add --file FILE --role ROLE [--network ID] [--name TEXT]",
+       "Creates a bearer token for ledgerd and prints it once; FILE keeps only its SHA-256, with\n"
+       "the role (recorder, coordinator, auditor, operator), network (coordinators) and name.",
+       {"file", "role", "network", "name"}, {}, RunTokens},
       {"projections", "projections status|rebuild [--db DIR]",
        "status: the seq the persisted projections reflect and their digest; rebuild: fold all\n"
        "history again from seq 1 (they are kept up to date on every append and query).",

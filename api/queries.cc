@@ -4,6 +4,7 @@
 
 #include "api/cli.h"
 #include "api/progress.h"
+#include "api/query_source.h"
 #include "projections/history.h"
 #include "projections/store.h"
 #include "projections/projector.h"
@@ -13,8 +14,8 @@
 namespace ledger {
 namespace {
 
-// Where an answer comes from: the persisted projections at the head (caught up first), or,
-// for --as-of / --as-of-time, a fold of the history up to that seq in memory.
+// An answer at the head comes from the persisted projections, caught up first; --as-of and
+// --as-of-time fold the history up to that seq in memory.
 class Source {
  public:
   static Result<Source> Open(const Flags& f) {
@@ -24,65 +25,28 @@ class Source {
     src.log_ = std::move(*log);
     auto as_of = AsOfSeq(f, *src.log_);
     if (!as_of) return as_of.error();
-    if (*as_of == src.log_->head().seq) {
-      src.store_ = std::make_unique<ProjectionStore>(*src.log_);
-      Progress progress("updating projections", src.log_->head().seq);
-      if (Status s = src.store_->CatchUp([&](Seq d, Seq) { progress.Update(d); }); !s) {
-        return s.error();
-      }
-      auto rules = src.store_->Rulesets();
-      if (!rules) return rules.error();
-      src.rules_ = std::move(*rules);
+    if (*as_of != src.log_->head().seq) {
+      auto q = QuerySource::AsOf(*src.log_, *as_of);
+      if (!q) return q.error();
+      src.query_ = std::make_unique<QuerySource>(std::move(*q));
       return src;
     }
-    src.history_ = std::make_unique<History>();
-    if (*as_of > 0) {
-      auto h = History::Load(*src.log_, *as_of);
-      if (!h) return h.error();
-      *src.history_ = std::move(*h);
+    src.store_ = std::make_unique<ProjectionStore>(*src.log_);
+    Progress progress("updating projections", src.log_->head().seq);
+    if (Status s = src.store_->CatchUp([&](Seq d, Seq) { progress.Update(d); }); !s) {
+      return s.error();
     }
-    src.projection_ = std::make_unique<Projection>(Project(*src.history_, RulesetCatalog()));
+    auto q = QuerySource::FromStore(*src.store_);
+    if (!q) return q.error();
+    src.query_ = std::make_unique<QuerySource>(std::move(*q));
     return src;
   }
-
-  Result<std::vector<LineRecord>> Lines(std::string_view provider, int32_t month) const {
-    if (store_) return store_->Lines(provider, month);
-    return MemoryLines(*history_, *projection_, provider, month);
-  }
-  Result<std::vector<TrajectoryRecord>> Trajectories(std::string_view niss) const {
-    if (store_) return store_->Trajectories(niss);
-    return MemoryTrajectories(*history_, *projection_, niss);
-  }
-  Result<Cents> Allocated(std::string_view network, int32_t year) const {
-    if (store_) return store_->Allocated(network, year);
-    return MemoryAllocated(*history_, *projection_, network, year);
-  }
-  Result<std::map<CivilDay, Cents>> Daily(std::string_view network, int32_t year) const {
-    if (store_) return store_->DailyConsumed(network, year);
-    return MemoryDailyConsumed(*history_, *projection_, network, year);
-  }
-  const RulesetCatalog& rules() const { return store_ ? *rules_ : *projection_->rulesets; }
-  Result<std::vector<TrajectoryRecord>> NetworkTrajectories(std::string_view network) const {
-    std::vector<TrajectoryRecord> out;
-    if (store_) {
-      Status s = store_->ForEachTrajectory([&](std::string_view, const TrajectoryRecord& t) {
-        if (t.network_id == network) out.push_back(t);
-      });
-      if (!s) return s.error();
-      return out;
-    }
-    for (const Trajectory& t : projection_->trajectories) {
-      if (history_->networks.Name(t.network) == network) out.push_back(ToRecord(*history_, t));
-    }
-    return out;
-  }
+  const QuerySource* operator->() const { return query_.get(); }
 
  private:
   std::unique_ptr<EventLog> log_;
   std::unique_ptr<ProjectionStore> store_;
-  std::unique_ptr<RulesetCatalog> rules_;
-  std::unique_ptr<History> history_;
-  std::unique_ptr<Projection> projection_;
+  std::unique_ptr<QuerySource> query_;
 };
 
 Result<std::string> Required(const Flags& f, const char* name) {
@@ -106,7 +70,7 @@ int RunInvoice(const Flags& f) {
   }
   auto src = Source::Open(f);
   if (!src) return Report(src.error());
-  auto lines = src->Lines(*provider, *month);
+  auto lines = (*src)->Lines(*provider, *month);
   if (!lines) return Report(lines.error());
   if (format == "csv") {
     const std::string csv = InvoiceCsv(*provider, *month, *lines);
@@ -128,9 +92,9 @@ int RunQuota(const Flags& f) {
   if (!on) return Report({ErrorCode::kInvalidArgument, "--on must be a real date YYYY-MM-DD"});
   auto src = Source::Open(f);
   if (!src) return Report(src.error());
-  auto trajectories = src->Trajectories(*niss);
+  auto trajectories = (*src)->Trajectories(*niss);
   if (!trajectories) return Report(trajectories.error());
-  PrintJson(QuotaJson(*niss, ToDay(*on), *trajectories, src->rules()));
+  PrintJson(QuotaJson(*niss, ToDay(*on), *trajectories, (*src)->rules()));
   return 0;
 }
 
@@ -143,9 +107,9 @@ int RunBalance(const Flags& f) {
   auto src = Source::Open(f);
   if (!src) return Report(src.error());
   const auto y = static_cast<int32_t>(**year);
-  auto allocated = src->Allocated(*network, y);
+  auto allocated = (*src)->Allocated(*network, y);
   if (!allocated) return Report(allocated.error());
-  auto daily = src->Daily(*network, y);
+  auto daily = (*src)->Daily(*network, y);
   if (!daily) return Report(daily.error());
   PrintJson(BalanceJson(*network, y, *allocated, *daily));
   return 0;
@@ -160,9 +124,9 @@ int RunFigures(const Flags& f) {
   if (!on) return Report({ErrorCode::kInvalidArgument, "--on must be a real date YYYY-MM-DD"});
   auto src = Source::Open(f);
   if (!src) return Report(src.error());
-  auto trajectories = src->NetworkTrajectories(*network);
+  auto trajectories = (*src)->NetworkTrajectories(*network);
   if (!trajectories) return Report(trajectories.error());
-  PrintJson(FiguresJson(*network, ToDay(*on), *trajectories, src->rules()));
+  PrintJson(FiguresJson(*network, ToDay(*on), *trajectories, (*src)->rules()));
   return 0;
 }
 
@@ -199,7 +163,7 @@ int RunRules(const Flags& f) {
   }
   auto src = Source::Open(f);
   if (!src) return Report(src.error());
-  const RulesetCatalog& rules = src->rules();
+  const RulesetCatalog& rules = (*src)->rules();
   if (args.size() == 2) {
     const Ruleset* rs = rules.Find(args[1]);
     if (!rs) return Report({ErrorCode::kNotFound, "no ruleset with id " + args[1]});

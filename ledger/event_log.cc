@@ -309,6 +309,17 @@ struct EventLog::Append::State {
   bool committed = false;
   AppendResult result;
   Sha256 sha;
+  // Group commit: what RollbackToSavepoint() restores.
+  struct SavepointState {
+    Seq next_seq = 0;
+    Hash prev{};
+    size_t results = 0, stream_index = 0;
+    uint64_t appended = 0, duplicates = 0;
+    std::vector<std::string> ids_added;
+    std::vector<std::pair<std::string, std::optional<uint64_t>>> versions_before;
+  };
+  std::optional<SavepointState> savepoint;
+  bool held = false;  // a savepoint was set: no early chunk writes
 };
 
 EventLog::Append::Append(EventLog* log)
@@ -332,6 +343,44 @@ EventLog::Append::~Append() {
 }
 
 Seq EventLog::Append::next_seq() const { return state_->next_seq; }
+
+void EventLog::Append::SetSavepoint() {
+  State& st = *state_;
+  st.held = true;
+  if (st.savepoint) (void)st.chunk.PopSavePoint();  // the previous request was kept
+  st.savepoint.emplace();
+  st.savepoint->next_seq = st.next_seq;
+  st.savepoint->prev = st.prev;
+  st.savepoint->results = st.result.results.size();
+  st.savepoint->stream_index = st.stream_index.size();
+  st.savepoint->appended = st.result.appended;
+  st.savepoint->duplicates = st.result.duplicates;
+  st.chunk.SetSavePoint();
+}
+
+void EventLog::Append::RollbackToSavepoint() {
+  State& st = *state_;
+  assert(st.savepoint && !st.chunks_written);
+  State::SavepointState& sp = *st.savepoint;
+  st.next_seq = sp.next_seq;
+  st.prev = sp.prev;
+  st.result.results.resize(sp.results);
+  st.result.appended = sp.appended;
+  st.result.duplicates = sp.duplicates;
+  st.stream_index.resize(sp.stream_index);
+  for (const std::string& id : sp.ids_added) st.ids.erase(id);
+  for (auto it = sp.versions_before.rbegin(); it != sp.versions_before.rend(); ++it) {
+    if (it->second) {
+      st.versions[it->first] = *it->second;
+    } else {
+      st.versions.erase(it->first);
+    }
+  }
+  (void)st.chunk.RollbackToSavePoint();
+  st.chunk_events = static_cast<size_t>(st.next_seq - st.base.seq - 1);
+  st.poisoned = false;
+  st.savepoint.reset();
+}
 
 std::unique_ptr<EventLog::Append> EventLog::BeginAppend() {
   return std::unique_ptr<Append>(new Append(this));
@@ -420,13 +469,19 @@ Status EventLog::Append::Add(const DecodedEvent& decoded) {
 
   IdEntry entry{seq, digest, stream};
   st.stream_index.emplace_back(StreamIndexKey(stream, version + 1), seq);
+  if (st.savepoint) {
+    auto it = st.versions.find(stream);
+    st.savepoint->versions_before.emplace_back(
+        stream, it == st.versions.end() ? std::nullopt : std::optional<uint64_t>(it->second));
+    st.savepoint->ids_added.push_back(id);
+  }
   st.versions[stream] = version + 1;
   st.ids.emplace(id, std::move(entry));
   st.prev = hash;
   st.result.results.push_back({std::move(id), seq, AppendStatus::kAppended});
   ++st.result.appended;
 
-  if (++st.chunk_events >= log_->options_.chunk_events_max) {
+  if (++st.chunk_events >= log_->options_.chunk_events_max && !st.held) {
     // Written now, visible only when Commit() moves the head past them.
     if (Status w = log_->WriteChunk(&st.chunk); !w) {
       st.poisoned = true;

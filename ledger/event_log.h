@@ -117,6 +117,11 @@ class EventLog {
     Status Add(const DecodedEvent& event);
     // Makes the batch durable and visible; returns when synced.
     Result<AppendResult> Commit();
+    // Group commit: SetSavepoint() before a request's events; RollbackToSavepoint() undoes
+    // every Add() since (a failed one too), and the batch goes on with the next request. Once
+    // a savepoint was set, events are held in memory until Commit() (no early chunk).
+    void SetSavepoint();
+    void RollbackToSavepoint();
     // The log's head seq this batch is building on plus the events added so far.
     Seq next_seq() const;
 

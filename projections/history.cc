@@ -112,8 +112,16 @@ void History::Add(const StoredEventView& view) {
     case B::EVENT_VOIDED:
       voids_.emplace_back(seq, body.getEventVoided().getTarget().cStr());
       return;
-    case B::INVOICE_ISSUED:
-      return;  // what was billed; read by replay/, not folded
+    case B::INVOICE_ISSUED: {
+      // What was billed: kept for replay/ (regularisations), not folded.
+      auto b = body.getInvoiceIssued();
+      issued_invoices.push_back(IssuedInvoice{
+          seq, ev.getId().cStr(), day, b.getProviderId().cStr(), b.getMonth(),
+          b.getRulesetId().cStr(), b.getRulesetVersion(), Cents{b.getFeeCents()},
+          Cents{b.getCopayCents()}, Cents{b.getInsurerCents()}, b.getLines(),
+          b.getLinesSha256().cStr()});
+      return;
+    }
     case B::EXCEPTION_GRANTED:
     case B::SESSION_INDIVIDUAL:
     case B::SESSION_GROUP:

@@ -36,6 +36,21 @@ struct BudgetEvent {
   Cents cents;
 };
 
+// An `invoice.issued` event: what was billed for one provider and month when it was closed.
+// Not folded; read by replay/ (regularisations). Names are kept as text, not interned.
+struct IssuedInvoice {
+  Seq seq = 0;
+  std::string id;  // the event id
+  CivilDay occurred_on = 0;
+  std::string provider_id;
+  int32_t month = 0;  // yyyymm
+  std::string ruleset_id;
+  int32_t ruleset_version = 0;
+  Cents fee, copay, insurer;
+  int32_t lines = 0;
+  std::string lines_sha256;  // hex; empty when not given
+};
+
 class History {
  public:
   // Adds one stored event, in any seq order (a history may hold a subset of the log).
@@ -60,6 +75,7 @@ class History {
       assessments;
   std::map<std::pair<NetworkIdx, int32_t>, std::vector<BudgetEvent>> budgets;
   std::vector<std::pair<Seq, std::string>> published_rulesets;  // seq, document JSON
+  std::vector<IssuedInvoice> issued_invoices;  // in Add() order; check Voided(seq)
   std::vector<Seq> static_seqs;  // network, provider and ruleset events: the fold's context
   std::vector<CareEvent> care;
   const std::string& EventId(Seq seq) const;

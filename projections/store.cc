@@ -522,6 +522,8 @@ Status ProjectionStore::Apply(Seq from, Seq to) {
   ctx.ClearAllAssessments();
   if (Status d = w.FlushDaily(); !d) return d;
   w.batch.Put(cf_, kSeqKey, BE64(to));
+  std::unique_lock<std::shared_mutex> lock;
+  if (write_lock_) lock = std::unique_lock<std::shared_mutex>(*write_lock_);
   rocksdb::Status ws = db_->Write(rocksdb::WriteOptions(), &w.batch);
   if (!ws.ok()) return Error{ErrorCode::kStorage, "writing projections: " + ws.ToString()};
   stats_.events_applied += to - from + 1;
@@ -541,6 +543,8 @@ Status ProjectionStore::Rebuild(const std::function<void(Seq, Seq)>& progress) {
   h.Seal();
   const Projection p = Project(h, RulesetCatalog(), 2);
 
+  std::unique_lock<std::shared_mutex> lock;  // readers wait for the whole rewrite
+  if (write_lock_) lock = std::unique_lock<std::shared_mutex>(*write_lock_);
   rocksdb::WriteBatch b;
   auto flush = [&](bool force) -> Status {
     if (!force && b.Count() < kRebuildBatchOps) return Ok();

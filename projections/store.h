@@ -16,6 +16,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <shared_mutex>
 #include <vector>
 
 #include "ledger/event_log.h"
@@ -39,6 +40,9 @@ class ProjectionStore {
     uint64_t catch_ups = 0, rebuilds = 0, events_applied = 0, beneficiaries_refolded = 0;
   };
   const Stats& stats() const { return stats_; }
+  // Held exclusively while stored projections change, so that readers holding it shared see
+  // the projections of one seq (ledgerd). Optional.
+  void set_write_lock(std::shared_mutex* mu) { write_lock_ = mu; }
   // Catch-ups with more new events than this rebuild instead (and always from seq 0).
   void set_rebuild_threshold(uint64_t events) { rebuild_threshold_ = events; }
 
@@ -69,6 +73,7 @@ class ProjectionStore {
   std::unique_ptr<RulesetCatalog> rules_;
   std::unique_ptr<FoldContext> ctx_;
   uint64_t rebuild_threshold_ = 200000;
+  std::shared_mutex* write_lock_ = nullptr;
   Stats stats_;
 };
 

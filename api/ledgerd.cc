@@ -1,0 +1,168 @@
+// ledgerd: the ledger over HTTP (shared/domain/interfaces.md, api/openapi.yaml).
+//   ledgerd --db DIR --listen HOST:PORT --tokens FILE [--threads N] [--config FILE] ...
+// SIGTERM / SIGINT: stop accepting, finish in-flight requests, flush, exit 0.
+#include <pthread.h>
+#include <signal.h>
+
+#include <cstdio>
+#include <fstream>
+#include <thread>
+
+#include "api/flags.h"
+#include "api/server/committer.h"
+#include "api/server/server.h"
+#include "api/server/tokens.h"
+
+namespace ledger {
+namespace {
+
+const std::set<std::string> kValued = {"db",          "listen",          "tokens",
+                                       "threads",     "config",          "body-limit-bytes",
+                                       "header-limit-bytes", "read-timeout-ms", "idle-timeout-ms",
+                                       "max-connections", "port-file"};
+
+constexpr const char* kUsage =
+    "usage: ledgerd --db DIR --listen HOST:PORT --tokens FILE [options]\n"
+    "  --threads N               I/O threads (default: cores)\n"
+    "  --config FILE             key = value lines with the flags' names (flags win)\n"
+    "  --body-limit-bytes N      largest request body (default 8388608; larger: 413)\n"
+    "  --header-limit-bytes N    largest request header (default 16384)\n"
+    "  --read-timeout-ms N       a request must arrive whole within N ms (default 10000)\n"
+    "  --idle-timeout-ms N       a kept-alive connection may idle N ms (default 60000)\n"
+    "  --max-connections N       open connections at most (default 1024)\n"
+    "  --port-file FILE          write the bound port there (with --listen HOST:0)\n"
+    "  --quiet                   no per-request log lines\n";
+
+// Flags, with the config file's values under them.
+Result<std::map<std::string, std::string>> Settings(const Flags& f) {
+  std::map<std::string, std::string> out;
+  if (auto path = f.Get("config")) {
+    std::ifstream in(*path);
+    if (!in) return Error{ErrorCode::kInvalidArgument, "cannot read " + *path};
+    std::string line;
+    for (int n = 1; std::getline(in, line); ++n) {
+      const size_t hash = line.find('#');
+      if (hash != std::string::npos) line.resize(hash);
+      const size_t eq = line.find('=');
+      auto trim = [](std::string s) {
+        s.erase(0, s.find_first_not_of(" \t"));
+        s.erase(s.find_last_not_of(" \t\r") + 1);
+        return s;
+      };
+      if (trim(line).empty()) continue;
+      const std::string key = eq == std::string::npos ? "" : trim(line.substr(0, eq));
+      if (!kValued.count(key) || key == "config") {
+        return Error{ErrorCode::kInvalidArgument,
+                     *path + " line " + std::to_string(n) + ": unknown setting"};
+      }
+      out[key] = trim(line.substr(eq + 1));
+    }
+  }
+  for (const std::string& k : kValued) {
+    if (auto v = f.Get(k)) out[k] = *v;
+  }
+  return out;
+}
+
+Result<ServerOptions> Options(const std::map<std::string, std::string>& s) {
+  ServerOptions o;
+  o.threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  auto num = [&](const char* key, int64_t min, int64_t max, auto* out) -> Status {
+    auto it = s.find(key);
+    if (it == s.end()) return Ok();
+    char* end = nullptr;
+    const long long v = std::strtoll(it->second.c_str(), &end, 10);
+    if (it->second.empty() || *end != '\0' || v < min || v > max) {
+      return Error{ErrorCode::kInvalidArgument, std::string("--") + key + " must be " +
+                                                    std::to_string(min) + ".." +
+                                                    std::to_string(max)};
+    }
+    *out = static_cast<std::remove_pointer_t<decltype(out)>>(v);
+    return Ok();
+  };
+  for (Status st : {num("threads", 1, 256, &o.threads),
+                    num("body-limit-bytes", 1024, int64_t{1} << 30, &o.body_bytes_max),
+                    num("header-limit-bytes", 1024, 1 << 20, &o.header_bytes_max),
+                    num("read-timeout-ms", 10, 3600000, &o.read_timeout_ms),
+                    num("idle-timeout-ms", 10, 3600000, &o.idle_timeout_ms),
+                    num("max-connections", 1, 1000000, &o.connections_max)}) {
+    if (!st) return st.error();
+  }
+  auto listen = s.find("listen");
+  const std::string hp = listen == s.end() ? "127.0.0.1:8080" : listen->second;
+  const size_t colon = hp.rfind(':');
+  char* end = nullptr;
+  const long port = colon == std::string::npos ? -1 : std::strtol(hp.c_str() + colon + 1, &end, 10);
+  if (colon == std::string::npos || *end != '\0' || port < 0 || port > 65535) {
+    return Error{ErrorCode::kInvalidArgument, "--listen must be HOST:PORT"};
+  }
+  o.host = hp.substr(0, colon);
+  o.port = static_cast<uint16_t>(port);
+  return o;
+}
+
+int Fatal(const Error& e) {
+  std::fprintf(stderr, "ledgerd: %s\n", e.ToString().c_str());
+  return e.code == ErrorCode::kInvalidArgument ? 2 : 1;
+}
+
+int Main(int argc, char** argv) {
+  auto flags = Flags::Parse({argv + 1, argv + argc}, kValued, {"quiet", "help"});
+  if (!flags) return Fatal(flags.error());
+  if (flags->Has("help")) {
+    std::printf("%s", kUsage);
+    return 0;
+  }
+  auto settings = Settings(*flags);
+  if (!settings) return Fatal(settings.error());
+  auto options = Options(*settings);
+  if (!options) return Fatal(options.error());
+  options->log_requests = !flags->Has("quiet");
+  if (!settings->count("tokens")) return Fatal({ErrorCode::kInvalidArgument, "--tokens is required"});
+  auto tokens = TokenStore::Load(settings->at("tokens"));
+  if (!tokens) return Fatal(tokens.error());
+
+  // Signals are taken by one thread with sigwait; every other thread blocks them.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  const std::string db = settings->count("db") ? settings->at("db") : "./data";
+  auto log = EventLog::Open(db);
+  if (!log) return Fatal(log.error());
+  std::shared_mutex projection_mu;
+  ProjectionStore store(**log);
+  store.set_write_lock(&projection_mu);
+  Metrics metrics;
+  Committer committer(**log, store, projection_mu, metrics);
+  Server server(*options, **log, store, projection_mu, std::move(*tokens), committer, metrics);
+  auto port = server.Start();
+  if (!port) return Fatal(port.error());
+  if (settings->count("port-file")) {
+    std::ofstream(settings->at("port-file")) << *port << "\n";
+  }
+  std::fprintf(stderr, "{\"event\":\"listening\",\"host\":\"%s\",\"port\":%u,\"last_seq\":%llu}\n",
+               options->host.c_str(), *port,
+               static_cast<unsigned long long>((*log)->head().seq));
+
+  std::thread signals([&] {
+    int sig = 0;
+    sigwait(&stop_signals, &sig);
+    std::fprintf(stderr, "{\"event\":\"stopping\",\"signal\":%d}\n", sig);
+    server.Stop(10000);
+  });
+  server.Run();
+  committer.Stop();  // answers what is queued, brings the projections up to date
+  signals.join();
+  std::fprintf(stderr, "{\"event\":\"stopped\",\"last_seq\":%llu}\n",
+               static_cast<unsigned long long>((*log)->head().seq));
+  return 0;
+}
+
+}  // namespace
+}  // namespace ledger
+
+int main(int argc, char** argv) { return ledger::Main(argc, argv); }

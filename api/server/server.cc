@@ -1,0 +1,588 @@
+#include "api/server/server.h"
+
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include <chrono>
+#include <cstdio>
+#include <optional>
+#include <thread>
+
+#include "api/query_source.h"
+#include "projections/views.h"
+#include "schemas/civil_date.h"
+#include "schemas/niss.h"
+
+namespace ledger {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace net = boost::asio;
+namespace json = boost::json;
+using tcp = net::ip::tcp;
+using Request = http::request<http::string_body>;
+using Response = http::response<http::string_body>;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+enum class RouteId {
+  kAppend, kEvents, kInvoice, kQuota, kBalance, kVerify, kReplay, kHealth, kMetrics
+};
+
+struct Route {
+  RouteId id;
+  http::verb method;
+  const char* pattern;
+  std::vector<AccessRole> roles;  // empty: no token needed
+};
+
+const std::vector<Route>& Routes() {
+  static const std::vector<Route> routes = {
+      {RouteId::kAppend, http::verb::post, "/v1/events", {AccessRole::kRecorder, AccessRole::kOperator}},
+      {RouteId::kEvents, http::verb::get, "/v1/events", {AccessRole::kAuditor, AccessRole::kOperator}},
+      {RouteId::kInvoice, http::verb::get, "/v1/providers/{id}/invoices/{month}",
+       {AccessRole::kCoordinator, AccessRole::kAuditor, AccessRole::kOperator}},
+      {RouteId::kQuota, http::verb::get, "/v1/beneficiaries/{niss}/quota",
+       {AccessRole::kCoordinator, AccessRole::kAuditor, AccessRole::kOperator}},
+      {RouteId::kBalance, http::verb::get, "/v1/networks/{id}/balances/{year}",
+       {AccessRole::kCoordinator, AccessRole::kAuditor, AccessRole::kOperator}},
+      {RouteId::kVerify, http::verb::get, "/v1/audit/verify", {AccessRole::kAuditor, AccessRole::kOperator}},
+      {RouteId::kReplay, http::verb::post, "/v1/replays", {AccessRole::kOperator}},
+      {RouteId::kHealth, http::verb::get, "/healthz", {}},
+      {RouteId::kMetrics, http::verb::get, "/metrics", {}},
+  };
+  return routes;
+}
+
+std::vector<std::string_view> Split(std::string_view s, char sep) {
+  std::vector<std::string_view> out;
+  size_t start = 0;
+  while (true) {
+    const size_t i = s.find(sep, start);
+    out.push_back(s.substr(start, i == std::string_view::npos ? std::string_view::npos : i - start));
+    if (i == std::string_view::npos) return out;
+    start = i + 1;
+  }
+}
+
+// Matches a path against a pattern; fills the {params} in order.
+bool Match(std::string_view pattern, std::string_view path, std::vector<std::string>* params) {
+  const auto p = Split(pattern, '/'), s = Split(path, '/');
+  if (p.size() != s.size()) return false;
+  params->clear();
+  for (size_t i = 0; i < p.size(); ++i) {
+    if (!p[i].empty() && p[i].front() == '{') {
+      if (s[i].empty()) return false;
+      params->emplace_back(s[i]);
+    } else if (p[i] != s[i]) {
+      return false;
+    }
+  }
+  return true;
+}
+
+std::map<std::string, std::string> Query(std::string_view q) {
+  std::map<std::string, std::string> out;
+  if (q.empty()) return out;
+  for (std::string_view kv : Split(q, '&')) {
+    const size_t eq = kv.find('=');
+    out[std::string(kv.substr(0, eq))] =
+        eq == std::string_view::npos ? "" : std::string(kv.substr(eq + 1));
+  }
+  return out;
+}
+
+std::string NowRfc3339() {
+  return FormatTimestampUs(std::chrono::duration_cast<std::chrono::microseconds>(
+                               std::chrono::system_clock::now().time_since_epoch())
+                               .count());
+}
+
+}  // namespace
+
+const std::vector<RouteSpec>& ServerRoutes() {
+  static const std::vector<RouteSpec> specs = [] {
+    std::vector<RouteSpec> out;
+    for (const Route& r : Routes()) {
+      out.push_back({r.method == http::verb::post ? "POST" : "GET", r.pattern});
+    }
+    return out;
+  }();
+  return specs;
+}
+
+// One request being answered: what the log line and the metrics need.
+struct Exchange {
+  const Route* route = nullptr;
+  std::optional<Principal> who;
+  Clock::time_point start = Clock::now();
+  unsigned version = 11;
+  bool keep_alive = true;
+};
+
+struct Server::Impl {
+  ServerOptions options;
+  EventLog& log;
+  ProjectionStore& store;
+  std::shared_mutex& projection_mu;
+  TokenStore tokens;
+  Committer& committer;
+  Metrics& metrics;
+  net::io_context ioc;
+  std::optional<tcp::acceptor> acceptor;
+  std::vector<std::thread> threads;
+  std::atomic<int> connections{0};
+  std::atomic<int> in_flight{0};
+  std::atomic<bool> stopping{false};
+
+  Impl(ServerOptions o, EventLog& l, ProjectionStore& s, std::shared_mutex& mu, TokenStore t,
+       Committer& c, Metrics& m)
+      : options(std::move(o)), log(l), store(s), projection_mu(mu), tokens(std::move(t)),
+        committer(c), metrics(m), ioc(std::max(1, options.threads)) {}
+
+  void Accept();
+  // Answers `req`; calls `reply` exactly once, maybe later and on another thread.
+  void Handle(Request req, std::function<void(Response)> reply);
+  Response Finish(Exchange& x, int status, std::string body,
+                  const char* content_type = "application/json", std::optional<Seq> seq = {});
+  Response Error(Exchange& x, const ledger::Error& e) {
+    return Finish(x, HttpStatusOf(e), json::serialize(ErrorBody(e)));
+  }
+  Response Fail(Exchange& x, int status, ErrorCode code, std::string message,
+                std::string field = "") {
+    ledger::Error e{code, std::move(message), -1, "", std::move(field)};
+    return Finish(x, status, json::serialize(ErrorBody(e)));
+  }
+  Response Read(Exchange& x, const Request& req, const std::vector<std::string>& params,
+                const std::map<std::string, std::string>& query);
+  void Append(Exchange x, Request req, std::function<void(Response)> reply);
+};
+
+Response Server::Impl::Finish(Exchange& x, int status, std::string body, const char* content_type,
+                              std::optional<Seq> seq) {
+  Response res{static_cast<http::status>(status), x.version};
+  res.set(http::field::server, "ledgerd");
+  res.set(http::field::content_type, content_type);
+  if (seq) res.set("Ledger-Seq", std::to_string(*seq));
+  res.keep_alive(x.keep_alive && !stopping.load());
+  res.body() = std::move(body);
+  if (res.body().empty() || res.body().back() != '\n') res.body().push_back('\n');
+  res.prepare_payload();
+  const double seconds = std::chrono::duration<double>(Clock::now() - x.start).count();
+  const std::string route = x.route ? x.route->pattern : "unmatched";
+  metrics.Request(route, status, seconds);
+  if (options.log_requests) {
+    // Route patterns only: a path may hold a NISS. Never the token.
+    std::fprintf(stderr,
+                 "{\"ts\":\"%s\",\"route\":\"%s\",\"status\":%d,\"duration_ms\":%.3f,"
+                 "\"role\":\"%s\"}\n",
+                 NowRfc3339().c_str(), route.c_str(), status, seconds * 1000,
+                 x.who ? RoleName(x.who->role) : "none");
+  }
+  return res;
+}
+
+void Server::Impl::Handle(Request req, std::function<void(Response)> reply) {
+  Exchange x;
+  x.version = req.version();
+  x.keep_alive = req.keep_alive();
+  const std::string_view target(req.target().data(), req.target().size());
+  const size_t qmark = target.find('?');
+  const std::string_view path = target.substr(0, qmark);
+  const auto query = Query(qmark == std::string_view::npos ? "" : target.substr(qmark + 1));
+  std::vector<std::string> params;
+  bool path_known = false;
+  for (const Route& r : Routes()) {
+    if (!Match(r.pattern, path, &params)) continue;
+    path_known = true;
+    if (r.method == req.method()) {
+      x.route = &r;
+      break;
+    }
+  }
+  if (!x.route) {
+    return reply(path_known ? Fail(x, 405, ErrorCode::kInvalidArgument, "method not allowed")
+                            : Fail(x, 404, ErrorCode::kNotFound, "no such route"));
+  }
+  if (!x.route->roles.empty()) {
+    const auto auth = req[http::field::authorization];
+    constexpr std::string_view kBearer = "Bearer ";
+    if (auth.size() > kBearer.size() && auth.substr(0, kBearer.size()) == kBearer) {
+      x.who = tokens.Authenticate(std::string_view(auth.data(), auth.size()).substr(kBearer.size()));
+    }
+    if (!x.who) {
+      return reply(Fail(x, 401, ErrorCode::kInvalidArgument, "missing or unknown bearer token"));
+    }
+    if (std::find(x.route->roles.begin(), x.route->roles.end(), x.who->role) ==
+        x.route->roles.end()) {
+      return reply(Fail(x, 403, ErrorCode::kInvalidArgument,
+                        std::string("role ") + RoleName(x.who->role) + " may not use this route"));
+    }
+  }
+  if (x.route->id == RouteId::kAppend) return Append(std::move(x), std::move(req), std::move(reply));
+  reply(Read(x, req, params, query));
+}
+
+// POST /v1/events: a JSON array, or JSON Lines. Decoded here (bad input is answered at once),
+// committed by the group committer, answered when durable.
+void Server::Impl::Append(Exchange x, Request req, std::function<void(Response)> reply) {
+  const auto type = req[http::field::content_type];
+  const std::string_view ct(type.data(), type.size());
+  if (ct.rfind("application/json", 0) != 0 && ct.rfind("application/x-ndjson", 0) != 0) {
+    return reply(Fail(x, 415, ErrorCode::kInvalidArgument,
+                      "send application/json (an array) or application/x-ndjson (JSON Lines)"));
+  }
+  const CivilDay today = DayOfTimestampUs(std::chrono::duration_cast<std::chrono::microseconds>(
+      std::chrono::system_clock::now().time_since_epoch()).count());
+  std::vector<DecodedEvent> events;
+  const std::string& body = req.body();
+  const size_t first = body.find_first_not_of(" \t\r\n");
+  if (first != std::string::npos && body[first] == '[') {
+    boost::system::error_code ec;
+    json::parse_options opts;
+    opts.max_depth = 17;
+    json::value v = json::parse(body, ec, {}, opts);
+    if (ec || !v.is_array()) {
+      return reply(Fail(x, 400, ErrorCode::kInvalidEvent, "malformed JSON array of events"));
+    }
+    for (const json::value& e : v.get_array()) {
+      auto d = DecodeEventValue(e, static_cast<int64_t>(events.size()), today);
+      if (!d) return reply(Error(x, d.error()));
+      events.push_back(std::move(*d));
+    }
+  } else {
+    for (std::string_view line : Split(body, '\n')) {
+      if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;
+      auto d = DecodeEventJson(line, static_cast<int64_t>(events.size()), today);
+      if (!d) return reply(Error(x, d.error()));
+      events.push_back(std::move(*d));
+    }
+  }
+  if (events.empty()) return reply(Fail(x, 400, ErrorCode::kInvalidEvent, "no events in the body"));
+  auto shared_x = std::make_shared<Exchange>(std::move(x));
+  committer.Submit(std::move(events), [this, shared_x, reply](AppendOutcome out) {
+    const std::optional<Seq> seq =
+        out.status == 200 ? std::optional<Seq>(out.body["last_seq"].as_uint64()) : std::nullopt;
+    reply(Finish(*shared_x, out.status, json::serialize(out.body), "application/json", seq));
+  });
+}
+
+namespace {
+
+// True when the provider has ever been enrolled in the network (its stream's events).
+Result<bool> EverEnrolled(const EventLog& log, const std::string& provider,
+                          const std::string& network) {
+  auto seqs = log.StreamSeqs("provider/" + provider);
+  if (!seqs) return seqs.error();
+  bool found = false;
+  Status s = log.ReadSeqs(*seqs, [&](const StoredEventView& v) {
+    const auto body = v.event().getBody();
+    if (body.isProviderEnrolled() && body.getProviderEnrolled().getNetworkId() == network) {
+      found = true;
+    }
+  });
+  if (!s) return s.error();
+  return found;
+}
+
+}  // namespace
+
+Response Server::Impl::Read(Exchange& x, const Request& req,
+                            const std::vector<std::string>& params,
+                            const std::map<std::string, std::string>& query) {
+  const Seq head = log.head().seq;
+  switch (x.route->id) {
+    case RouteId::kHealth: {
+      json::object o;
+      o["ok"] = true;
+      o["last_seq"] = head;
+      auto projected = store.seq();
+      o["projection_seq"] = projected ? *projected : 0;
+      if (!log.failure().empty()) o["writes_stopped"] = true;
+      return Finish(x, 200, json::serialize(o), "application/json", head);
+    }
+    case RouteId::kMetrics: {
+      auto projected = store.seq();
+      metrics.SetSeqs(head, projected ? *projected : 0);
+      return Finish(x, 200, metrics.Render(), "text/plain; version=0.0.4");
+    }
+    case RouteId::kEvents: {
+      Seq from = 1;
+      int64_t limit = 1000;
+      if (auto it = query.find("from"); it != query.end()) {
+        from = std::strtoull(it->second.c_str(), nullptr, 10);
+        if (from < 1) return Fail(x, 400, ErrorCode::kInvalidArgument, "from must be >= 1", "from");
+      }
+      if (auto it = query.find("limit"); it != query.end()) {
+        limit = std::strtoll(it->second.c_str(), nullptr, 10);
+        if (limit < 1 || limit > options.events_page_max) {
+          return Fail(x, 400, ErrorCode::kInvalidArgument,
+                      "limit must be 1.." + std::to_string(options.events_page_max), "limit");
+        }
+      }
+      json::array events;
+      Status s = log.ReadRange(from, from + static_cast<Seq>(limit) - 1,
+                               [&](const StoredEventView& v) {
+                                 events.emplace_back(EncodeStoredEvent(v.stored(), ToHex(v.hash())));
+                                 return true;
+                               });
+      if (!s) return Error(x, s.error());
+      json::object o;
+      const Seq next = from + events.size();
+      o["events"] = std::move(events);
+      o["next_from"] = next;
+      return Finish(x, 200, json::serialize(o), "application/json", head);
+    }
+    case RouteId::kVerify: {
+      auto report = log.Verify();
+      if (!report) return Error(x, report.error());
+      json::object o;
+      o["ok"] = report->ok;
+      o["events"] = report->events;
+      if (report->ok) {
+        o["head"] = ToHex(report->head);
+      } else {
+        o["first_bad_seq"] = report->first_bad_seq;
+        o["problem"] = report->problem;
+      }
+      return Finish(x, 200, json::serialize(o), "application/json", head);
+    }
+    case RouteId::kReplay:
+      return Fail(x, 501, ErrorCode::kInvalidArgument,
+                  "replays over HTTP are not available yet; use ledgerctl replay");
+    case RouteId::kInvoice:
+    case RouteId::kQuota:
+    case RouteId::kBalance: break;
+    case RouteId::kAppend: break;
+  }
+
+  // Projection reads: one seq per answer.
+  const bool coordinator = x.who && x.who->role == AccessRole::kCoordinator;
+  std::optional<Seq> as_of;
+  if (auto it = query.find("as_of"); it != query.end()) {
+    char* end = nullptr;
+    const unsigned long long v = std::strtoull(it->second.c_str(), &end, 10);
+    if (it->second.empty() || *end != '\0') {
+      return Fail(x, 400, ErrorCode::kInvalidArgument, "as_of must be a seq", "as_of");
+    }
+    as_of = std::min<Seq>(v, head);
+  }
+  std::shared_lock<std::shared_mutex> lock(projection_mu, std::defer_lock);
+  if (!as_of) lock.lock();
+  auto src = as_of ? QuerySource::AsOf(log, *as_of) : QuerySource::FromStore(store);
+  if (!src) return Error(x, src.error());
+
+  if (x.route->id == RouteId::kInvoice) {
+    const std::string& provider = params[0];
+    auto month = ParseMonth(params[1]);
+    if (!month) return Fail(x, 400, ErrorCode::kInvalidArgument, "month must be YYYY-MM", "month");
+    if (coordinator) {
+      auto enrolled = EverEnrolled(log, provider, x.who->network);
+      if (!enrolled) return Error(x, enrolled.error());
+      if (!*enrolled) {
+        return Fail(x, 403, ErrorCode::kInvalidArgument, "provider not in your network");
+      }
+    }
+    auto lines = src->Lines(provider, *month);
+    if (!lines) return Error(x, lines.error());
+    if (coordinator) {
+      std::erase_if(*lines, [&](const LineRecord& l) { return l.network_id != x.who->network; });
+    }
+    return Finish(x, 200, json::serialize(InvoiceJson(provider, *month, *lines)),
+                  "application/json", src->seq());
+  }
+  if (x.route->id == RouteId::kQuota) {
+    const std::string& niss = params[0];
+    if (!IsValidNiss(niss)) {
+      return Fail(x, 400, ErrorCode::kInvalidArgument, "not a valid NISS", "niss");
+    }
+    auto on_it = query.find("on");
+    auto on = on_it == query.end() ? std::nullopt : ParseDate(on_it->second);
+    if (!on) return Fail(x, 400, ErrorCode::kInvalidArgument, "on must be YYYY-MM-DD", "on");
+    auto trajectories = src->Trajectories(niss);
+    if (!trajectories) return Error(x, trajectories.error());
+    if (coordinator) {
+      std::erase_if(*trajectories,
+                    [&](const TrajectoryRecord& t) { return t.network_id != x.who->network; });
+    }
+    return Finish(x, 200,
+                  json::serialize(QuotaJson(niss, ToDay(*on), *trajectories, src->rules())),
+                  "application/json", src->seq());
+  }
+  const std::string& network = params[0];
+  if (coordinator && network != x.who->network) {
+    return Fail(x, 403, ErrorCode::kInvalidArgument, "not your network");
+  }
+  char* end = nullptr;
+  const long year = std::strtol(params[1].c_str(), &end, 10);
+  if (*end != '\0' || year < 1900 || year > 9999) {
+    return Fail(x, 400, ErrorCode::kInvalidArgument, "year must be YYYY", "year");
+  }
+  auto allocated = src->Allocated(network, static_cast<int32_t>(year));
+  if (!allocated) return Error(x, allocated.error());
+  auto daily = src->Daily(network, static_cast<int32_t>(year));
+  if (!daily) return Error(x, daily.error());
+  return Finish(x, 200,
+                json::serialize(BalanceJson(network, static_cast<int32_t>(year), *allocated, *daily)),
+                "application/json", src->seq());
+}
+
+// --- connections ------------------------------------------------------------------------------
+
+namespace {
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(tcp::socket&& socket, Server::Impl& server)
+      : stream_(std::move(socket)), server_(server) {
+    server_.metrics.ConnectionOpened();
+  }
+  ~Session() {
+    server_.metrics.ConnectionClosed();
+    --server_.connections;
+  }
+
+  void Start() {
+    net::dispatch(stream_.get_executor(), beast::bind_front_handler(&Session::Read,
+                                                                    shared_from_this()));
+  }
+
+ private:
+  void Read() {
+    parser_.emplace();
+    parser_->body_limit(server_.options.body_bytes_max);
+    parser_->header_limit(static_cast<uint32_t>(server_.options.header_bytes_max));
+    stream_.expires_after(std::chrono::milliseconds(first_ ? server_.options.read_timeout_ms
+                                                           : server_.options.idle_timeout_ms));
+    first_ = false;
+    http::async_read(stream_, buffer_, *parser_,
+                     beast::bind_front_handler(&Session::OnRead, shared_from_this()));
+  }
+
+  void OnRead(beast::error_code ec, std::size_t) {
+    if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
+        ec == net::error::operation_aborted) {
+      return Close();  // a client that sends nothing (or stops) is dropped
+    }
+    if (ec) return Refuse(ec);
+    ++server_.in_flight;
+    stream_.expires_never();  // the answer may wait for a group commit
+    auto self = shared_from_this();
+    server_.Handle(parser_->release(), [self](Response res) {
+      net::post(self->stream_.get_executor(), [self, r = std::move(res)]() mutable {
+        self->Write(std::move(r));
+      });
+    });
+  }
+
+  // A request that could not be read whole: answered, then the connection is closed.
+  void Refuse(beast::error_code ec) {
+    Exchange x;
+    x.keep_alive = false;
+    ++server_.in_flight;
+    if (ec == http::error::body_limit) {
+      Write(server_.Fail(x, 413, ErrorCode::kInvalidArgument,
+                         "body larger than " + std::to_string(server_.options.body_bytes_max) +
+                             " bytes"));
+    } else if (ec == http::error::header_limit) {
+      Write(server_.Fail(x, 431, ErrorCode::kInvalidArgument, "headers too large"));
+    } else {
+      Write(server_.Fail(x, 400, ErrorCode::kInvalidArgument, "malformed HTTP request"));
+    }
+  }
+
+  void Write(Response res) {
+    res_ = std::make_shared<Response>(std::move(res));
+    stream_.expires_after(std::chrono::milliseconds(server_.options.read_timeout_ms));
+    http::async_write(stream_, *res_,
+                      beast::bind_front_handler(&Session::OnWrite, shared_from_this(),
+                                                res_->keep_alive()));
+  }
+
+  void OnWrite(bool keep_alive, beast::error_code ec, std::size_t) {
+    --server_.in_flight;
+    res_.reset();
+    if (ec || !keep_alive || server_.stopping.load()) return Close();
+    Read();
+  }
+
+  void Close() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    stream_.close();
+  }
+
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  std::shared_ptr<Response> res_;
+  Server::Impl& server_;
+  bool first_ = true;
+};
+
+}  // namespace
+
+void Server::Impl::Accept() {
+  acceptor->async_accept(net::make_strand(ioc), [this](beast::error_code ec, tcp::socket socket) {
+    if (stopping.load()) return;
+    if (!ec) {
+      if (connections.load() >= options.connections_max) {
+        beast::error_code ignored;
+        socket.close(ignored);  // over the limit: refused at once
+      } else {
+        ++connections;
+        std::make_shared<Session>(std::move(socket), *this)->Start();
+      }
+    }
+    Accept();
+  });
+}
+
+Server::Server(ServerOptions options, EventLog& log, ProjectionStore& store,
+               std::shared_mutex& projection_mu, TokenStore tokens, Committer& committer,
+               Metrics& metrics)
+    : impl_(std::make_unique<Impl>(std::move(options), log, store, projection_mu,
+                                   std::move(tokens), committer, metrics)) {}
+
+Server::~Server() { Stop(0); }
+
+Result<uint16_t> Server::Start() {
+  beast::error_code ec;
+  const auto address = net::ip::make_address(impl_->options.host, ec);
+  if (ec) return Error{ErrorCode::kInvalidArgument, "bad listen address " + impl_->options.host};
+  const tcp::endpoint endpoint(address, impl_->options.port);
+  impl_->acceptor.emplace(impl_->ioc);
+  impl_->acceptor->open(endpoint.protocol(), ec);
+  if (!ec) impl_->acceptor->set_option(net::socket_base::reuse_address(true), ec);
+  if (!ec) impl_->acceptor->bind(endpoint, ec);
+  if (!ec) impl_->acceptor->listen(net::socket_base::max_listen_connections, ec);
+  if (ec) return Error{ErrorCode::kStorage, "cannot listen on " + impl_->options.host + ": " +
+                                                ec.message()};
+  impl_->Accept();
+  return impl_->acceptor->local_endpoint().port();
+}
+
+void Server::Run() {
+  const int n = std::max(1, impl_->options.threads);
+  for (int i = 1; i < n; ++i) impl_->threads.emplace_back([this] { impl_->ioc.run(); });
+  impl_->ioc.run();
+  for (auto& t : impl_->threads) t.join();
+  impl_->threads.clear();
+}
+
+void Server::Stop(int drain_ms) {
+  if (impl_->stopping.exchange(true)) return;
+  net::post(impl_->ioc, [this] {
+    beast::error_code ec;
+    if (impl_->acceptor) impl_->acceptor->close(ec);
+  });
+  const auto deadline = Clock::now() + std::chrono::milliseconds(drain_ms);
+  while (impl_->in_flight.load() > 0 && Clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  impl_->ioc.stop();
+}
+
+}  // namespace ledger

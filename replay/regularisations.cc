@@ -1,0 +1,115 @@
+#include "replay/regularisations.h"
+
+#include <map>
+#include <set>
+#include <utility>
+
+#include "replay/invoices.h"
+
+namespace ledger {
+namespace json = boost::json;
+
+namespace {
+
+using Key = std::pair<int32_t, std::string>;  // month, provider id
+
+struct Row {
+  Regularisation r;
+  std::string issued_digest;  // lines_sha256 of the invoice when exactly one was issued
+};
+
+// What was issued per provider-month, from the live invoices (summed if several).
+std::map<Key, Row> Issued(const History& h, std::optional<int32_t> month, int64_t* checked) {
+  std::map<Key, Row> out;
+  for (const IssuedInvoice& inv : LiveInvoices(h)) {
+    if (month && inv.month != *month) continue;
+    ++*checked;
+    Row& row = out[{inv.month, inv.provider_id}];
+    Regularisation& r = row.r;
+    r.provider_id = inv.provider_id;
+    r.month = inv.month;
+    r.invoice_ids.push_back(inv.id);
+    r.invoice_seqs.push_back(inv.seq);
+    r.issued_ruleset = inv.ruleset_id + "@" + std::to_string(inv.ruleset_version);
+    r.issued += Amounts{inv.fee, inv.copay, inv.insurer};
+    r.issued_lines += inv.lines;
+    row.issued_digest = r.invoice_ids.size() == 1 ? inv.lines_sha256 : "";
+  }
+  return out;
+}
+
+// Whether the lines differ from those issued: by digest when one invoice gave one, else by count
+// (several invoices for one provider-month are compared as changed).
+bool LinesChanged(const Row& row, const MonthInvoice& now) {
+  const Regularisation& r = row.r;
+  if (r.invoice_ids.size() > 1) return true;
+  if (!row.issued_digest.empty()) return row.issued_digest != now.lines_sha256;
+  return r.issued_lines != now.lines;
+}
+
+}  // namespace
+
+RegularisationReport Regularisations(const History& h, const Projection& p,
+                                     std::optional<int32_t> month) {
+  RegularisationReport report;
+  report.month = month;
+  report.last_seq = h.last_seq();
+  const std::set<int32_t> closed = ClosedMonths(h);
+  report.closed_months.assign(closed.begin(), closed.end());
+  std::map<Key, Row> rows = Issued(h, month, &report.invoices_checked);
+  // Providers that gained lines in a closed month they were not invoiced for.
+  for (int32_t m : closed) {
+    if (month && m != *month) continue;
+    for (const MonthInvoice& inv : MonthInvoices(h, p, m)) {
+      Regularisation& r = rows[{m, inv.provider_id}].r;
+      r.provider_id = inv.provider_id;
+      r.month = m;
+    }
+  }
+  for (auto& [key, row] : rows) {
+    Regularisation& r = row.r;
+    const MonthInvoice now = ProviderMonthInvoice(h, p, r.provider_id, r.month);
+    r.current = now.totals;
+    r.current_lines = now.lines;
+    r.lines_changed = LinesChanged(row, now);
+    r.billed_in = NextOpenMonth(closed, r.month);
+    if (r.current == r.issued) continue;
+    report.total_delta += r.current - r.issued;
+    report.items.push_back(std::move(r));
+  }
+  return report;
+}
+
+json::object RegularisationReportJson(const RegularisationReport& r) {
+  json::object o;
+  o["month"] = r.month ? json::value(FormatMonth(*r.month)) : json::value(nullptr);
+  o["last_seq"] = r.last_seq;
+  json::array closed;
+  for (int32_t m : r.closed_months) closed.emplace_back(FormatMonth(m));
+  o["closed_months"] = std::move(closed);
+  o["invoices_checked"] = r.invoices_checked;
+  json::array items;
+  for (const Regularisation& g : r.items) {
+    json::object j;
+    j["provider_id"] = g.provider_id;
+    j["month"] = FormatMonth(g.month);
+    json::array ids;
+    for (const std::string& id : g.invoice_ids) ids.emplace_back(id);
+    j["invoices"] = std::move(ids);
+    j["issued_ruleset"] =
+        g.issued_ruleset.empty() ? json::value(nullptr) : json::value(g.issued_ruleset);
+    j["issued"] = AmountsJson(g.issued);
+    j["current"] = AmountsJson(g.current);
+    j["delta"] = AmountsJson(g.current - g.issued);
+    j["issued_lines"] = g.issued_lines;
+    j["current_lines"] = g.current_lines;
+    j["lines_changed"] = g.lines_changed;
+    j["billed_in"] = FormatMonth(g.billed_in);
+    items.emplace_back(std::move(j));
+  }
+  o["regularisations"] = std::move(items);
+  o["totals"] = json::object{{"delta", AmountsJson(r.total_delta)}};
+  return o;
+}
+
+}  // namespace ledger
