@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# The main job on the embedded default: installs what is missing, builds, and on first run
-# loads a generated demo history (20,000 events, seed 1) into data/demo; then verifies the
-# hash chain and shows what the ledger holds. LEDGER_DB=DIR uses another data dir.
+# The main job on the embedded default: installs what is missing, builds, loads a generated
+# demo history (20,000 events, seed 1) into data/demo on first run, verifies the hash chain,
+# and starts ledgerd on it (127.0.0.1:8080, Ctrl-C to stop) with a ready-to-paste curl.
+# LEDGER_DB=DIR uses another data dir, LEDGER_LISTEN=HOST:PORT another address.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ops/setup.sh
 ctl=build/ledgerctl
 db=${LEDGER_DB:-data/demo}
+listen=${LEDGER_LISTEN:-127.0.0.1:8080}
 
 if [[ ! -d "$db" ]]; then
   echo "== Loading a generated demo history into $db"
@@ -18,17 +20,26 @@ fi
 echo "== Hash chain"
 "$ctl" verify --db "$db"
 
+# Demo tokens. The token file keeps only hashes; for the demo the operator's token itself is
+# also kept (0600) beside it so that every run can print the curl below.
+if [[ ! -f "$db.operator-token" ]]; then
+  (umask 077 && "$ctl" tokens add --file "$db.tokens" --role operator --name demo-operator \
+    >"$db.operator-token")
+  (umask 077 && "$ctl" tokens add --file "$db.tokens" --role coordinator --network N-ADULT-01 \
+    --name demo-coordinator >"$db.coordinator-token")
+fi
+token=$(cat "$db.operator-token")
 provider=$("$ctl" events --db "$db" |
   python3 -c 'import json,sys
 found = [json.loads(l) for l in sys.stdin]
 print(next(e["provider_id"] for e in found
            if e["type"] == "session.individual" and e["occurred_on"].startswith("2025-03")))')
-echo "== Invoice of $provider for 2025-03 (totals)"
-"$ctl" invoice --db "$db" --provider "$provider" --month 2025-03 |
-  python3 -c 'import json,sys; i=json.load(sys.stdin); i.pop("lines"); print(json.dumps(i))'
-echo "== Budget of N-ADULT-01 in 2025"
-"$ctl" balance --db "$db" --network N-ADULT-01 --year 2025
-echo "== Network figures of N-ADULT-01 on 2026-06-30"
-"$ctl" figures --db "$db" --network N-ADULT-01 --on 2026-06-30
-echo
-echo "Try: $ctl --help    (the data dir is $db)"
+
+cat <<TXT
+== Starting ledgerd on http://$listen (data: $db; Ctrl-C stops it)
+Try, in another terminal:
+  curl -s -H 'Authorization: Bearer $token' http://$listen/v1/providers/$provider/invoices/2025-03
+  curl -s -H 'Authorization: Bearer $token' http://$listen/v1/networks/N-ADULT-01/balances/2025
+  curl -s http://$listen/healthz
+TXT
+exec build/ledgerd --db "$db" --listen "$listen" --tokens "$db.tokens"
