@@ -55,6 +55,17 @@ Result<std::string> Required(const Flags& f, const char* name) {
   return *v;
 }
 
+Result<CivilDay> RequiredDay(const Flags& f, const char* name) {
+  auto text = Required(f, name);
+  if (!text) return text.error();
+  auto day = ParseDate(*text);
+  if (!day) {
+    return Error{ErrorCode::kInvalidArgument,
+                 std::string("--") + name + " must be a real date YYYY-MM-DD"};
+  }
+  return ToDay(*day);
+}
+
 }  // namespace
 
 int RunInvoice(const Flags& f) {
@@ -86,15 +97,13 @@ int RunQuota(const Flags& f) {
   if (!niss) return Report(niss.error());
   // The number itself is not echoed in the error: it is personal data.
   if (!IsValidNiss(*niss)) return Report({ErrorCode::kInvalidArgument, "--niss is not a valid NISS"});
-  auto on_text = Required(f, "on");
-  if (!on_text) return Report(on_text.error());
-  auto on = ParseDate(*on_text);
-  if (!on) return Report({ErrorCode::kInvalidArgument, "--on must be a real date YYYY-MM-DD"});
+  auto on = RequiredDay(f, "on");
+  if (!on) return Report(on.error());
   auto src = Source::Open(f);
   if (!src) return Report(src.error());
   auto trajectories = (*src)->Trajectories(*niss);
   if (!trajectories) return Report(trajectories.error());
-  PrintJson(QuotaJson(*niss, ToDay(*on), *trajectories, (*src)->rules()));
+  PrintJson(QuotaJson(*niss, *on, *trajectories, (*src)->rules()));
   return 0;
 }
 
@@ -118,15 +127,13 @@ int RunBalance(const Flags& f) {
 int RunFigures(const Flags& f) {
   auto network = Required(f, "network");
   if (!network) return Report(network.error());
-  auto on_text = Required(f, "on");
-  if (!on_text) return Report(on_text.error());
-  auto on = ParseDate(*on_text);
-  if (!on) return Report({ErrorCode::kInvalidArgument, "--on must be a real date YYYY-MM-DD"});
+  auto on = RequiredDay(f, "on");
+  if (!on) return Report(on.error());
   auto src = Source::Open(f);
   if (!src) return Report(src.error());
   auto trajectories = (*src)->NetworkTrajectories(*network);
   if (!trajectories) return Report(trajectories.error());
-  PrintJson(FiguresJson(*network, ToDay(*on), *trajectories, (*src)->rules()));
+  PrintJson(FiguresJson(*network, *on, *trajectories, (*src)->rules()));
   return 0;
 }
 

@@ -1,3 +1,4 @@
+#include "ledger/testing/temp_dir.h"
 #include "ledger/event_log.h"
 
 #include <gtest/gtest.h>
@@ -24,29 +25,6 @@ namespace {
 
 // ---------------------------------------------------------------------------------------------
 // Fixtures and helpers.
-
-// A fresh directory per test, removed at the end.
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = testing::TempDir() + "event_log_test.XXXXXX";
-    if (mkdtemp(tmpl.data()) == nullptr) {
-      std::perror("mkdtemp");
-      std::abort();
-    }
-    path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 // The injected clock: tests move it, forwards or backwards.
 class FakeClock {
@@ -270,7 +248,7 @@ Error AppendFails(EventLog& log, const std::vector<std::string>& jsons) {
 // Sequence numbers and recording time.
 
 TEST(EventLogTest, EmptyLogHasGenesisHead) {
-  TempDir dir;
+  TempDir dir{"event_log_test"};
   auto log = OpenOk(dir.path());
   ASSERT_NE(log, nullptr);
   EXPECT_EQ(log->head().seq, 0u);
@@ -283,7 +261,7 @@ TEST(EventLogTest, EmptyLogHasGenesisHead) {
 }
 
 TEST(EventLogTest, SeqsAreGaplessAcrossBatchesAndReopen) {
-  TempDir dir;
+  TempDir dir{"event_log_test"};
   FakeClock clock(kT0);
   Head before;
   {
@@ -327,7 +305,7 @@ TEST(EventLogTest, SeqsAreGaplessAcrossBatchesAndReopen) {
 }
 
 TEST(EventLogTest, RecordedAtNeverGoesBackwards) {
-  TempDir dir;
+  TempDir dir{"event_log_test"};
   FakeClock clock(kT0);
   {
     auto log = OpenOk(dir.path(), {.now_us = clock.fn()});
@@ -361,7 +339,7 @@ TEST(EventLogTest, RecordedAtNeverGoesBackwards) {
 // Idempotency: duplicates and conflicts.
 
 TEST(EventLogTest, DuplicateInLaterBatchAnswersOriginalSeq) {
-  TempDir dir;
+  TempDir dir{"event_log_test"};
   auto log = OpenOk(dir.path());
   ASSERT_NE(log, nullptr);
   AppendOk(*log, {Session("a"), Session("b", 1)});
@@ -400,7 +378,7 @@ TEST(EventLogTest, DuplicateInLaterBatchAnswersOriginalSeq) {
 }
 
 TEST(EventLogTest, DuplicateInsideOneBatch) {
-  TempDir dir;
+  TempDir dir{"event_log_test"};
   auto log = OpenOk(dir.path());
   ASSERT_NE(log, nullptr);
   AppendOk(*log, {Session("a")});
@@ -421,7 +399,7 @@ TEST(EventLogTest, DuplicateInsideOneBatch) {
 }
 
 TEST(EventLogTest, ConflictingIdStoresNothingOfTheBatch) {
-  TempDir dir;
+  TempDir dir{"event_log_test"};
   auto log = OpenOk(dir.path());
   ASSERT_NE(log, nullptr);
   AppendOk(*log, {Session("a")});
@@ -469,7 +447,7 @@ TEST(EventLogTest, ConflictingIdStoresNothingOfTheBatch) {
 // Streams and expected_version.
 
 TEST(EventLogTest, ExpectedVersionMatchesPerStream) {
-  TempDir dir;
+  TempDir dir{"event_log_test"};
   auto log = OpenOk(dir.path());
   ASSERT_NE(log, nullptr);
   AppendResult r = AppendOk(*log, {
@@ -504,7 +482,7 @@ TEST(EventLogTest, ExpectedVersionMatchesPerStream) {
 }
 
 TEST(EventLogTest, ExpectedVersionMismatchStoresNothing) {
-  TempDir dir;
+  TempDir dir{"event_log_test"};
   auto log = OpenOk(dir.path());
   ASSERT_NE(log, nullptr);
   AppendOk(*log, {Session("s1"), Session("s2")});  // beneficiary stream at version 2
@@ -540,7 +518,7 @@ TEST(EventLogTest, ExpectedVersionMismatchStoresNothing) {
 }
 
 TEST(EventLogTest, VoidBelongsToItsTargetsStream) {
-  TempDir dir;
+  TempDir dir{"event_log_test"};
   auto log = OpenOk(dir.path());
   ASSERT_NE(log, nullptr);
   AppendOk(*log, {Session("s1", 1), Mission("m1", "P-100")});
@@ -555,7 +533,7 @@ TEST(EventLogTest, VoidBelongsToItsTargetsStream) {
 }
 
 TEST(EventLogTest, VoidTargetMustExist) {
-  TempDir dir;
+  TempDir dir{"event_log_test"};
   auto log = OpenOk(dir.path());
   ASSERT_NE(log, nullptr);
   AppendOk(*log, {Session("s1")});
@@ -583,7 +561,7 @@ TEST(EventLogTest, VoidTargetMustExist) {
 // Large batches: chunks written before the commit.
 
 TEST(EventLogTest, LargeBatchIsAllOrNothing) {
-  TempDir dir;
+  TempDir dir{"event_log_test"};
   LogOptions options;
   options.chunk_events_max = 10;
   auto log = OpenOk(dir.path(), options);
@@ -639,7 +617,7 @@ TEST(EventLogTest, LargeBatchIsAllOrNothing) {
 }
 
 TEST(EventLogTest, LargeBatchDroppedWithoutErrorStoresNothing) {
-  TempDir dir;
+  TempDir dir{"event_log_test"};
   LogOptions options;
   options.chunk_events_max = 7;
   auto log = OpenOk(dir.path(), options);
@@ -659,7 +637,7 @@ TEST(EventLogTest, LargeBatchDroppedWithoutErrorStoresNothing) {
 }
 
 TEST(EventLogTest, OpenRemovesEventsBeyondTheHead) {
-  TempDir dir;
+  TempDir dir{"event_log_test"};
   {
     auto log = OpenOk(dir.path());
     ASSERT_NE(log, nullptr);
@@ -683,10 +661,10 @@ TEST(EventLogTest, OpenRemovesEventsBeyondTheHead) {
 }
 
 TEST(EventLogTest, OpenRemovesEventsWhenNoHeadWasEverWritten) {
-  TempDir dir;
+  TempDir dir{"event_log_test"};
   std::string value;
   {
-    TempDir other;
+    TempDir other{"event_log_test"};
     auto source = OpenOk(other.path());
     ASSERT_NE(source, nullptr);
     AppendOk(*source, {Session("a")});
@@ -709,7 +687,7 @@ TEST(EventLogTest, OpenRemovesEventsWhenNoHeadWasEverWritten) {
 // Verify and tampering.
 
 TEST(EventLogTest, VerifyAcceptsAGoodLog) {
-  TempDir dir;
+  TempDir dir{"event_log_test"};
   LogOptions options;
   options.chunk_events_max = 4;
   auto log = OpenOk(dir.path(), options);
@@ -740,7 +718,7 @@ class TamperTest : public testing::Test {
     ASSERT_EQ(log_->head().seq, kEvents);
   }
 
-  TempDir dir_;
+  TempDir dir_{"event_log_test"};
   std::unique_ptr<EventLog> log_;
 };
 
@@ -834,7 +812,7 @@ TEST_F(TamperTest, TamperedTailRefusesToOpenButVerifyReportsIt) {
 // Reads.
 
 TEST(EventLogTest, ReadRangeIsClampedAndStoppable) {
-  TempDir dir;
+  TempDir dir{"event_log_test"};
   auto log = OpenOk(dir.path());
   ASSERT_NE(log, nullptr);
   AppendOk(*log, Sessions("e", 10));
@@ -867,7 +845,7 @@ TEST(EventLogTest, ReadRangeIsClampedAndStoppable) {
 }
 
 TEST(EventLogTest, ReadsSeeOnlyCommittedEvents) {
-  TempDir dir;
+  TempDir dir{"event_log_test"};
   auto log = OpenOk(dir.path());
   ASSERT_NE(log, nullptr);
   AppendOk(*log, {Session("a")});
@@ -950,7 +928,7 @@ struct FailingEnv {
 };
 
 TEST(EventLogTest, FailedSyncStopsAppends) {
-  TempDir dir;
+  TempDir dir{"event_log_test"};
   FailingEnv failing;
   LogOptions options;
   options.env = failing.env;
@@ -998,7 +976,7 @@ TEST(EventLogTest, FailedSyncStopsAppends) {
 }
 
 TEST(EventLogTest, FailedChunkWriteStopsAppends) {
-  TempDir dir;
+  TempDir dir{"event_log_test"};
   FailingEnv failing;
   LogOptions options;
   options.env = failing.env;

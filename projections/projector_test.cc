@@ -19,6 +19,7 @@
 #include <utility>
 #include <vector>
 
+#include "ledger/testing/temp_dir.h"
 #include "ledger/event_log.h"
 #include "projections/history.h"
 #include "projections/projector.h"
@@ -268,27 +269,6 @@ std::vector<std::string> World() {
 // ---------------------------------------------------------------------------------------------
 // The fixture: a temporary log, the events appended, the projection read back.
 
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = testing::TempDir() + "projector_test.XXXXXX";
-    if (mkdtemp(tmpl.data()) == nullptr) {
-      std::perror("mkdtemp");
-      std::abort();
-    }
-    path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 int64_t Int(const json::object& o, std::string_view key) {
   const json::value* v = o.if_contains(key);
@@ -387,7 +367,7 @@ class Ledger {
   }
 
  private:
-  TempDir dir_;
+  TempDir dir_{"projector_test"};
   std::unique_ptr<EventLog> log_;
   std::unique_ptr<History> history_ = std::make_unique<History>();
   std::unique_ptr<Projection> projection_ = std::make_unique<Projection>();

@@ -26,6 +26,7 @@
 #include <string>
 #include <vector>
 
+#include "ledger/testing/temp_dir.h"
 #include "ledger/event_log.h"
 #include "schemas/civil_date.h"
 #include "schemas/json_codec.h"
@@ -52,27 +53,6 @@ constexpr uint32_t kSeed = 20240603;
 constexpr int kKillDuringOpenEvery = 6;
 constexpr auto kChildTimeout = std::chrono::seconds(60);
 
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = testing::TempDir() + "crash_test.XXXXXX";
-    if (mkdtemp(tmpl.data()) == nullptr) {
-      std::perror("mkdtemp");
-      std::abort();
-    }
-    path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 // When to kill: `delay` after the spawn, or after the child said it opened the log.
 struct KillPlan {
@@ -266,7 +246,7 @@ void AppendParentBatch(EventLog& log, uint64_t round) {
 }
 
 TEST(CrashTest, KilledAppendIsAllOrNothing) {
-  TempDir dir;
+  TempDir dir{"crash_test"};
   const Clock::time_point test_start = Clock::now();
   LogOptions options;
   options.chunk_events_max = kChunkEvents;

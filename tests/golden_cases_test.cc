@@ -18,6 +18,7 @@
 #include <utility>
 #include <vector>
 
+#include "ledger/testing/temp_dir.h"
 #include "ledger/event_log.h"
 #include "projections/history.h"
 #include "projections/projector.h"
@@ -54,27 +55,6 @@ std::vector<std::string> CaseNames() {
   return names;
 }
 
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = testing::TempDir() + "golden_cases_test.XXXXXX";
-    if (mkdtemp(tmpl.data()) == nullptr) {
-      std::perror("mkdtemp");
-      std::abort();
-    }
-    path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 // Compares an expected JSON value with the actual one: numbers by value (whatever their JSON
 // kind), strings and booleans exactly, null as null, objects key by key (only the expected keys).
@@ -113,7 +93,7 @@ TEST_P(GoldenCase, MatchesExpected) {
   ASSERT_TRUE(expected.is_object());
 
   // Append the case as one batch.
-  TempDir tmp;
+  TempDir tmp{"golden_cases_test"};
   auto log = EventLog::Open(tmp.path());
   ASSERT_TRUE(log) << log.error().ToString();
   std::vector<DecodedEvent> batch;

@@ -8,6 +8,7 @@
 #include <set>
 
 #include "api/generator.h"
+#include "ledger/testing/temp_dir.h"
 #include "ledger/event_log.h"
 #include "projections/store.h"
 #include "projections/views.h"
@@ -17,20 +18,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-class TempDir {
- public:
-  TempDir() {
-    path_ = fs::temp_directory_path() /
-            ("projection_identity_" + std::to_string(::getpid()) + "_" + std::to_string(n_++));
-    fs::remove_all(path_);
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  std::string str() const { return path_.string(); }
-
- private:
-  static inline int n_ = 0;
-  fs::path path_;
-};
 
 std::vector<std::string> Generate(uint64_t seed, int64_t events) {
   std::vector<std::string> lines;
@@ -71,8 +58,8 @@ Keys KeysOf(const History& h, const Projection& p) {
 
 TEST(ProjectionIdentity, IncrementalEqualsRebuildEqualsMemory) {
   const std::vector<std::string> lines = Generate(11, 6000);
-  TempDir dir;
-  auto log = EventLog::Open(dir.str());
+  TempDir dir{"projection_identity_test"};
+  auto log = EventLog::Open(dir.path());
   ASSERT_TRUE(log.ok());
   ProjectionStore store(**log);
 
@@ -132,8 +119,8 @@ TEST(ProjectionIdentity, IncrementalEqualsRebuildEqualsMemory) {
 // incrementally to the same bytes as a rebuild.
 TEST(ProjectionIdentity, LateVoidsIncrementalEqualsRebuild) {
   const std::vector<std::string> lines = Generate(12, 3000);
-  TempDir dir;
-  auto log = EventLog::Open(dir.str());
+  TempDir dir{"projection_identity_test"};
+  auto log = EventLog::Open(dir.path());
   ASSERT_TRUE(log.ok());
   ProjectionStore store(**log);
   AppendAll(**log, lines, 0, lines.size());
