@@ -18,6 +18,7 @@
 #include "api/flags.h"
 #include "api/generator.h"
 #include "api/queries.h"
+#include "api/replay_commands.h"
 #include "api/progress.h"
 #include "api/server/tokens.h"
 #include "ledger/event_log.h"
@@ -112,6 +113,8 @@ int RunEvents(const Flags& f) {
 }
 
 int RunVerify(const Flags& f) {
+  auto expect = ExpectFlag(f);  // --expect SEQ:HASH, from `ledgerctl checkpoint`
+  if (!expect) return Report(expect.error());
   // The tail check is skipped on open so that a damaged chain is reported with its first bad
   // seq rather than as a failure to open.
   auto log = OpenLog(f, /*check_tail=*/false);
@@ -125,6 +128,16 @@ int RunVerify(const Flags& f) {
   out["events"] = report->events;
   if (report->ok) {
     out["head"] = ToHex(report->head);
+    if (expect->has_value()) {
+      auto check = CheckCheckpoint(**log, **expect);
+      if (!check) return Report(check.error());
+      report->ok = check->at("ok").as_bool();
+      out["ok"] = report->ok;
+      if (!report->ok) {
+        std::fprintf(stderr, "ledgerctl: verify: %s\n", check->at("problem").as_string().c_str());
+      }
+      out["checkpoint"] = std::move(*check);
+    }
   } else {
     out["first_bad_seq"] = report->first_bad_seq;
     out["problem"] = report->problem;
@@ -213,10 +226,11 @@ const std::vector<Command>& Commands() {
       {"events", "events [--from SEQ] [--limit N] [--db DIR]",
        "Prints stored events as JSON Lines, with seq, recorded_at and hash.", {"db", "from", "limit"},
        {}, RunEvents},
-      {"verify", "verify [--db DIR]",
+      {"verify", "verify [--expect SEQ:HASH] [--db DIR]",
        "Walks the whole hash chain and sequence. Exit 0 and {\"ok\":true,\"events\":N,\"head\":H},\n"
-       "or exit 1 and the first bad seq.",
-       {"db"}, {}, RunVerify},
+       "or exit 1 and the first bad seq. --expect SEQ:HASH (from `checkpoint`) also proves that\n"
+       "the event at SEQ still has that hash: history up to it was not rewritten since.",
+       {"db", "expect"}, {}, RunVerify},
       {"invoice", "invoice --provider ID --month YYYY-MM [--format json|csv] [--as-of SEQ] [--db DIR]",
        "One provider's invoice for one month: totals over billable lines, and every line with\n"
        "its event, the rule that priced it, fee, co-pay, insurer share, or why it is not billable.",
@@ -240,10 +254,41 @@ const std::vector<Command>& Commands() {
        "status: the seq the persisted projections reflect and their digest; rebuild: fold all\n"
        "history again from seq 1 (they are kept up to date on every append and query).",
        {"db"}, {}, RunProjections},
-      {"rules", "rules show [ID] [--db DIR]",
-       "Prints the rulesets in force (or one) as the JSON that `rules publish` and\n"
-       "`replay --rules` take.",
-       {"db", "as-of", "as-of-time"}, {}, RunRules},
+      {"rules", "rules show [ID] [--db DIR] | rules publish FILE --reason TEXT [--db DIR]",
+       "show: prints the rulesets in force (or one) as the JSON that `rules publish` and\n"
+       "`replay --rules` take. publish: validates the ruleset in FILE (or - for stdin) and\n"
+       "appends it; from then on it prices every care date it covers. Its version must be higher\n"
+       "than the one in force for its id, which it replaces for all dates. Try it first with\n"
+       "`replay --rules FILE`.",
+       {"db", "as-of", "as-of-time", "reason"}, {"defer-projections"}, RunRulesCommand},
+      {"replay", "replay --rules FILE [--from YYYY-MM-DD] [--format json|text] [--db DIR]",
+       "Dry run of a ruleset: folds all history under the rulesets in force and again with FILE\n"
+       "added, and prints the differences per provider-month (fee, co-pay, insurer share before,\n"
+       "after, delta; lines repriced or changing billability) and per network-year (budget\n"
+       "consumed), with totals. --from: only care dates on or after it. Stores nothing.",
+       {"db", "rules", "from", "format"}, {}, RunReplay},
+      {"close", "close --month YYYY-MM [--db DIR]",
+       "Closes a month that is over: appends, in one atomic batch, one invoice.issued per\n"
+       "provider with lines that month (totals as billed now, line count and SHA-256 of the\n"
+       "lines, ruleset in force on the 1st). A month is closed once.",
+       {"db", "month"}, {}, RunClose},
+      {"regularisations", "regularisations [--month YYYY-MM] [--as-of SEQ] [--db DIR]",
+       "Issued versus current totals of closed provider-months, after a tariff revision or a\n"
+       "void: the differences, and the next open month they are billed in.",
+       {"db", "month", "as-of", "as-of-time"}, {}, RunRegularisations},
+      {"explain", "explain --event ID [--as-of SEQ] [--db DIR]",
+       "For auditors: how a care event was priced. The state the fold met (trajectory, counter\n"
+       "used and maximum, assessment, age, enrolment), the ruleset and fee row, the co-pay rule\n"
+       "and fee = co-pay + insurer share for each of its lines.",
+       {"db", "event", "as-of", "as-of-time"}, {}, RunExplain},
+      {"export", "export --month YYYY-MM [--format json|csv] [--as-of SEQ] [--db DIR]",
+       "Every invoice line of the month for all providers: CSV with the invoice CSV's columns,\n"
+       "or JSON {\"month\",\"invoices\":[...]}.",
+       {"db", "month", "format", "as-of", "as-of-time"}, {}, RunExport},
+      {"checkpoint", "checkpoint [--db DIR]",
+       "Prints {\"seq\":N,\"head\":H}: the head to write down; `verify --expect N:H` proves later\n"
+       "that history up to N was not rewritten.",
+       {"db"}, {}, RunCheckpoint},
       {"generate",
        "generate [--seed N] [--events N] [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--out FILE]",
        "Writes a realistic synthetic national history as JSON Lines (stdout, or FILE): 32\n"

@@ -12,7 +12,6 @@
 #pragma once
 
 #include <boost/json.hpp>
-
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -30,7 +29,9 @@ namespace ledger {
 // `progress(done, total)` while events are read; may be empty.
 using ReadProgress = std::function<void(Seq done, Seq total)>;
 
-// Events 1..as_of (0: the head) as a sealed History.
+// Events 1..as_of (clamped to the head) as a sealed History. Every `as_of` below is the last
+// seq to read the same way: pass log.head().seq (or kAtHead) for the ledger as it is now.
+inline constexpr Seq kAtHead = UINT64_MAX;
 Result<History> LoadHistory(const EventLog& log, Seq as_of, const ReadProgress& progress = {});
 
 // Validates `document` (ParseRuleset) and appends `ruleset.published` with `reason`, dated
@@ -45,8 +46,7 @@ Result<boost::json::object> PublishRuleset(EventLog& log, const boost::json::val
 // The dry run: the whole history under the rulesets in force and under those plus `document`
 // (replay/replay.h). Stores nothing. Render with ReplayReportJson / ReplayReportText.
 Result<ReplayReport> ReplayRuleset(const EventLog& log, const boost::json::value& document,
-                                   std::optional<CivilDay> from,
-                                   const ReadProgress& progress = {});
+                                   std::optional<CivilDay> from, const ReadProgress& progress = {});
 
 // Appends one `invoice.issued` per provider with lines in `month`, in one atomic batch
 // (replay/invoices.h, CloseMonthEvents). The invoices are computed from the history at the
@@ -56,11 +56,11 @@ Result<ReplayReport> ReplayRuleset(const EventLog& log, const boost::json::value
 Result<boost::json::object> CloseMonth(EventLog& log, int32_t month, CivilDay today,
                                        const ReadProgress& progress = {});
 
-// replay/regularisations.h over the history up to `as_of` (0: head).
+// replay/regularisations.h over the history up to `as_of`.
 Result<boost::json::object> RegularisationsAt(const EventLog& log, std::optional<int32_t> month,
                                               Seq as_of, const ReadProgress& progress = {});
 
-// replay/explain.h for the event with that id, as the ledger knew it at `as_of` (0: head).
+// replay/explain.h for the event with that id, as the ledger knew it at `as_of`.
 // kNotFound for an unknown id (or one recorded after as_of); kInvalidArgument for an event
 // that is not a care event (naming its type).
 Result<boost::json::object> ExplainEventId(const EventLog& log, std::string_view event_id,
@@ -69,8 +69,8 @@ Result<boost::json::object> ExplainEventId(const EventLog& log, std::string_view
 // Every invoice line of `month` for all providers (replay/invoices.h): CSV text, or the JSON
 // {"month","invoices":[...]} serialised.
 enum class ExportFormat { kJson, kCsv };
-Result<std::string> ExportMonth(const EventLog& log, int32_t month, ExportFormat format,
-                                Seq as_of, const ReadProgress& progress = {});
+Result<std::string> ExportMonth(const EventLog& log, int32_t month, ExportFormat format, Seq as_of,
+                                const ReadProgress& progress = {});
 
 // {"seq":N,"head":"<hex>"}: the head to write down, for `verify --expect` later.
 boost::json::object CheckpointJson(const EventLog& log);

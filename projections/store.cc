@@ -251,9 +251,15 @@ Status ProjectionStore::LoadStatic() {
   auto h = std::make_unique<History>();
   s = log_.ReadSeqs(seqs, [&](const StoredEventView& v) { h->Add(v); });
   if (!s) return s;
+  // Voids are few: all of them are kept in memory between catch-ups.
+  voided_.clear();
+  s = ScanPrefix(db_, cf_, "v", [&](std::string_view k, std::string_view) {
+    voided_.insert(GetBE64(k.data() + 1));
+    return true;
+  });
+  if (!s) return s;
   for (Seq seq : seqs) {
-    std::string v;
-    if (db_->Get(rocksdb::ReadOptions(), cf_, SeqKey('v', seq), &v).ok()) h->MarkVoided(seq);
+    if (voided_.count(seq)) h->MarkVoided(seq);
   }
   h->Seal();
   static_ = std::move(h);
@@ -430,8 +436,7 @@ Status ProjectionStore::Apply(Seq from, Seq to) {
   if (Status st = load(std::move(extra), nullptr); !st) return st;
   std::set<Seq> voided;
   for (const auto& [seq, id] : ids) {
-    std::string v;
-    if (new_voids.count(seq) || db_->Get(rocksdb::ReadOptions(), cf_, SeqKey('v', seq), &v).ok()) {
+    if (new_voids.count(seq) || voided_.count(seq)) {
       voided.insert(seq);
     }
   }
@@ -525,7 +530,11 @@ Status ProjectionStore::Apply(Seq from, Seq to) {
   std::unique_lock<std::shared_mutex> lock;
   if (write_lock_) lock = std::unique_lock<std::shared_mutex>(*write_lock_);
   rocksdb::Status ws = db_->Write(rocksdb::WriteOptions(), &w.batch);
-  if (!ws.ok()) return Error{ErrorCode::kStorage, "writing projections: " + ws.ToString()};
+  if (!ws.ok()) {
+    static_.reset();  // the caches may be ahead of what was written: reload next time
+    return Error{ErrorCode::kStorage, "writing projections: " + ws.ToString()};
+  }
+  voided_.insert(new_voids.begin(), new_voids.end());
   stats_.events_applied += to - from + 1;
   return Ok();
 }

@@ -16,6 +16,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <shared_mutex>
 #include <vector>
 
@@ -72,6 +73,7 @@ class ProjectionStore {
   std::unique_ptr<History> static_;
   std::unique_ptr<RulesetCatalog> rules_;
   std::unique_ptr<FoldContext> ctx_;
+  std::set<Seq> voided_;  // every voided seq (the `v` keys)
   uint64_t rebuild_threshold_ = 200000;
   std::shared_mutex* write_lock_ = nullptr;
   Stats stats_;

@@ -16,12 +16,18 @@ namespace {
 
 const char* KindType(CareKind k) {
   switch (k) {
-    case CareKind::kIndividual: return "session.individual";
-    case CareKind::kGroup: return "session.group";
-    case CareKind::kCommunity: return "community.intervention";
-    case CareKind::kMission: return "support.mission";
-    case CareKind::kConcertation: return "concertation.held";
-    case CareKind::kException: return "exception.granted";
+    case CareKind::kIndividual:
+      return "session.individual";
+    case CareKind::kGroup:
+      return "session.group";
+    case CareKind::kCommunity:
+      return "community.intervention";
+    case CareKind::kMission:
+      return "support.mission";
+    case CareKind::kConcertation:
+      return "concertation.held";
+    case CareKind::kException:
+      return "exception.granted";
   }
   return "?";
 }
@@ -32,19 +38,26 @@ const char* FunctionName(CareFunction f) {
 
 const char* PopulationName(Population p) {
   switch (p) {
-    case Population::kUnknown: return "unregistered";
-    case Population::kChildren: return "children";
-    case Population::kAdults: return "adults";
-    case Population::kMixed: return "mixed";
+    case Population::kUnknown:
+      return "unregistered";
+    case Population::kChildren:
+      return "children";
+    case Population::kAdults:
+      return "adults";
+    case Population::kMixed:
+      return "mixed";
   }
   return "?";
 }
 
 const char* RoleName(Role r) {
   switch (r) {
-    case Role::kPsychologist: return "psychologist";
-    case Role::kOrthopedagogue: return "orthopedagogue";
-    case Role::kOther: return "other";
+    case Role::kPsychologist:
+      return "psychologist";
+    case Role::kOrthopedagogue:
+      return "orthopedagogue";
+    case Role::kOther:
+      return "other";
   }
   return "?";
 }
@@ -87,12 +100,14 @@ bool Concerns(const CareEvent& c, BeneficiaryIdx who) {
   switch (c.kind) {
     case CareKind::kIndividual:
     case CareKind::kConcertation:
-    case CareKind::kException: return c.beneficiary.who == who;
+    case CareKind::kException:
+      return c.beneficiary.who == who;
     case CareKind::kGroup:
       return std::any_of(c.participants.begin(), c.participants.end(),
                          [&](const Person& p) { return p.who == who; });
     case CareKind::kCommunity:
-    case CareKind::kMission: return false;
+    case CareKind::kMission:
+      return false;
   }
   return false;
 }
@@ -122,9 +137,11 @@ const Trajectory* ActiveIn(const BeneficiaryFold& f, CareFunction fn, NetworkIdx
 Column StartColumn(const FoldContext& ctx, NetworkIdx n, const Person& p, CivilDay d,
                    const Ruleset* r) {
   switch (ctx.PopulationOf(n)) {
-    case Population::kChildren: return Column::kChildren;
+    case Population::kChildren:
+      return Column::kChildren;
     case Population::kAdults:
-    case Population::kUnknown: return Column::kAdults;
+    case Population::kUnknown:
+      return Column::kAdults;
     case Population::kMixed:
       return AgeOn(p.birth, d) <= (r ? r->mixed_children_max_age : 23) ? Column::kChildren
                                                                        : Column::kAdults;
@@ -165,8 +182,8 @@ json::object TrajectoryJson(const History& h, const FoldContext& ctx, const Bene
   return o;
 }
 
-json::object EnrolmentJson(const History& h, const FoldContext& ctx, ProviderIdx p,
-                           NetworkIdx n, CivilDay d) {
+json::object EnrolmentJson(const History& h, const FoldContext& ctx, ProviderIdx p, NetworkIdx n,
+                           CivilDay d) {
   json::array events;
   if (auto it = h.enrolments.find({p, n}); it != h.enrolments.end()) {
     std::vector<EnrolmentEvent> list = it->second;
@@ -175,8 +192,8 @@ json::object EnrolmentJson(const History& h, const FoldContext& ctx, ProviderIdx
     });
     for (const EnrolmentEvent& e : list) {
       if (h.Voided(e.seq)) continue;
-      events.push_back(json::object{{"on", FormatDay(e.day)},
-                                    {"event", e.enrolled ? "enrolled" : "left"}});
+      events.push_back(
+          json::object{{"on", FormatDay(e.day)}, {"event", e.enrolled ? "enrolled" : "left"}});
     }
   }
   return json::object{{"provider_id", h.providers.Name(p)},
@@ -270,8 +287,7 @@ bool SchoolFree(const Ruleset& r, const CareEvent& c) {
 }
 
 // The co-pay rule of the book (section 6) that applied to a billable individual session.
-std::pair<const char*, Cents> IndividualCopay(const Ruleset& r, const CareEvent& c,
-                                              int64_t used) {
+std::pair<const char*, Cents> IndividualCopay(const Ruleset& r, const CareEvent& c, int64_t used) {
   if (used == 0 && r.first_individual_free) return {"first_individual_session_free", Cents{0}};
   if (YoungFree(r, c.beneficiary, c.day)) return {"young_free", Cents{0}};
   if (SchoolFree(r, c)) return {"cpms_school_free", Cents{0}};
@@ -287,10 +303,9 @@ void ExplainIndividual(const Ctx& x, json::object* out) {
   state["population"] = PopulationName(x.fold.PopulationOf(c.network));
   state["provider"] = EnrolmentJson(x.h, x.fold, c.provider, c.network, c.day);
   const std::optional<CivilDay> assessed = FirstAssessment(x.h, c.beneficiary.who, c.network);
-  state["assessment"] =
-      json::object{{"required", c.function == CareFunction::kTreatment},
-                   {"first_on", Day(assessed)},
-                   {"on_or_before_care_date", assessed && *assessed <= c.day}};
+  state["assessment"] = json::object{{"required", c.function == CareFunction::kTreatment},
+                                     {"first_on", Day(assessed)},
+                                     {"on_or_before_care_date", assessed && *assessed <= c.day}};
   json::object t = TrajectoryJson(x.h, x.fold, f, c, c.beneficiary, c.function);
   const int64_t used = t.at("individual_used_before").as_int64();
   state["first_session"] = used == 0;
@@ -375,7 +390,8 @@ void ExplainGroup(const Ctx& x, json::object* out) {
     a["role"] = RoleName(fac.role);
     a["enrolled_on_care_date"] = x.fold.Enrolled(fac.provider, c.network, c.day);
     a["fee"] = FeeRowJson(x.r, l->item, c.day);
-    a["copay_rule"] = collector ? "group_copays_collected_by_first_paid_facilitator" : nullptr;
+    a["copay_rule"] = collector ? json::value("group_copays_collected_by_first_paid_facilitator")
+                                : json::value(nullptr);
     for (auto& [k, v] : Arithmetic(*l, fee, collector ? std::min(copays, fee) : Cents{})) {
       a[k] = v;
     }
@@ -424,10 +440,10 @@ void ExplainConcertation(const Ctx& x, json::object* out) {
 
 void ExplainMission(const Ctx& x, json::object* out) {
   const CareEvent& c = x.c;
-  (*out)["state_before"] = json::object{
-      {"minutes", c.minutes},
-      {"population", PopulationName(x.fold.PopulationOf(c.network))},
-      {"provider", EnrolmentJson(x.h, x.fold, c.provider, c.network, c.day)}};
+  (*out)["state_before"] =
+      json::object{{"minutes", c.minutes},
+                   {"population", PopulationName(x.fold.PopulationOf(c.network))},
+                   {"provider", EnrolmentJson(x.h, x.fold, c.provider, c.network, c.day)}};
   const std::vector<const Line*> lines = LinesOf(x.p, c.seq);
   std::vector<json::object> arithmetic;
   const Cents hour = FeeCents(x.r, FeeItem::kSupportMissionHour, c.day);
@@ -494,8 +510,8 @@ void ExplainException(const Ctx& x, json::object* out) {
 }  // namespace
 
 Result<json::object> ExplainEvent(const History& h, const Projection& p, Seq seq) {
-  auto it = std::find_if(h.care.begin(), h.care.end(),
-                         [&](const CareEvent& c) { return c.seq == seq; });
+  auto it =
+      std::find_if(h.care.begin(), h.care.end(), [&](const CareEvent& c) { return c.seq == seq; });
   if (it == h.care.end()) {
     return Error{ErrorCode::kNotFound, "seq " + std::to_string(seq) + " is not a care event"};
   }
@@ -516,12 +532,24 @@ Result<json::object> ExplainEvent(const History& h, const Projection& p, Seq seq
   }
   const Ctx x{h, p, fold, c, r};
   switch (c.kind) {
-    case CareKind::kIndividual: ExplainIndividual(x, &out); break;
-    case CareKind::kGroup: ExplainGroup(x, &out); break;
-    case CareKind::kConcertation: ExplainConcertation(x, &out); break;
-    case CareKind::kMission: ExplainMission(x, &out); break;
-    case CareKind::kCommunity: ExplainCommunity(x, &out); break;
-    case CareKind::kException: ExplainException(x, &out); break;
+    case CareKind::kIndividual:
+      ExplainIndividual(x, &out);
+      break;
+    case CareKind::kGroup:
+      ExplainGroup(x, &out);
+      break;
+    case CareKind::kConcertation:
+      ExplainConcertation(x, &out);
+      break;
+    case CareKind::kMission:
+      ExplainMission(x, &out);
+      break;
+    case CareKind::kCommunity:
+      ExplainCommunity(x, &out);
+      break;
+    case CareKind::kException:
+      ExplainException(x, &out);
+      break;
   }
   return out;
 }

@@ -14,8 +14,7 @@ namespace json = boost::json;
 namespace {
 
 // The providers with at least one line in `month`, by id.
-std::vector<std::string> ProvidersWithLines(const History& h, const Projection& p,
-                                            int32_t month) {
+std::vector<std::string> ProvidersWithLines(const History& h, const Projection& p, int32_t month) {
   const CivilDay first = ToDay({month / 100, month % 100, 1});
   const CivilDay last = ToDay({month / 100, month % 100, DaysInMonth(month / 100, month % 100)});
   std::vector<bool> seen(h.providers.size(), false);
@@ -93,8 +92,8 @@ std::string LinesSha256(std::string_view provider, int32_t month,
   return ToHex(Sha256::Of(json::serialize(invoice.at("lines"))));
 }
 
-MonthInvoice ProviderMonthInvoice(const History& h, const Projection& p,
-                                  std::string_view provider, int32_t month) {
+MonthInvoice ProviderMonthInvoice(const History& h, const Projection& p, std::string_view provider,
+                                  int32_t month) {
   return Summarise(provider, month, MemoryLines(h, p, provider, month));
 }
 
@@ -143,22 +142,25 @@ Result<std::vector<json::object>> CloseMonthEvents(const History& h, const Proje
   const CivilDay last_day = ToDay({y, m, DaysInMonth(y, m)});
   if (last_day >= today) {
     return Error{ErrorCode::kInvalidArgument,
-                 name + " is not over yet: a month can be closed from the day after its last "
-                        "day (" + FormatDay(last_day + 1) + ")"};
+                 name +
+                     " is not over yet: a month can be closed from the day after its last "
+                     "day (" +
+                     FormatDay(last_day + 1) + ")"};
   }
   for (const IssuedInvoice& inv : LiveInvoices(h)) {
     if (inv.month != month) continue;
-    return Error{ErrorCode::kConflict,
-                 name + " is already closed (invoice " + inv.id + ", seq " +
-                     std::to_string(inv.seq) + "); what changed since is reported by "
-                     "`ledgerctl regularisations --month " + name + "`"};
+    return Error{ErrorCode::kConflict, name + " is already closed (invoice " + inv.id + ", seq " +
+                                           std::to_string(inv.seq) +
+                                           "); what changed since is reported by "
+                                           "`ledgerctl regularisations --month " +
+                                           name + "`"};
   }
   const Ruleset* r = InvoiceRuleset(*p.rulesets, month);
   if (!r) return Error{ErrorCode::kInvalidArgument, "no ruleset is in force in " + name};
   const std::vector<MonthInvoice> invoices = MonthInvoices(h, p, month);
   if (invoices.empty()) {
-    return Error{ErrorCode::kNotFound, "no provider has invoice lines in " + name +
-                                           ": nothing to close"};
+    return Error{ErrorCode::kNotFound,
+                 "no provider has invoice lines in " + name + ": nothing to close"};
   }
   std::set<std::string, std::less<>> taken;
   for (const IssuedInvoice& inv : h.issued_invoices) taken.insert(inv.id);

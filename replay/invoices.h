@@ -4,7 +4,6 @@
 #pragma once
 
 #include <boost/json.hpp>
-
 #include <cstdint>
 #include <set>
 #include <string>
@@ -37,8 +36,8 @@ std::string LinesSha256(std::string_view provider, int32_t month,
 // The invoice of every provider with at least one line in `month`, by provider id.
 std::vector<MonthInvoice> MonthInvoices(const History& h, const Projection& p, int32_t month);
 // One provider's; zero totals and no lines when it has none that month.
-MonthInvoice ProviderMonthInvoice(const History& h, const Projection& p,
-                                  std::string_view provider, int32_t month);
+MonthInvoice ProviderMonthInvoice(const History& h, const Projection& p, std::string_view provider,
+                                  int32_t month);
 
 // The issued invoices that are not voided, by month, provider id, seq.
 std::vector<IssuedInvoice> LiveInvoices(const History& h);

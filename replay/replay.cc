@@ -17,15 +17,14 @@ Amounts operator-(const Amounts& a, const Amounts& b) {
   return {a.fee - b.fee, a.copay - b.copay, a.insurer - b.insurer};
 }
 
-Result<CandidateStanding> CheckCandidate(const RulesetCatalog& in_force,
-                                         const Ruleset& candidate) {
+Result<CandidateStanding> CheckCandidate(const RulesetCatalog& in_force, const Ruleset& candidate) {
   const Ruleset* current = in_force.Find(candidate.id);
   if (!current) return CandidateStanding::kNewId;
   if (candidate.version > current->version) return CandidateStanding::kSupersedes;
   if (candidate.version == current->version && candidate.document == current->document) {
     return CandidateStanding::kInForce;
   }
-  return Error{ErrorCode::kInvalidArgument,
+  return Error{ErrorCode::kConflict,
                "ruleset " + candidate.Label() + " is not higher than the version in force (" +
                    current->Label() + "); a revision needs version " +
                    std::to_string(current->version + 1) + " or more",
@@ -195,9 +194,12 @@ namespace {
 
 const char* StandingName(CandidateStanding s) {
   switch (s) {
-    case CandidateStanding::kNewId: return "new_id";
-    case CandidateStanding::kSupersedes: return "supersedes";
-    case CandidateStanding::kInForce: return "in_force";
+    case CandidateStanding::kNewId:
+      return "new_id";
+    case CandidateStanding::kSupersedes:
+      return "supersedes";
+    case CandidateStanding::kInForce:
+      return "in_force";
   }
   return "?";
 }
@@ -271,8 +273,8 @@ std::string Row(const std::vector<std::string>& cells, const std::vector<int>& w
 
 std::vector<std::string> AmountCells(const Amounts& b, const Amounts& a) {
   const Amounts d = a - b;
-  return {FormatEuros(b.fee),   FormatEuros(a.fee),     FormatEuros(d.fee),
-          FormatEuros(d.copay), FormatEuros(d.insurer)};
+  return {FormatEuros(b.fee), FormatEuros(a.fee), FormatEuros(d.fee), FormatEuros(d.copay),
+          FormatEuros(d.insurer)};
 }
 
 std::string TextTable(const std::vector<std::vector<std::string>>& rows) {

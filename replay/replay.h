@@ -7,7 +7,6 @@
 #pragma once
 
 #include <boost/json.hpp>
-
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -40,7 +39,7 @@ enum class CandidateStanding {
   kSupersedes,  // a higher version than the one in force
   kInForce,     // the very document in force (same id, version and content)
 };
-// A candidate is refused (kInvalidArgument, naming `version`) when its version is not higher
+// A candidate is refused (kConflict, naming the field `version`) when its version is not higher
 // than the one in force for its id, unless it is that same document.
 Result<CandidateStanding> CheckCandidate(const RulesetCatalog& in_force, const Ruleset& candidate);
 

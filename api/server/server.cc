@@ -213,7 +213,9 @@ void Server::Impl::Handle(Request req, std::function<void(Response)> reply) {
       x.who = tokens.Authenticate(std::string_view(auth.data(), auth.size()).substr(kBearer.size()));
     }
     if (!x.who) {
-      return reply(Fail(x, 401, ErrorCode::kInvalidArgument, "missing or unknown bearer token"));
+      Response res = Fail(x, 401, ErrorCode::kInvalidArgument, "missing or unknown bearer token");
+      res.set(http::field::www_authenticate, "Bearer");  // RFC 9110: a 401 names its scheme
+      return reply(std::move(res));
     }
     if (std::find(x.route->roles.begin(), x.route->roles.end(), x.who->role) ==
         x.route->roles.end()) {
@@ -470,8 +472,12 @@ class Session : public std::enable_shared_from_this<Session> {
     ++server_.in_flight;
     stream_.expires_never();  // the answer may wait for a group commit
     auto self = shared_from_this();
-    server_.Handle(parser_->release(), [self](Response res) {
-      net::post(self->stream_.get_executor(), [self, r = std::move(res)]() mutable {
+    // While the answer waits (a group commit runs on the committer's thread), nothing of this
+    // session is queued on the io_context: the work guard keeps the I/O threads running until
+    // the answer is being written, so that Stop() can drain it.
+    auto work = net::make_work_guard(stream_.get_executor());
+    server_.Handle(parser_->release(), [self, work](Response res) {
+      net::post(self->stream_.get_executor(), [self, work, r = std::move(res)]() mutable {
         self->Write(std::move(r));
       });
     });

@@ -1,0 +1,1472 @@
+// ledgerd over real HTTP on an ephemeral loopback port: roles and network scope on every route,
+// every bad-input class of shared/domain/events.md, limits and timeouts, malformed requests,
+// group commit under concurrency and under a failing or slow disk, consistent reads, and (with
+// the ledgerd binary) SIGTERM, restart and what the logs and metrics may hold.
+//
+// Most tests run the Server in-process (the wiring of api/ledgerd.cc) with a minimal client on
+// Boost.Beast; the process tests spawn LEDGERD_BINARY.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <rocksdb/env.h>
+#include <rocksdb/file_system.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <barrier>
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/json.hpp>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <memory>
+#include <random>
+#include <set>
+#include <shared_mutex>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "api/server/committer.h"
+#include "api/server/metrics.h"
+#include "api/server/server.h"
+#include "api/server/tokens.h"
+#include "ledger/event_log.h"
+#include "projections/store.h"
+
+extern char** environ;
+
+namespace ledger {
+namespace {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace net = boost::asio;
+namespace json = boost::json;
+using tcp = net::ip::tcp;
+using Ms = std::chrono::milliseconds;
+using Clock = std::chrono::steady_clock;
+using namespace std::chrono_literals;
+
+// ---------------------------------------------------------------------------------------------
+// Test data.
+
+constexpr const char* kNissA = "90031210192";  // born 1990-03-12; sessions in N-A
+constexpr const char* kNissB = "88120105504";  // born 1988-12-01; sessions in N-B
+
+std::string Beneficiary(const char* niss) {
+  const std::string birth = std::string(niss) == kNissA ? "1990-03-12" : "1988-12-01";
+  return std::string(R"({"niss": ")") + niss + R"(", "birth_date": ")" + birth +
+         R"(", "bim": false})";
+}
+
+std::string Session(const std::string& id, const std::string& provider = "P-A",
+                    const std::string& network = "N-A", const char* niss = kNissA,
+                    const std::string& date = "2024-04-02", const std::string& minutes = "60") {
+  return R"({"id": ")" + id + R"(", "type": "session.individual", "occurred_on": ")" + date +
+         R"(", "provider_id": ")" + provider + R"(", "network_id": ")" + network +
+         R"(", "beneficiary": )" + Beneficiary(niss) +
+         R"(, "function": "support", "minutes": )" + minutes + R"(, "location": "practice"})";
+}
+
+std::string Mission(const std::string& id, const std::string& provider = "P-A",
+                    const std::string& network = "N-A") {
+  return R"({"id": ")" + id +
+         R"(", "type": "support.mission", "occurred_on": "2024-06-05", "provider_id": ")" +
+         provider + R"(", "network_id": ")" + network +
+         R"(", "minutes": 90, "kind": "co_consultation"})";
+}
+
+std::string Void(const std::string& id, const std::string& target) {
+  return R"({"id": ")" + id +
+         R"(", "type": "event.voided", "occurred_on": "2024-06-20", "target": ")" + target +
+         R"(", "reason": "entered twice"})";
+}
+
+// Two networks, one provider each, budgets, three sessions in N-A and one in N-B.
+std::vector<std::string> History() {
+  return {
+      R"({"id": "net-a", "type": "network.registered", "occurred_on": "2021-01-01", "network_id": "N-A", "name": "Adults A", "population": "adults"})",
+      R"({"id": "net-b", "type": "network.registered", "occurred_on": "2021-01-01", "network_id": "N-B", "name": "Adults B", "population": "adults"})",
+      R"({"id": "prov-a", "type": "provider.enrolled", "occurred_on": "2021-06-01", "provider_id": "P-A", "network_id": "N-A", "profession": "psychologist"})",
+      R"({"id": "prov-b", "type": "provider.enrolled", "occurred_on": "2021-06-01", "provider_id": "P-B", "network_id": "N-B", "profession": "psychologist"})",
+      R"({"id": "budget-a", "type": "budget.allocated", "occurred_on": "2024-01-01", "network_id": "N-A", "year": 2024, "care_budget_cents": 100000000})",
+      R"({"id": "budget-b", "type": "budget.allocated", "occurred_on": "2024-01-01", "network_id": "N-B", "year": 2024, "care_budget_cents": 50000000})",
+      Session("a1", "P-A", "N-A", kNissA, "2024-04-02"),
+      Session("a2", "P-A", "N-A", kNissA, "2024-04-09"),
+      Session("a3", "P-A", "N-A", kNissA, "2024-04-16"),
+      Session("b1", "P-B", "N-B", kNissB, "2024-04-03"),
+  };
+}
+
+std::string Lines(const std::vector<std::string>& events) {
+  std::string out;
+  for (const auto& e : events) out += e + "\n";
+  return out;
+}
+
+std::string Array(const std::vector<std::string>& events) {
+  std::string out = "[";
+  for (size_t i = 0; i < events.size(); ++i) out += (i ? "," : "") + events[i];
+  return out + "]";
+}
+
+// ---------------------------------------------------------------------------------------------
+// A scratch directory, and a file system that can fail or slow down writes.
+
+class TempDir {
+ public:
+  TempDir() {
+    std::string tmpl = testing::TempDir() + "ledgerd_test.XXXXXX";
+    if (mkdtemp(tmpl.data()) == nullptr) {
+      std::perror("mkdtemp");
+      std::abort();
+    }
+    path_ = tmpl;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+struct DiskControl {
+  std::atomic<bool> fail{false};        // writable files fail Append, Sync and Fsync
+  std::atomic<int> sync_delay_ms{0};    // Sync and Fsync wait this long first
+};
+
+class ControlledFs : public rocksdb::FileSystemWrapper {
+ public:
+  explicit ControlledFs(std::shared_ptr<DiskControl> control)
+      : FileSystemWrapper(rocksdb::FileSystem::Default()), control_(std::move(control)) {}
+  const char* Name() const override { return "ControlledFs"; }
+
+  rocksdb::IOStatus NewWritableFile(const std::string& name, const rocksdb::FileOptions& options,
+                                    std::unique_ptr<rocksdb::FSWritableFile>* result,
+                                    rocksdb::IODebugContext* dbg) override {
+    rocksdb::IOStatus s = target()->NewWritableFile(name, options, result, dbg);
+    if (s.ok()) *result = std::make_unique<File>(std::move(*result), control_);
+    return s;
+  }
+  rocksdb::IOStatus ReopenWritableFile(const std::string& name, const rocksdb::FileOptions& options,
+                                       std::unique_ptr<rocksdb::FSWritableFile>* result,
+                                       rocksdb::IODebugContext* dbg) override {
+    rocksdb::IOStatus s = target()->ReopenWritableFile(name, options, result, dbg);
+    if (s.ok()) *result = std::make_unique<File>(std::move(*result), control_);
+    return s;
+  }
+
+ private:
+  class File : public rocksdb::FSWritableFileOwnerWrapper {
+   public:
+    File(std::unique_ptr<rocksdb::FSWritableFile> file, std::shared_ptr<DiskControl> control)
+        : FSWritableFileOwnerWrapper(std::move(file)), control_(std::move(control)) {}
+    rocksdb::IOStatus Append(const rocksdb::Slice& data, const rocksdb::IOOptions& options,
+                             rocksdb::IODebugContext* dbg) override {
+      if (control_->fail.load()) return Injected();
+      return FSWritableFileOwnerWrapper::Append(data, options, dbg);
+    }
+    rocksdb::IOStatus Append(const rocksdb::Slice& data, const rocksdb::IOOptions& options,
+                             const rocksdb::DataVerificationInfo& info,
+                             rocksdb::IODebugContext* dbg) override {
+      if (control_->fail.load()) return Injected();
+      return FSWritableFileOwnerWrapper::Append(data, options, info, dbg);
+    }
+    rocksdb::IOStatus Sync(const rocksdb::IOOptions& options,
+                           rocksdb::IODebugContext* dbg) override {
+      Delay();
+      if (control_->fail.load()) return Injected();
+      return FSWritableFileOwnerWrapper::Sync(options, dbg);
+    }
+    rocksdb::IOStatus Fsync(const rocksdb::IOOptions& options,
+                            rocksdb::IODebugContext* dbg) override {
+      Delay();
+      if (control_->fail.load()) return Injected();
+      return FSWritableFileOwnerWrapper::Fsync(options, dbg);
+    }
+
+   private:
+    void Delay() const {
+      if (int ms = control_->sync_delay_ms.load(); ms > 0) std::this_thread::sleep_for(Ms(ms));
+    }
+    static rocksdb::IOStatus Injected() { return rocksdb::IOStatus::IOError("injected failure"); }
+    std::shared_ptr<DiskControl> control_;
+  };
+
+  std::shared_ptr<DiskControl> control_;
+};
+
+// ---------------------------------------------------------------------------------------------
+// A minimal HTTP/1.1 client: one keep-alive connection, every operation bounded in time.
+
+struct Reply {
+  int status = 0;  // 0: no answer (closed, reset or timed out; see ec)
+  std::string body;
+  std::map<std::string, std::string> headers;  // lower-case names
+  bool keep_alive = false;
+  beast::error_code ec;
+
+  json::value Json() const {
+    boost::system::error_code ec2;
+    json::value v = json::parse(body, ec2);
+    return ec2 ? json::value() : v;
+  }
+  std::string Header(const std::string& name) const {
+    auto it = headers.find(name);
+    return it == headers.end() ? "" : it->second;
+  }
+  // The error body's code ("" when there is none).
+  std::string ErrorCode() const {
+    const json::value v = Json();
+    const auto* e = v.is_object() ? v.as_object().if_contains("error") : nullptr;
+    const auto* c = e && e->is_object() ? e->as_object().if_contains("code") : nullptr;
+    return c && c->is_string() ? std::string(c->as_string()) : "";
+  }
+  std::string ErrorField(const char* key) const {
+    const json::value v = Json();
+    const auto* e = v.is_object() ? v.as_object().if_contains("error") : nullptr;
+    const auto* f = e && e->is_object() ? e->as_object().if_contains(key) : nullptr;
+    if (!f) return "";
+    return f->is_string() ? std::string(f->as_string()) : json::serialize(*f);
+  }
+};
+
+std::ostream& operator<<(std::ostream& os, const Reply& r) {
+  return os << "HTTP " << r.status << " " << r.body << (r.ec ? " [" + r.ec.message() + "]" : "");
+}
+
+std::string Bearer(const std::string& token) { return token.empty() ? "" : "Bearer " + token; }
+
+class Client {
+ public:
+  explicit Client(uint16_t port, Ms timeout = 30s) : stream_(ioc_), timeout_(timeout) {
+    stream_.expires_after(timeout_);
+    stream_.async_connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port),
+                          [this](beast::error_code ec) { connect_ec_ = ec; });
+    Run();
+  }
+  bool connected() const { return !connect_ec_; }
+
+  // One request and its answer. `authorization` is the whole header value ("" = none).
+  Reply Call(http::verb verb, const std::string& target, const std::string& authorization = "",
+             const std::string& body = "", const std::string& content_type = "application/json") {
+    http::request<http::string_body> req{verb, target, 11};
+    req.set(http::field::host, "127.0.0.1");
+    if (!authorization.empty()) req.set(http::field::authorization, authorization);
+    if (verb == http::verb::post || !body.empty()) {
+      if (!content_type.empty()) req.set(http::field::content_type, content_type);
+      req.body() = body;
+    }
+    req.keep_alive(true);
+    req.prepare_payload();
+    beast::error_code ec;
+    stream_.expires_after(timeout_);
+    http::async_write(stream_, req, [&](beast::error_code e, size_t) { ec = e; });
+    Run();
+    if (ec) return Reply{.ec = ec};
+    return Read();
+  }
+  Reply Get(const std::string& target, const std::string& token = "") {
+    return Call(http::verb::get, target, Bearer(token));
+  }
+  Reply Post(const std::string& target, const std::string& token, const std::string& body,
+             const std::string& content_type = "application/json") {
+    return Call(http::verb::post, target, Bearer(token), body, content_type);
+  }
+
+  // Sends bytes as they are; false if the connection failed.
+  bool SendRaw(std::string_view raw) {
+    beast::error_code ec;
+    stream_.expires_after(timeout_);
+    net::async_write(stream_, net::buffer(raw.data(), raw.size()),
+                     [&](beast::error_code e, size_t) { ec = e; });
+    Run();
+    return !ec;
+  }
+  void ShutdownSend() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+  }
+
+  Reply Read(Ms timeout = Ms(0)) {
+    http::response_parser<http::string_body> parser;
+    parser.body_limit(std::numeric_limits<std::uint64_t>::max());
+    Reply r;
+    stream_.expires_after(timeout.count() ? timeout : timeout_);
+    http::async_read(stream_, buffer_, parser, [&](beast::error_code e, size_t) { r.ec = e; });
+    Run();
+    if (r.ec) return r;
+    auto res = parser.release();
+    r.status = res.result_int();
+    r.body = res.body();
+    r.keep_alive = res.keep_alive();
+    for (const auto& f : res) {
+      std::string name(f.name_string());
+      for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      r.headers[name] = std::string(f.value());
+    }
+    return r;
+  }
+
+  // True when the server closes the connection (end of stream or reset) within `timeout`;
+  // whatever it sends before is discarded.
+  bool ClosedWithin(Ms timeout) {
+    stream_.expires_after(timeout);
+    char scratch[4096];
+    while (true) {
+      beast::error_code ec;
+      stream_.async_read_some(net::buffer(scratch), [&](beast::error_code e, size_t) { ec = e; });
+      Run();
+      if (ec == beast::error::timeout) return false;
+      if (ec) return true;
+    }
+  }
+
+ private:
+  void Run() {
+    ioc_.restart();
+    ioc_.run();
+  }
+
+  net::io_context ioc_;
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  Ms timeout_;
+  beast::error_code connect_ec_;
+};
+
+// ---------------------------------------------------------------------------------------------
+// ledgerd in-process: the wiring of api/ledgerd.cc on port 0.
+
+struct Tokens {
+  std::string recorder, coordinator_a, coordinator_b, auditor, operator_;
+};
+
+// Creates one token of each kind in `path` with TokenStore::Add (what `ledgerctl tokens add`
+// does).
+Tokens MakeTokens(const std::string& path) {
+  auto add = [&](AccessRole role, const std::string& network, const std::string& name) {
+    auto t = TokenStore::Add(path, role, network, name);
+    if (!t) {
+      std::fprintf(stderr, "TokenStore::Add: %s\n", t.error().ToString().c_str());
+      std::abort();
+    }
+    return *t;
+  };
+  Tokens t;
+  t.recorder = add(AccessRole::kRecorder, "", "recorder");
+  t.coordinator_a = add(AccessRole::kCoordinator, "N-A", "coordinator A");
+  t.coordinator_b = add(AccessRole::kCoordinator, "N-B", "coordinator B");
+  t.auditor = add(AccessRole::kAuditor, "", "auditor");
+  t.operator_ = add(AccessRole::kOperator, "", "operator");
+  return t;
+}
+
+ServerOptions TestOptions() {
+  ServerOptions o;
+  o.host = "127.0.0.1";
+  o.port = 0;
+  o.threads = 2;
+  o.log_requests = false;
+  return o;
+}
+
+class TestServer {
+ public:
+  explicit TestServer(ServerOptions options = TestOptions(),
+                      std::shared_ptr<DiskControl> disk = nullptr)
+      : disk_(std::move(disk)) {
+    tokens_ = MakeTokens(dir_.path() + "/tokens");
+    auto token_store = TokenStore::Load(dir_.path() + "/tokens");
+    Check(token_store.ok(), "TokenStore::Load");
+    LogOptions log_options;
+    if (disk_) {
+      log_options.env.reset(
+          rocksdb::NewCompositeEnv(std::make_shared<ControlledFs>(disk_)).release());
+    }
+    auto log = EventLog::Open(dir_.path() + "/db", log_options);
+    Check(log.ok(), "EventLog::Open");
+    log_ = std::move(*log);
+    store_ = std::make_unique<ProjectionStore>(*log_);
+    store_->set_write_lock(&projection_mu_);
+    committer_ = std::make_unique<Committer>(*log_, *store_, projection_mu_, metrics_);
+    server_ = std::make_unique<Server>(options, *log_, *store_, projection_mu_,
+                                       std::move(*token_store), *committer_, metrics_);
+    auto port = server_->Start();
+    Check(port.ok(), "Server::Start");
+    port_ = *port;
+    runner_ = std::thread([this] { server_->Run(); });
+  }
+  ~TestServer() { Stop(); }
+
+  void Stop(int drain_ms = 5000) {
+    if (!server_) return;
+    server_->Stop(drain_ms);
+    runner_.join();
+    committer_->Stop();
+    server_.reset();
+    committer_.reset();
+    store_.reset();
+    log_.reset();
+  }
+  Server& server() { return *server_; }
+
+  uint16_t port() const { return port_; }
+  const Tokens& tokens() const { return tokens_; }
+  const std::string& dir() const { return dir_.path(); }
+
+  // Appends `events` as the operator; fails the test unless all are stored.
+  void Seed(const std::vector<std::string>& events) {
+    Client c(port_);
+    Reply r = c.Post("/v1/events", tokens_.operator_, Lines(events), "application/x-ndjson");
+    ASSERT_EQ(r.status, 200) << r;
+    WaitProjected();
+  }
+  // Waits until the projections reflect the log's head (they are caught up after each commit).
+  void WaitProjected() {
+    Client c(port_);
+    const auto deadline = Clock::now() + 30s;
+    while (Clock::now() < deadline) {
+      const json::value h = c.Get("/healthz").Json();
+      if (h.is_object() && h.at("projection_seq") == h.at("last_seq")) return;
+      std::this_thread::sleep_for(5ms);
+    }
+    ADD_FAILURE() << "projections did not catch up";
+  }
+  uint64_t LastSeq() {
+    Client c(port_);
+    return c.Get("/healthz").Json().at("last_seq").to_number<uint64_t>();
+  }
+  // Every stored event's id, by seq.
+  std::map<uint64_t, std::string> StoredIds() {
+    Client c(port_);
+    std::map<uint64_t, std::string> out;
+    Reply r = c.Get("/v1/events?from=1&limit=10000", tokens_.auditor);
+    EXPECT_EQ(r.status, 200) << r;
+    const json::value page = r.Json();  // kept: a range-for does not extend a temporary's life
+    for (const auto& e : page.at("events").as_array()) {
+      out[e.at("seq").to_number<uint64_t>()] = std::string(e.at("id").as_string());
+    }
+    return out;
+  }
+
+ private:
+  static void Check(bool ok, const char* what) {
+    if (!ok) {
+      std::fprintf(stderr, "TestServer: %s failed\n", what);
+      std::abort();
+    }
+  }
+
+  TempDir dir_;
+  std::shared_ptr<DiskControl> disk_;
+  Tokens tokens_;
+  std::unique_ptr<EventLog> log_;
+  std::shared_mutex projection_mu_;
+  std::unique_ptr<ProjectionStore> store_;
+  Metrics metrics_;
+  std::unique_ptr<Committer> committer_;
+  std::unique_ptr<Server> server_;
+  uint16_t port_ = 0;
+  std::thread runner_;
+};
+
+std::set<std::string> IdsOf(const std::map<uint64_t, std::string>& stored) {
+  std::set<std::string> out;
+  for (const auto& [seq, id] : stored) out.insert(id);
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Health, routes, roles and network scope.
+
+TEST(LedgerdTest, HealthzNeedsNoTokenAndReportsLastSeq) {
+  TestServer s;
+  Client c(s.port());
+  Reply r = c.Get("/healthz");
+  ASSERT_EQ(r.status, 200) << r;
+  EXPECT_EQ(r.Json().at("last_seq"), 0);
+  EXPECT_EQ(r.Header("ledger-seq"), "0");
+  s.Seed(History());
+  r = c.Get("/healthz");
+  ASSERT_EQ(r.status, 200) << r;
+  EXPECT_EQ(r.Json().at("last_seq"), History().size());
+  EXPECT_EQ(r.Json().at("ok"), true);
+  EXPECT_EQ(r.Header("ledger-seq"), std::to_string(History().size()));
+  EXPECT_TRUE(r.keep_alive);
+}
+
+TEST(LedgerdTest, UnknownRouteIs404AndWrongMethodIs405) {
+  TestServer s;
+  Client c(s.port());
+  Reply r = c.Get("/v2/nothing", s.tokens().operator_);
+  EXPECT_EQ(r.status, 404) << r;
+  EXPECT_EQ(r.ErrorCode(), "not_found");
+  r = c.Call(http::verb::delete_, "/v1/events", Bearer(s.tokens().operator_));
+  EXPECT_EQ(r.status, 405) << r;
+  r = c.Call(http::verb::put, "/healthz");
+  EXPECT_EQ(r.status, 405) << r;
+  // The connection survives all of that.
+  EXPECT_EQ(c.Get("/healthz").status, 200);
+}
+
+// Every route against every kind of caller: no token, an unknown or malformed one, and each
+// role. A coordinator's probes name its own network here (scope is tested below).
+TEST(LedgerdTest, EveryRouteAnswers401And403ByRole) {
+  TestServer s;
+  s.Seed(History());
+  const Tokens& t = s.tokens();
+  int unique = 0;
+  struct Probe {
+    const char* method;
+    const char* pattern;
+    http::verb verb;
+    std::string target;
+    std::function<std::string()> body;
+    std::set<std::string> roles;  // empty: no token needed
+    int allowed_status;
+  };
+  const std::vector<Probe> probes = {
+      {"POST", "/v1/events", http::verb::post, "/v1/events",
+       [&] { return Mission("m-" + std::to_string(++unique)); }, {"recorder", "operator"}, 200},
+      {"GET", "/v1/events", http::verb::get, "/v1/events?from=1&limit=5", nullptr,
+       {"auditor", "operator"}, 200},
+      {"GET", "/v1/providers/{id}/invoices/{month}", http::verb::get,
+       "/v1/providers/P-A/invoices/2024-04", nullptr, {"coordinator", "auditor", "operator"}, 200},
+      {"GET", "/v1/beneficiaries/{niss}/quota", http::verb::get,
+       std::string("/v1/beneficiaries/") + kNissA + "/quota?on=2024-05-31", nullptr,
+       {"coordinator", "auditor", "operator"}, 200},
+      {"GET", "/v1/networks/{id}/balances/{year}", http::verb::get, "/v1/networks/N-A/balances/2024",
+       nullptr, {"coordinator", "auditor", "operator"}, 200},
+      {"GET", "/v1/audit/verify", http::verb::get, "/v1/audit/verify", nullptr,
+       {"auditor", "operator"}, 200},
+      // Not wired to the replay module yet: 501 to those allowed.
+      {"POST", "/v1/replays", http::verb::post, "/v1/replays", [] { return std::string("{}"); },
+       {"operator"}, 501},
+      {"GET", "/healthz", http::verb::get, "/healthz", nullptr, {}, 200},
+      {"GET", "/metrics", http::verb::get, "/metrics", nullptr, {}, 200},
+  };
+  // The probes cover every route the server registers.
+  std::set<std::pair<std::string, std::string>> registered, probed;
+  for (const RouteSpec& r : ServerRoutes()) registered.insert({r.method, r.pattern});
+  for (const Probe& p : probes) probed.insert({p.method, p.pattern});
+  EXPECT_EQ(registered, probed);
+
+  struct Caller {
+    std::string label, role, authorization;
+  };
+  const std::vector<Caller> callers = {
+      {"no token", "", ""},
+      {"unknown token", "", Bearer("lt_" + std::string(64, '0'))},
+      {"token of another scheme", "", "Basic " + t.operator_},
+      {"bearer without token", "", "Bearer "},
+      {"hash of a token as token", "", Bearer(ToHex(Sha256::Of(t.operator_)))},
+      {"recorder", "recorder", Bearer(t.recorder)},
+      {"coordinator", "coordinator", Bearer(t.coordinator_a)},
+      {"auditor", "auditor", Bearer(t.auditor)},
+      {"operator", "operator", Bearer(t.operator_)},
+  };
+  Client c(s.port());
+  for (const Probe& p : probes) {
+    for (const Caller& who : callers) {
+      SCOPED_TRACE(std::string(p.method) + " " + p.target + " as " + who.label);
+      const std::string body = p.body ? p.body() : "";
+      Reply r = c.Call(p.verb, p.target, who.authorization, body);
+      int want;
+      if (p.roles.empty() || p.roles.count(who.role)) {
+        want = p.allowed_status;
+      } else {
+        want = who.role.empty() ? 401 : 403;
+      }
+      EXPECT_EQ(r.status, want) << r;
+      if (want == 401 || want == 403) {
+        EXPECT_EQ(r.Header("content-type"), "application/json");
+        EXPECT_FALSE(r.ErrorCode().empty()) << r;
+        EXPECT_FALSE(r.ErrorField("message").empty()) << r;
+      }
+      if (want == 401) {
+        EXPECT_EQ(r.Header("www-authenticate"), "Bearer");
+      }
+    }
+  }
+}
+
+TEST(LedgerdTest, CoordinatorReadsOwnNetworkOnly) {
+  TestServer s;
+  s.Seed(History());
+  const Tokens& t = s.tokens();
+  Client c(s.port());
+
+  // Own network: the invoice and the balance, as an auditor sees them.
+  Reply invoice = c.Get("/v1/providers/P-A/invoices/2024-04", t.coordinator_a);
+  ASSERT_EQ(invoice.status, 200) << invoice;
+  const json::value inv = invoice.Json();
+  EXPECT_EQ(inv.at("provider_id"), "P-A");
+  EXPECT_EQ(inv.at("month"), "2024-04");
+  EXPECT_EQ(inv.at("billable_lines"), 3);
+  EXPECT_EQ(inv.at("totals").at("fee_cents"), 26007);
+  EXPECT_EQ(inv.at("totals").at("copay_cents"), 2200);  // the first session has no co-pay
+  EXPECT_EQ(inv.at("totals").at("insurer_cents"), 23807);
+  EXPECT_EQ(inv.at("lines").as_array().size(), 3u);
+  EXPECT_EQ(c.Get("/v1/providers/P-A/invoices/2024-04", t.auditor).body, invoice.body);
+
+  Reply balance = c.Get("/v1/networks/N-A/balances/2024", t.coordinator_a);
+  ASSERT_EQ(balance.status, 200) << balance;
+  EXPECT_EQ(balance.Json().at("network_id"), "N-A");
+  EXPECT_EQ(balance.Json().at("allocated_cents"), 100000000);
+  EXPECT_EQ(balance.Json().at("consumed_cents"), 23807);
+  EXPECT_EQ(balance.Json().at("remaining_cents"), 100000000 - 23807);
+  EXPECT_EQ(c.Get("/v1/networks/N-A/balances/2024", t.operator_).body, balance.body);
+
+  Reply quota = c.Get(std::string("/v1/beneficiaries/") + kNissA + "/quota?on=2024-05-31",
+                      t.coordinator_a);
+  ASSERT_EQ(quota.status, 200) << quota;
+  ASSERT_EQ(quota.Json().at("trajectories").as_array().size(), 1u) << quota;
+  EXPECT_EQ(quota.Json().at("trajectories").at(0).at("network_id"), "N-A");
+  EXPECT_EQ(quota.Json().at("trajectories").at(0).at("used"), 3);
+
+  // Another network's provider and balance: 403, as for both coordinators crosswise.
+  for (const auto& [token, provider, network] :
+       {std::tuple{t.coordinator_a, "P-B", "N-B"}, std::tuple{t.coordinator_b, "P-A", "N-A"}}) {
+    Reply r = c.Get(std::string("/v1/providers/") + provider + "/invoices/2024-04", token);
+    EXPECT_EQ(r.status, 403) << r;
+    EXPECT_EQ(r.Json().at("error").as_object().count("code"), 1u);
+    r = c.Get(std::string("/v1/networks/") + network + "/balances/2024", token);
+    EXPECT_EQ(r.status, 403) << r;
+  }
+  // A provider that was never enrolled anywhere is not the coordinator's either.
+  EXPECT_EQ(c.Get("/v1/providers/P-NOBODY/invoices/2024-04", t.coordinator_a).status, 403);
+  // The other network's beneficiary: nothing of the other network is shown.
+  quota = c.Get(std::string("/v1/beneficiaries/") + kNissB + "/quota?on=2024-05-31",
+                t.coordinator_a);
+  ASSERT_EQ(quota.status, 200) << quota;
+  EXPECT_TRUE(quota.Json().at("trajectories").as_array().empty()) << quota;
+  quota = c.Get(std::string("/v1/beneficiaries/") + kNissB + "/quota?on=2024-05-31",
+                t.coordinator_b);
+  EXPECT_EQ(quota.Json().at("trajectories").as_array().size(), 1u) << quota;
+  // as_of does not widen the scope.
+  EXPECT_EQ(c.Get("/v1/networks/N-B/balances/2024?as_of=6", t.coordinator_a).status, 403);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Bad input: every class of shared/domain/events.md, over HTTP; nothing of a refused batch is
+// stored.
+
+struct BadCase {
+  const char* name;
+  std::string body;
+  const char* content_type;
+  int status;
+  const char* code;
+  const char* field;  // nullptr: not checked
+  int index;          // -1: not checked
+};
+
+std::string Replace(std::string s, const std::string& from, const std::string& to) {
+  const size_t at = s.find(from);
+  if (at == std::string::npos) {
+    std::fprintf(stderr, "Replace: '%s' not found\n", from.c_str());
+    std::abort();
+  }
+  return s.replace(at, from.size(), to);
+}
+
+TEST(LedgerdTest, EveryBadInputClassIsRefusedAndStoresNothing) {
+  TestServer s;
+  s.Seed(History());
+  const std::string nd = "application/x-ndjson";
+  const std::string good = Session("new-1", "P-A", "N-A", kNissA, "2024-04-23");
+  const std::string group =
+      R"({"id": "g1", "type": "session.group", "occurred_on": "2024-04-05", "facilitators": [], )"
+      R"("network_id": "N-A", "function": "support", "minutes": 90, "location": "practice", )"
+      R"("participants": [)" + Beneficiary(kNissA) + "]}";
+  const std::vector<BadCase> cases = {
+      {"malformed JSON line", Lines({good, R"({"id": "x", "type": )"}), "application/x-ndjson",
+       400, "invalid_event", nullptr, 1},
+      {"malformed JSON array", "[" + good + ",", "application/json", 400, "invalid_event",
+       nullptr, -1},
+      {"an array of non-objects", "[1, 2]", "application/json", 400, "invalid_event", nullptr, 0},
+      {"unknown type", Replace(good, "session.individual", "session.telepathic"), "application/json",
+       400, "invalid_event", "type", 0},
+      {"unknown field", Replace(good, R"("minutes": 60)", R"("minutes": 60, "colour": "red")"),
+       "application/json", 400, "invalid_event", "colour", 0},
+      {"ledger field set by the client", Replace(good, R"("minutes": 60)", R"("minutes": 60, "seq": 4)"),
+       "application/json", 400, "invalid_event", "seq", 0},
+      {"missing field", Replace(good, R"(, "minutes": 60)", ""), "application/json", 400,
+       "invalid_event", "minutes", 0},
+      {"wrong type", Replace(good, R"("minutes": 60)", R"("minutes": "sixty")"),
+       "application/json", 400, "invalid_event", "minutes", 0},
+      {"invalid NISS", Replace(good, kNissA, "90031210193"), "application/json", 400,
+       "invalid_event", "beneficiary.niss", 0},
+      {"impossible date", Replace(good, "2024-04-23", "2024-02-30"), "application/json", 400,
+       "invalid_event", "occurred_on", 0},
+      {"date after the recording day", Replace(good, "2024-04-23", "2999-01-01"),
+       "application/json", 400, "invalid_event", "occurred_on", 0},
+      {"minutes zero", Replace(good, R"("minutes": 60)", R"("minutes": 0)"), "application/json",
+       400, "invalid_event", "minutes", 0},
+      {"minutes negative", Replace(good, R"("minutes": 60)", R"("minutes": -5)"),
+       "application/json", 400, "invalid_event", "minutes", 0},
+      {"empty facilitators", group, "application/json", 400, "invalid_event", "facilitators", 0},
+      {"void of a missing event", Array({good, Void("v1", "no-such-event")}), "application/json",
+       400, "invalid_event", "target", 1},
+      {"id conflict", Array({good, Replace(Session("a1"), R"("minutes": 60)", R"("minutes": 45)")}),
+       "application/json", 409, "conflict", "id", 1},
+      {"expected_version mismatch",
+       Array({good, Replace(Mission("m-ev"), R"("minutes": 90)",
+                            R"("minutes": 90, "expected_version": 7)")}),
+       "application/json", 409, "conflict", "expected_version", 1},
+      {"one bad event at the end of a batch", Lines({good, Mission("m-ok"), Replace(Mission("m-bad"), "co_consultation", "gossip")}),
+       "application/x-ndjson", 400, "invalid_event", "kind", 2},
+      {"empty body", "", "application/json", 400, "invalid_event", nullptr, -1},
+      {"blank lines only", "\n\n  \n", "application/x-ndjson", 400, "invalid_event", nullptr, -1},
+      {"a JSON object, not an array", "  " + good, "application/json", -1, nullptr, nullptr, -1},
+  };
+  (void)nd;
+  Client c(s.port());
+  const uint64_t before = s.LastSeq();
+  for (const BadCase& bad : cases) {
+    SCOPED_TRACE(bad.name);
+    Reply r = c.Post("/v1/events", s.tokens().recorder, bad.body, bad.content_type);
+    if (bad.status < 0) {
+      // A bare object is one JSON Lines line: accepted. Undo nothing; checked below.
+      EXPECT_EQ(r.status, 200) << r;
+      continue;
+    }
+    EXPECT_EQ(r.status, bad.status) << r;
+    EXPECT_EQ(r.ErrorCode(), bad.code) << r;
+    EXPECT_FALSE(r.ErrorField("message").empty()) << r;
+    if (bad.field) {
+      EXPECT_EQ(r.ErrorField("field"), bad.field) << r;
+    }
+    if (bad.index >= 0) {
+      EXPECT_EQ(r.ErrorField("index"), std::to_string(bad.index)) << r;
+    }
+    EXPECT_EQ(r.Header("content-type"), "application/json");
+    EXPECT_TRUE(r.keep_alive) << "bad input does not cost the connection";
+  }
+  // Only the last case's single event was stored.
+  EXPECT_EQ(s.LastSeq(), before + 1);
+  const std::set<std::string> ids = IdsOf(s.StoredIds());
+  for (const char* id : {"v1", "m-ev", "m-ok", "m-bad", "g1"}) EXPECT_EQ(ids.count(id), 0u) << id;
+  EXPECT_EQ(ids.count("new-1"), 1u);
+}
+
+TEST(LedgerdTest, DuplicatesAreAnsweredWithTheOriginalSeq) {
+  TestServer s;
+  s.Seed(History());
+  Client c(s.port());
+  Reply first = c.Post("/v1/events", s.tokens().recorder, Array({Mission("m1"), Mission("m2")}));
+  ASSERT_EQ(first.status, 200) << first;
+  EXPECT_EQ(first.Json().at("appended"), 2);
+  EXPECT_EQ(first.Json().at("duplicates"), 0);
+  EXPECT_EQ(first.Header("ledger-seq"), std::to_string(History().size() + 2));
+  Reply again = c.Post("/v1/events", s.tokens().operator_, Array({Mission("m2"), Mission("m3")}));
+  ASSERT_EQ(again.status, 200) << again;
+  const json::value v = again.Json();
+  EXPECT_EQ(v.at("appended"), 1);
+  EXPECT_EQ(v.at("duplicates"), 1);
+  EXPECT_EQ(v.at("results").at(0).at("id"), "m2");
+  EXPECT_EQ(v.at("results").at(0).at("status"), "duplicate");
+  EXPECT_EQ(v.at("results").at(0).at("seq"), first.Json().at("results").at(1).at("seq"));
+  EXPECT_EQ(v.at("results").at(1).at("status"), "appended");
+  EXPECT_EQ(v.at("results").at(1).at("seq"), History().size() + 3);
+}
+
+TEST(LedgerdTest, QueryArgumentsAreChecked) {
+  TestServer s;
+  s.Seed(History());
+  const std::string a = s.tokens().auditor;
+  Client c(s.port());
+  const std::vector<std::pair<std::string, std::string>> bad = {
+      {"/v1/events?from=0", "from"},
+      {"/v1/events?from=abc", "from"},
+      {"/v1/events?limit=0", "limit"},
+      {"/v1/events?limit=100000000", "limit"},
+      {"/v1/providers/P-A/invoices/2024-13", "month"},
+      {"/v1/providers/P-A/invoices/May", "month"},
+      {std::string("/v1/beneficiaries/") + kNissA + "/quota", "on"},
+      {std::string("/v1/beneficiaries/") + kNissA + "/quota?on=2024-02-30", "on"},
+      {"/v1/beneficiaries/12345678901/quota?on=2024-05-31", "niss"},
+      {"/v1/networks/N-A/balances/twenty", "year"},
+      {"/v1/networks/N-A/balances/2024?as_of=x", "as_of"},
+      {"/v1/networks/N-A/balances/2024?as_of=", "as_of"},
+  };
+  for (const auto& [target, field] : bad) {
+    Reply r = c.Get(target, a);
+    EXPECT_EQ(r.status, 400) << target << ": " << r;
+    EXPECT_EQ(r.ErrorField("field"), field) << target << ": " << r;
+  }
+  // Paging.
+  Reply page = c.Get("/v1/events?from=2&limit=3", a);
+  ASSERT_EQ(page.status, 200) << page;
+  const json::value body = page.Json();
+  const json::array& events = body.at("events").as_array();
+  ASSERT_EQ(events.size(), 3u);
+  EXPECT_EQ(events[0].at("seq"), 2);
+  EXPECT_EQ(events[0].at("id"), "net-b");
+  EXPECT_EQ(events[0].at("hash").as_string().size(), 64u);
+  EXPECT_FALSE(events[0].at("recorded_at").as_string().empty());
+  EXPECT_EQ(page.Json().at("next_from"), 5);
+  page = c.Get("/v1/events?from=1000", a);
+  EXPECT_EQ(page.status, 200) << page;
+  EXPECT_TRUE(page.Json().at("events").as_array().empty());
+  // A huge `from` near the top of the seq range does not wrap around.
+  page = c.Get("/v1/events?from=18446744073709551615&limit=10", a);
+  EXPECT_EQ(page.status, 200) << page;
+  EXPECT_TRUE(page.Json().at("events").as_array().empty()) << page;
+  Reply verify = c.Get("/v1/audit/verify", a);
+  ASSERT_EQ(verify.status, 200) << verify;
+  EXPECT_EQ(verify.Json().at("ok"), true);
+  EXPECT_EQ(verify.Json().at("events"), History().size());
+  EXPECT_EQ(verify.Json().at("head").as_string().size(), 64u);
+}
+
+// Reads name the seq they reflect; as_of answers as the ledger knew it then.
+TEST(LedgerdTest, ReadsCarryLedgerSeqAndAnswerAsOf) {
+  TestServer s;
+  s.Seed(History());
+  const uint64_t first = s.LastSeq();
+  s.Seed({Session("a4", "P-A", "N-A", kNissA, "2024-04-23")});
+  const std::string a = s.tokens().auditor;
+  Client c(s.port());
+  Reply now = c.Get("/v1/providers/P-A/invoices/2024-04", a);
+  ASSERT_EQ(now.status, 200) << now;
+  EXPECT_EQ(now.Header("ledger-seq"), std::to_string(first + 1));
+  EXPECT_EQ(now.Json().at("billable_lines"), 4);
+  Reply then = c.Get("/v1/providers/P-A/invoices/2024-04?as_of=" + std::to_string(first), a);
+  ASSERT_EQ(then.status, 200) << then;
+  EXPECT_EQ(then.Header("ledger-seq"), std::to_string(first));
+  EXPECT_EQ(then.Json().at("billable_lines"), 3);
+  // The in-memory fold at the head equals the persisted projections.
+  Reply head = c.Get("/v1/providers/P-A/invoices/2024-04?as_of=" + std::to_string(first + 1), a);
+  EXPECT_EQ(head.body, now.body);
+  // Beyond the head: the head.
+  Reply beyond = c.Get("/v1/networks/N-A/balances/2024?as_of=999999", a);
+  ASSERT_EQ(beyond.status, 200) << beyond;
+  EXPECT_EQ(beyond.Header("ledger-seq"), std::to_string(first + 1));
+  Reply zero = c.Get("/v1/networks/N-A/balances/2024?as_of=0", a);
+  ASSERT_EQ(zero.status, 200) << zero;
+  EXPECT_EQ(zero.Header("ledger-seq"), "0");
+  EXPECT_EQ(zero.Json().at("allocated_cents"), 0);
+  Reply quota = c.Get(std::string("/v1/beneficiaries/") + kNissA + "/quota?on=2024-05-31&as_of=" +
+                          std::to_string(first),
+                      a);
+  EXPECT_EQ(quota.Json().at("trajectories").at(0).at("used"), 3) << quota;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Limits, timeouts and malformed requests.
+
+TEST(LedgerdTest, ContentTypeOtherThanJsonIs415) {
+  TestServer s;
+  Client c(s.port());
+  for (const std::string type : {"text/plain", "", "application/xml", "multipart/form-data"}) {
+    Reply r = c.Post("/v1/events", s.tokens().recorder, Mission("m1"), type);
+    EXPECT_EQ(r.status, 415) << "'" << type << "': " << r;
+    EXPECT_EQ(r.ErrorCode(), "invalid_argument");
+  }
+  EXPECT_EQ(c.Post("/v1/events", s.tokens().recorder, Mission("m1"),
+                   "application/json; charset=utf-8").status,
+            200);
+  EXPECT_EQ(s.LastSeq(), 1u);
+}
+
+TEST(LedgerdTest, BodyOverTheLimitIs413) {
+  ServerOptions o = TestOptions();
+  o.body_bytes_max = 4096;
+  TestServer s(o);
+  std::string big;
+  for (int i = 0; big.size() < 20000; ++i) big += Mission("big-" + std::to_string(i)) + "\n";
+
+  // The whole body sent at once.
+  {
+    Client c(s.port());
+    Reply r = c.Post("/v1/events", s.tokens().recorder, big, "application/x-ndjson");
+    EXPECT_EQ(r.status, 413) << r;
+    EXPECT_EQ(r.ErrorCode(), "invalid_argument") << r;
+    EXPECT_FALSE(r.keep_alive);
+  }
+  // Announced by Content-Length; refused before the body arrives.
+  {
+    Client c(s.port());
+    ASSERT_TRUE(c.SendRaw("POST /v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " +
+                          s.tokens().recorder +
+                          "\r\nContent-Type: application/json\r\nContent-Length: 1000000\r\n\r\n["));
+    Reply r = c.Read(10s);
+    EXPECT_EQ(r.status, 413) << r;
+  }
+  // Chunked, growing past the limit.
+  {
+    Client c(s.port());
+    std::string raw = "POST /v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " +
+                      s.tokens().recorder +
+                      "\r\nContent-Type: application/x-ndjson\r\nTransfer-Encoding: chunked\r\n\r\n";
+    for (int i = 0; i < 10; ++i) raw += "3e8\r\n" + std::string(1000, ' ') + "\r\n";
+    raw += "0\r\n\r\n";
+    ASSERT_TRUE(c.SendRaw(raw));
+    Reply r = c.Read(10s);
+    EXPECT_EQ(r.status, 413) << r;
+  }
+  // Just under the limit is fine; nothing of the refused bodies was stored.
+  Client c(s.port());
+  EXPECT_EQ(c.Post("/v1/events", s.tokens().recorder, Mission("small")).status, 200);
+  EXPECT_EQ(s.LastSeq(), 1u);
+}
+
+TEST(LedgerdTest, HeaderOverTheLimitIs431) {
+  ServerOptions o = TestOptions();
+  o.header_bytes_max = 2048;
+  TestServer s(o);
+  Client c(s.port());
+  ASSERT_TRUE(c.SendRaw("GET /healthz HTTP/1.1\r\nHost: x\r\nX-Padding: " +
+                        std::string(8000, 'a') + "\r\n\r\n"));
+  Reply r = c.Read(10s);
+  EXPECT_EQ(r.status, 431) << r;
+  EXPECT_TRUE(c.ClosedWithin(5s));
+  // A long target counts too.
+  Client c2(s.port());
+  ASSERT_TRUE(c2.SendRaw("GET /healthz?" + std::string(8000, 'q') + " HTTP/1.1\r\nHost: x\r\n\r\n"));
+  EXPECT_EQ(c2.Read(10s).status, 431);
+  EXPECT_EQ(Client(s.port()).Get("/healthz").status, 200);
+}
+
+TEST(LedgerdTest, IdleAndSlowConnectionsAreDropped) {
+  ServerOptions o = TestOptions();
+  o.read_timeout_ms = 300;
+  o.idle_timeout_ms = 300;
+  TestServer s(o);
+  {
+    // Connects and sends nothing.
+    Client c(s.port());
+    ASSERT_TRUE(c.connected());
+    const auto t0 = Clock::now();
+    EXPECT_TRUE(c.ClosedWithin(5s));
+    EXPECT_GE(Clock::now() - t0, 250ms);
+  }
+  {
+    // Sends half a request line, then nothing.
+    Client c(s.port());
+    ASSERT_TRUE(c.SendRaw("GET /heal"));
+    EXPECT_TRUE(c.ClosedWithin(5s));
+  }
+  {
+    // Trickles the headers one byte at a time, each within the timeout, the whole not.
+    Client c(s.port());
+    const std::string raw = "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: " + std::string(100, 's');
+    bool dropped = false;
+    for (char ch : raw) {
+      if (!c.SendRaw(std::string(1, ch))) {
+        dropped = true;
+        break;
+      }
+      std::this_thread::sleep_for(20ms);
+    }
+    EXPECT_TRUE(dropped || c.ClosedWithin(5s));
+  }
+  {
+    // Kept alive after an answer, then idle.
+    Client c(s.port());
+    EXPECT_EQ(c.Get("/healthz").status, 200);
+    EXPECT_TRUE(c.ClosedWithin(5s));
+  }
+  // The server is fine.
+  EXPECT_EQ(Client(s.port()).Get("/healthz").status, 200);
+}
+
+TEST(LedgerdTest, ConnectionsOverTheLimitAreRefused) {
+  ServerOptions o = TestOptions();
+  o.connections_max = 3;
+  TestServer s(o);
+  std::vector<std::unique_ptr<Client>> held;
+  for (int i = 0; i < 3; ++i) {
+    held.push_back(std::make_unique<Client>(s.port()));
+    ASSERT_EQ(held.back()->Get("/healthz").status, 200);
+  }
+  Client over(s.port());
+  EXPECT_NE(over.Get("/healthz").status, 200);
+  // Freed slots are given again.
+  held.clear();
+  bool served = false;
+  for (int i = 0; i < 200 && !served; ++i) {
+    Client again(s.port());
+    served = again.Get("/healthz").status == 200;
+    if (!served) std::this_thread::sleep_for(10ms);
+  }
+  EXPECT_TRUE(served);
+}
+
+TEST(LedgerdTest, MalformedRequestsNeverCrashOrStallTheServer) {
+  ServerOptions o = TestOptions();
+  o.read_timeout_ms = 500;
+  TestServer s(o);
+  s.Seed(History());
+  const std::string auth = "Authorization: Bearer " + s.tokens().operator_ + "\r\n";
+  const std::vector<std::string> raws = {
+      "GARBAGE\r\n\r\n",
+      "GET\r\n\r\n",
+      "GET /healthz HTTP/1.1\r\nNo colon here\r\n\r\n",
+      "GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n",
+      "GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab",
+      "POST /v1/events HTTP/1.1\r\nHost: x\r\n" + auth +
+          "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n\r\n",
+      "POST /v1/events HTTP/1.1\r\nHost: x\r\n" + auth +
+          "Content-Type: application/json\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+      std::string("GET /he\0lthz HTTP/1.1\r\n\r\n", 25),
+      "GET /healthz HTTP/1.1\r\nHost: \x01\x02\x7f\r\n\r\n",
+      "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03",  // a TLS ClientHello
+      "GET /v1/events?from=%%%&limit=%00 HTTP/1.1\r\nHost: x\r\n" + auth + "\r\n",
+      "GET /v1/providers//invoices/ HTTP/1.1\r\nHost: x\r\n" + auth + "\r\n",
+      "GET /v1/providers/P-A/invoices/2024-04/../../x HTTP/1.1\r\nHost: x\r\n" + auth + "\r\n",
+      "POST /v1/events HTTP/1.1\r\nHost: x\r\n" + auth +
+          "Content-Type: application/json\r\nContent-Length: 30\r\n\r\n[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[",
+      "POST /v1/events HTTP/1.1\r\nHost: x\r\n" + auth +
+          "Content-Type: application/json\r\nContent-Length: 14\r\n\r\n\"\\ud800\\udc00\"",
+  };
+  auto send = [&](const std::string& raw) {
+    Client c(s.port(), 10s);
+    if (!c.SendRaw(raw)) return;
+    c.ShutdownSend();
+    Reply r = c.Read(5s);
+    if (r.status) {
+      EXPECT_GE(r.status, 400) << raw.substr(0, 60) << ": " << r;
+      EXPECT_LT(r.status, 500) << raw.substr(0, 60) << ": " << r;
+    }
+    EXPECT_TRUE(c.ClosedWithin(5s)) << raw.substr(0, 60);
+  };
+  for (const std::string& raw : raws) send(raw);
+
+  // Random damage to a valid append.
+  const std::string valid = "POST /v1/events HTTP/1.1\r\nHost: x\r\n" + auth +
+                            "Content-Type: application/json\r\nContent-Length: " +
+                            std::to_string(Mission("fz").size()) + "\r\n\r\n" + Mission("fz");
+  std::mt19937 rng(7);
+  for (int i = 0; i < 150; ++i) {
+    std::string raw = valid;
+    const int edits = 1 + static_cast<int>(rng() % 4);
+    for (int e = 0; e < edits; ++e) {
+      const size_t at = rng() % raw.size();
+      switch (rng() % 3) {
+        case 0: raw[at] = static_cast<char>(rng() % 256); break;
+        case 1: raw.erase(at, 1 + rng() % 8); break;
+        default: raw.insert(at, std::string(1 + rng() % 4, static_cast<char>(rng() % 256)));
+      }
+    }
+    send(raw);
+  }
+  Client c(s.port());
+  EXPECT_EQ(c.Get("/healthz").status, 200);
+  Reply verify = c.Get("/v1/audit/verify", s.tokens().auditor);
+  EXPECT_EQ(verify.Json().at("ok"), true) << verify;
+}
+
+TEST(LedgerdTest, ManyRequestsOnOneKeptAliveConnection) {
+  TestServer s;
+  Client c(s.port());
+  for (int i = 0; i < 40; ++i) {
+    Reply r = i % 2 ? c.Get("/healthz")
+                    : c.Post("/v1/events", s.tokens().recorder, Mission("k" + std::to_string(i)));
+    ASSERT_EQ(r.status, 200) << i << ": " << r;
+    EXPECT_TRUE(r.keep_alive);
+  }
+  // HTTP/1.0 without keep-alive: answered, then closed.
+  ASSERT_TRUE(c.SendRaw("GET /healthz HTTP/1.0\r\n\r\n"));
+  Reply r = c.Read();
+  EXPECT_EQ(r.status, 200) << r;
+  EXPECT_FALSE(r.keep_alive);
+  EXPECT_TRUE(c.ClosedWithin(5s));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Group commit.
+
+struct Appended {
+  std::string id;
+  uint64_t seq;
+};
+
+TEST(LedgerdTest, ConcurrentAppendsLoseNothingAndRepeatNoSeq) {
+  TestServer s;
+  constexpr int kClients = 16, kRequests = 12;
+  std::vector<std::vector<Appended>> got(kClients);
+  std::vector<std::string> failures(kClients);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kClients; ++t) {
+    threads.emplace_back([&, t] {
+      Client c(s.port());
+      for (int r = 0; r < kRequests; ++r) {
+        std::vector<std::string> events;
+        for (int k = 0; k <= r % 3; ++k) {
+          events.push_back(Mission("c" + std::to_string(t) + "-" + std::to_string(r) + "-" +
+                                   std::to_string(k)));
+        }
+        Reply reply = r % 2 ? c.Post("/v1/events", s.tokens().recorder, Array(events))
+                            : c.Post("/v1/events", s.tokens().recorder, Lines(events),
+                                     "application/x-ndjson");
+        if (reply.status != 200) {
+          failures[t] = reply.body + reply.ec.message();
+          return;
+        }
+        const json::value v = reply.Json();
+        for (const auto& one : v.at("results").as_array()) {
+          got[t].push_back({std::string(one.at("id").as_string()),
+                            one.at("seq").to_number<uint64_t>()});
+        }
+        if (std::stoull(reply.Header("ledger-seq")) < got[t].back().seq) {
+          failures[t] = "Ledger-Seq below the request's own seq";
+          return;
+        }
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  for (int t = 0; t < kClients; ++t) EXPECT_EQ(failures[t], "") << "client " << t;
+
+  std::map<uint64_t, std::string> answered;
+  size_t total = 0;
+  for (const auto& list : got) {
+    for (const Appended& a : list) {
+      ++total;
+      EXPECT_TRUE(answered.emplace(a.seq, a.id).second) << "seq " << a.seq << " given twice";
+    }
+  }
+  EXPECT_EQ(total, static_cast<size_t>(kClients * (4 + 4 * 2 + 4 * 3)));
+  // Gapless from 1, and exactly what the log holds.
+  ASSERT_FALSE(answered.empty());
+  EXPECT_EQ(answered.begin()->first, 1u);
+  EXPECT_EQ(answered.rbegin()->first, total);
+  EXPECT_EQ(s.StoredIds(), answered);
+  Client c(s.port());
+  EXPECT_EQ(c.Get("/v1/audit/verify", s.tokens().auditor).Json().at("ok"), true);
+  const std::string metrics = c.Get("/metrics").body;
+  EXPECT_NE(metrics.find("ledgerd_append_group_events_count"), std::string::npos);
+}
+
+// With a slow disk the requests that arrive during one sync form the next group: a bad request
+// in it is refused alone, the good ones are stored and answered.
+TEST(LedgerdTest, OneRequestsBadEventDoesNotFailItsGroup) {
+  auto disk = std::make_shared<DiskControl>();
+  TestServer s(TestOptions(), disk);
+  s.Seed(History());
+  disk->sync_delay_ms = 300;
+  const Tokens& t = s.tokens();
+
+  struct Job {
+    std::string name, body;
+    int want;
+  };
+  const std::vector<Job> jobs = {
+      {"good-1", Array({Mission("good-1a"), Mission("good-1b")}), 200},
+      {"bad void", Array({Mission("bad-1a"), Void("bad-1b", "no-such-event")}), 400},
+      {"good-2", Array({Mission("good-2a")}), 200},
+      {"bad conflict", Array({Mission("bad-2a"), Replace(Session("a1"), "60", "50")}), 409},
+      {"bad version",
+       Array({Mission("bad-3a"),
+              Replace(Mission("bad-3b"), R"("minutes": 90)", R"("minutes": 90, "expected_version": 0)")}),
+       409},
+      {"good-3", Array({Session("good-3a", "P-A", "N-A", kNissA, "2024-04-23")}), 200},
+      // Same id as good-1a with other content, inside the same group: a conflict with it.
+      {"bad in-group conflict", Array({Replace(Mission("good-1a"), "co_consultation", "outreach_coordination")}), 409},
+  };
+  // The first request occupies the writer for a slow sync; the others queue meanwhile.
+  std::thread warm([&] {
+    Client c(s.port());
+    EXPECT_EQ(c.Post("/v1/events", t.recorder, Mission("warm")).status, 200);
+  });
+  std::this_thread::sleep_for(50ms);
+  std::vector<Reply> replies(jobs.size());
+  std::vector<std::thread> threads;
+  for (size_t i = 0; i < jobs.size(); ++i) {
+    threads.emplace_back([&, i] {
+      // Staggered a little so that good-1 precedes the in-group conflict.
+      std::this_thread::sleep_for(Ms(5 * i));
+      Client c(s.port());
+      replies[i] = c.Post("/v1/events", t.recorder, jobs[i].body);
+    });
+  }
+  warm.join();
+  for (auto& th : threads) th.join();
+  disk->sync_delay_ms = 0;
+  for (size_t i = 0; i < jobs.size(); ++i) {
+    EXPECT_EQ(replies[i].status, jobs[i].want) << jobs[i].name << ": " << replies[i];
+  }
+  const std::set<std::string> ids = IdsOf(s.StoredIds());
+  for (const char* id : {"warm", "good-1a", "good-1b", "good-2a", "good-3a"}) {
+    EXPECT_EQ(ids.count(id), 1u) << id;
+  }
+  for (const char* id : {"bad-1a", "bad-1b", "bad-2a", "bad-3a", "bad-3b"}) {
+    EXPECT_EQ(ids.count(id), 0u) << id;
+  }
+  EXPECT_EQ(s.LastSeq(), History().size() + 5);
+  // The good requests were committed together, in one synced batch after the warm one.
+  Client c(s.port());
+  const std::string metrics = c.Get("/metrics").body;
+  // Seed + warm + one group of the seven.
+  EXPECT_NE(metrics.find("ledgerd_append_group_events_count 3\n"), std::string::npos) << metrics;
+  EXPECT_EQ(c.Get("/v1/audit/verify", t.auditor).Json().at("ok"), true);
+}
+
+// A failed sync: that request and every later write answer 503; reads keep working.
+TEST(LedgerdTest, AfterAFailedSyncWritesAnswer503AndReadsWork) {
+  auto disk = std::make_shared<DiskControl>();
+  TestServer s(TestOptions(), disk);
+  s.Seed(History());
+  const Tokens& t = s.tokens();
+  Client c(s.port());
+  disk->fail = true;
+  Reply r = c.Post("/v1/events", t.recorder, Mission("lost"));
+  EXPECT_EQ(r.status, 503) << r;
+  EXPECT_EQ(r.ErrorCode(), "writes_stopped") << r;
+  disk->fail = false;
+  r = c.Post("/v1/events", t.recorder, Mission("later"));
+  EXPECT_EQ(r.status, 503) << r;
+  // Bad input is still answered as bad input.
+  EXPECT_EQ(c.Post("/v1/events", t.recorder, "[").status, 400);
+
+  Reply health = c.Get("/healthz");
+  ASSERT_EQ(health.status, 200) << health;
+  EXPECT_EQ(health.Json().at("last_seq"), History().size());
+  EXPECT_EQ(health.Json().at("writes_stopped"), true);
+  Reply events = c.Get("/v1/events?from=1", t.auditor);
+  ASSERT_EQ(events.status, 200) << events;
+  EXPECT_EQ(events.Json().at("events").as_array().size(), History().size());
+  EXPECT_EQ(c.Get("/v1/audit/verify", t.auditor).Json().at("ok"), true);
+  EXPECT_EQ(c.Get("/v1/providers/P-A/invoices/2024-04", t.auditor).status, 200);
+  EXPECT_EQ(c.Get("/v1/networks/N-A/balances/2024", t.coordinator_a).status, 200);
+  EXPECT_EQ(c.Get("/metrics").status, 200);
+}
+
+// Stop() lets an append being synced finish and answers it.
+TEST(LedgerdTest, StopAnswersAnAppendInFlight) {
+  auto disk = std::make_shared<DiskControl>();
+  TestServer s(TestOptions(), disk);
+  disk->sync_delay_ms = 300;
+  Reply r;
+  std::thread client([&] {
+    Client c(s.port());
+    r = c.Post("/v1/events", s.tokens().recorder, Mission("in-flight"));
+  });
+  std::this_thread::sleep_for(100ms);
+  s.server().Stop(5000);
+  client.join();
+  EXPECT_EQ(r.status, 200) << r;
+  EXPECT_FALSE(r.keep_alive);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The ledgerd binary: flags, config file, SIGTERM, restart; what the logs and metrics hold.
+
+class Ledgerd {
+ public:
+  Ledgerd(const std::vector<std::string>& args, const std::string& log_path,
+          const std::string& port_file) {
+    std::filesystem::remove(port_file);
+    std::vector<std::string> all = {LEDGERD_BINARY};
+    all.insert(all.end(), args.begin(), args.end());
+    std::vector<char*> argv;
+    for (auto& a : all) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
+    posix_spawn_file_actions_addopen(&actions, 2, log_path.c_str(),
+                                     O_WRONLY | O_CREAT | O_APPEND, 0644);
+    const int rc = posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), environ);
+    posix_spawn_file_actions_destroy(&actions);
+    if (rc != 0) {
+      ADD_FAILURE() << "posix_spawn " << LEDGERD_BINARY << ": " << rc;
+      pid_ = -1;
+      return;
+    }
+    const auto deadline = Clock::now() + 60s;
+    while (Clock::now() < deadline) {
+      std::ifstream in(port_file);
+      unsigned port = 0;
+      if (in >> port && port > 0) {
+        port_ = static_cast<uint16_t>(port);
+        return;
+      }
+      int status = 0;
+      if (waitpid(pid_, &status, WNOHANG) == pid_) {
+        ADD_FAILURE() << "ledgerd exited early, status " << status;
+        pid_ = -1;
+        return;
+      }
+      std::this_thread::sleep_for(10ms);
+    }
+    ADD_FAILURE() << "ledgerd did not write its port";
+  }
+  ~Ledgerd() {
+    if (pid_ > 0) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, nullptr, 0);
+    }
+  }
+  uint16_t port() const { return port_; }
+  // Sends `sig`; the exit status, or -1 if it did not exit within `timeout`.
+  int StopWith(int sig, Ms timeout = 30s) {
+    if (pid_ <= 0) return -1;
+    kill(pid_, sig);
+    const auto deadline = Clock::now() + timeout;
+    while (Clock::now() < deadline) {
+      int status = 0;
+      if (waitpid(pid_, &status, WNOHANG) == pid_) {
+        pid_ = -1;
+        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      }
+      std::this_thread::sleep_for(10ms);
+    }
+    return -1;
+  }
+
+ private:
+  pid_t pid_ = -1;
+  uint16_t port_ = 0;
+};
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+TEST(LedgerdProcessTest, SigtermStopsCleanlyAndARestartKeepsEverything) {
+  TempDir dir;
+  const Tokens t = MakeTokens(dir.path() + "/tokens");
+  const std::string db = dir.path() + "/db", log = dir.path() + "/ledgerd.log",
+                    port_file = dir.path() + "/port", config = dir.path() + "/ledgerd.conf";
+  // Settings from a config file, one overridden by a flag.
+  std::ofstream(config) << "# test\ndb = " << db << "\ntokens = " << dir.path()
+                        << "/tokens\nlisten = 127.0.0.1:1\nthreads = 2\n"
+                           "idle-timeout-ms = 5000   # seconds matter here\n";
+  std::map<uint64_t, std::string> stored;
+  std::string head;
+  std::string metrics;
+  {
+    Ledgerd d({"--config", config, "--listen", "127.0.0.1:0", "--port-file", port_file}, log,
+              port_file);
+    ASSERT_NE(d.port(), 0);
+    Client c(d.port());
+    Reply r = c.Post("/v1/events", t.operator_, Lines(History()), "application/x-ndjson");
+    ASSERT_EQ(r.status, 200) << r;
+    // Requests whose paths and bodies hold a NISS, valid or not, and every token.
+    c.Get(std::string("/v1/beneficiaries/") + kNissA + "/quota?on=2024-05-31", t.coordinator_a);
+    c.Get(std::string("/v1/beneficiaries/") + kNissB + "/quota?on=2024-05-31", t.auditor);
+    c.Get("/v1/beneficiaries/90031210193/quota?on=2024-05-31", t.operator_);
+    c.Post("/v1/events", t.recorder, Replace(Session("x1"), kNissA, "90031210193"));
+    c.Post("/v1/events", t.coordinator_b, Session("x2", "P-B", "N-B", kNissB));
+    c.Get("/v1/events", t.recorder);
+    c.Get("/v1/events", "lt_not-a-real-token");
+    const json::value page = c.Get("/v1/events?from=1", t.auditor).Json();
+    for (const auto& e : page.at("events").as_array()) {
+      stored[e.at("seq").to_number<uint64_t>()] = json::serialize(e);
+    }
+    head = std::string(c.Get("/v1/audit/verify", t.auditor).Json().at("head").as_string());
+    metrics = c.Get("/metrics").body;
+    // An idle kept-alive connection does not hold the stop up.
+    Client idle(d.port());
+    ASSERT_TRUE(idle.connected());
+    EXPECT_EQ(d.StopWith(SIGTERM), 0);
+  }
+  ASSERT_EQ(stored.size(), History().size());
+
+  // Neither the log nor the metrics hold a token or a NISS.
+  const std::string logged = ReadFile(log);
+  int request_lines = 0;
+  std::istringstream lines(logged);
+  for (std::string line; std::getline(lines, line);) {
+    boost::system::error_code ec;
+    const json::value v = json::parse(line, ec);
+    EXPECT_FALSE(ec) << "not a JSON line: " << line;
+    if (!ec && v.as_object().contains("route")) ++request_lines;
+  }
+  EXPECT_GE(request_lines, 10) << logged;
+  for (const std::string& secret :
+       {t.recorder, t.coordinator_a, t.coordinator_b, t.auditor, t.operator_,
+        std::string("lt_"), std::string(kNissA), std::string(kNissB), std::string("90031210193"),
+        ToHex(Sha256::Of(t.operator_))}) {
+    EXPECT_EQ(logged.find(secret), std::string::npos) << secret << " in the log:\n" << logged;
+    EXPECT_EQ(metrics.find(secret), std::string::npos) << secret << " in the metrics";
+  }
+  EXPECT_NE(metrics.find("ledgerd_requests_total{route=\"/v1/beneficiaries/{niss}/quota\""),
+            std::string::npos)
+      << metrics;
+  EXPECT_NE(logged.find("\"event\":\"stopped\""), std::string::npos) << logged;
+
+  // A restart serves the same events, the same chain, and goes on from there.
+  {
+    Ledgerd d({"--config", config, "--listen", "127.0.0.1:0", "--port-file", port_file, "--quiet"},
+              log, port_file);
+    ASSERT_NE(d.port(), 0);
+    Client c(d.port());
+    EXPECT_EQ(c.Get("/healthz").Json().at("last_seq"), History().size());
+    std::map<uint64_t, std::string> again;
+    const json::value page = c.Get("/v1/events?from=1", t.auditor).Json();
+    for (const auto& e : page.at("events").as_array()) {
+      again[e.at("seq").to_number<uint64_t>()] = json::serialize(e);
+    }
+    EXPECT_EQ(again, stored);
+    EXPECT_EQ(c.Get("/v1/audit/verify", t.auditor).Json().at("head"), json::value(head));
+    Reply r = c.Post("/v1/events", t.recorder, Lines({Mission("after-restart")}),
+                     "application/x-ndjson");
+    ASSERT_EQ(r.status, 200) << r;
+    EXPECT_EQ(r.Json().at("results").at(0).at("seq"), History().size() + 1);
+    // The projections survived too.
+    Reply invoice = c.Get("/v1/providers/P-A/invoices/2024-04", t.auditor);
+    EXPECT_EQ(invoice.Json().at("billable_lines"), 3) << invoice;
+    EXPECT_EQ(d.StopWith(SIGINT), 0);
+  }
+}
+
+TEST(LedgerdProcessTest, BadSettingsAreRefusedAtStart) {
+  TempDir dir;
+  MakeTokens(dir.path() + "/tokens");
+  const std::string log = dir.path() + "/ledgerd.log", port_file = dir.path() + "/port";
+  auto exit_code = [&](std::vector<std::string> args) {
+    std::vector<std::string> all = {LEDGERD_BINARY};
+    all.insert(all.end(), args.begin(), args.end());
+    std::vector<char*> argv;
+    for (auto& a : all) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 2, log.c_str(), O_WRONLY | O_CREAT | O_APPEND,
+                                     0644);
+    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
+    pid_t pid = -1;
+    const int rc = posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ);
+    posix_spawn_file_actions_destroy(&actions);
+    if (rc != 0) return -1;
+    int status = 0;
+    waitpid(pid, &status, 0);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  };
+  const std::string db = dir.path() + "/db", tokens = dir.path() + "/tokens";
+  EXPECT_EQ(exit_code({"--db", db, "--listen", "127.0.0.1:0"}), 2);  // no tokens
+  EXPECT_EQ(exit_code({"--db", db, "--tokens", tokens, "--listen", "nowhere"}), 2);
+  EXPECT_EQ(exit_code({"--db", db, "--tokens", tokens, "--listen", "127.0.0.1:0",
+                       "--body-limit-bytes", "12x"}),
+            2);
+  EXPECT_EQ(exit_code({"--db", db, "--tokens", dir.path() + "/missing"}), 2);
+  std::ofstream(dir.path() + "/bad.conf") << "colour = red\n";
+  EXPECT_EQ(exit_code({"--config", dir.path() + "/bad.conf"}), 2);
+  EXPECT_EQ(exit_code({"--help"}), 0);
+}
+
+}  // namespace
+}  // namespace ledger
