@@ -292,6 +292,16 @@ Head EventLog::head() const {
   return head_;
 }
 
+// Group commit: what Append::RollbackToSavepoint() restores.
+struct SavepointState {
+  Seq next_seq = 0;
+  Hash prev{};
+  size_t results = 0, stream_index = 0;
+  uint64_t appended = 0, duplicates = 0;
+  std::vector<std::string> ids_added;
+  std::vector<std::pair<std::string, std::optional<uint64_t>>> versions_before;
+};
+
 struct EventLog::Append::State {
   Head base;
   Seq next_seq = 1;
@@ -309,15 +319,6 @@ struct EventLog::Append::State {
   bool committed = false;
   AppendResult result;
   Sha256 sha;
-  // Group commit: what RollbackToSavepoint() restores.
-  struct SavepointState {
-    Seq next_seq = 0;
-    Hash prev{};
-    size_t results = 0, stream_index = 0;
-    uint64_t appended = 0, duplicates = 0;
-    std::vector<std::string> ids_added;
-    std::vector<std::pair<std::string, std::optional<uint64_t>>> versions_before;
-  };
   std::optional<SavepointState> savepoint;
   bool held = false;  // a savepoint was set: no early chunk writes
 };
@@ -361,7 +362,7 @@ void EventLog::Append::SetSavepoint() {
 void EventLog::Append::RollbackToSavepoint() {
   State& st = *state_;
   assert(st.savepoint && !st.chunks_written);
-  State::SavepointState& sp = *st.savepoint;
+  SavepointState& sp = *st.savepoint;
   st.next_seq = sp.next_seq;
   st.prev = sp.prev;
   st.result.results.resize(sp.results);

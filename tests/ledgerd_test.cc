@@ -41,6 +41,7 @@
 #include "api/server/server.h"
 #include "api/server/tokens.h"
 #include "ledger/event_log.h"
+#include "ledger/testing/temp_dir.h"
 #include "projections/store.h"
 
 extern char** environ;
@@ -74,8 +75,8 @@ std::string Session(const std::string& id, const std::string& provider = "P-A",
                     const std::string& date = "2024-04-02", const std::string& minutes = "60") {
   return R"({"id": ")" + id + R"(", "type": "session.individual", "occurred_on": ")" + date +
          R"(", "provider_id": ")" + provider + R"(", "network_id": ")" + network +
-         R"(", "beneficiary": )" + Beneficiary(niss) +
-         R"(, "function": "support", "minutes": )" + minutes + R"(, "location": "practice"})";
+         R"(", "beneficiary": )" + Beneficiary(niss) + R"(, "function": "support", "minutes": )" +
+         minutes + R"(, "location": "practice"})";
 }
 
 std::string Mission(const std::string& id, const std::string& provider = "P-A",
@@ -92,15 +93,36 @@ std::string Void(const std::string& id, const std::string& target) {
          R"(", "reason": "entered twice"})";
 }
 
+std::string Network(const std::string& network, const std::string& name) {
+  return R"({"id": "net-)" + network +
+         R"(", "type": "network.registered", )"
+         R"("occurred_on": "2021-01-01", "network_id": ")" +
+         network + R"(", "name": ")" + name + R"(", "population": "adults"})";
+}
+
+std::string Enrolment(const std::string& provider, const std::string& network) {
+  return R"({"id": "prov-)" + provider +
+         R"(", "type": "provider.enrolled", )"
+         R"("occurred_on": "2021-06-01", "provider_id": ")" +
+         provider + R"(", "network_id": ")" + network + R"(", "profession": "psychologist"})";
+}
+
+std::string Budget(const std::string& network, const std::string& cents) {
+  return R"({"id": "budget-)" + network +
+         R"(", "type": "budget.allocated", )"
+         R"("occurred_on": "2024-01-01", "network_id": ")" +
+         network + R"(", "year": 2024, "care_budget_cents": )" + cents + "}";
+}
+
 // Two networks, one provider each, budgets, three sessions in N-A and one in N-B.
 std::vector<std::string> History() {
   return {
-      R"({"id": "net-a", "type": "network.registered", "occurred_on": "2021-01-01", "network_id": "N-A", "name": "Adults A", "population": "adults"})",
-      R"({"id": "net-b", "type": "network.registered", "occurred_on": "2021-01-01", "network_id": "N-B", "name": "Adults B", "population": "adults"})",
-      R"({"id": "prov-a", "type": "provider.enrolled", "occurred_on": "2021-06-01", "provider_id": "P-A", "network_id": "N-A", "profession": "psychologist"})",
-      R"({"id": "prov-b", "type": "provider.enrolled", "occurred_on": "2021-06-01", "provider_id": "P-B", "network_id": "N-B", "profession": "psychologist"})",
-      R"({"id": "budget-a", "type": "budget.allocated", "occurred_on": "2024-01-01", "network_id": "N-A", "year": 2024, "care_budget_cents": 100000000})",
-      R"({"id": "budget-b", "type": "budget.allocated", "occurred_on": "2024-01-01", "network_id": "N-B", "year": 2024, "care_budget_cents": 50000000})",
+      Network("N-A", "Adults A"),
+      Network("N-B", "Adults B"),
+      Enrolment("P-A", "N-A"),
+      Enrolment("P-B", "N-B"),
+      Budget("N-A", "100000000"),
+      Budget("N-B", "50000000"),
       Session("a1", "P-A", "N-A", kNissA, "2024-04-02"),
       Session("a2", "P-A", "N-A", kNissA, "2024-04-09"),
       Session("a3", "P-A", "N-A", kNissA, "2024-04-16"),
@@ -121,33 +143,12 @@ std::string Array(const std::vector<std::string>& events) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// A scratch directory, and a file system that can fail or slow down writes.
-
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = testing::TempDir() + "ledgerd_test.XXXXXX";
-    if (mkdtemp(tmpl.data()) == nullptr) {
-      std::perror("mkdtemp");
-      std::abort();
-    }
-    path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+// A file system that can fail or slow down writes.
 
 struct DiskControl {
-  std::atomic<bool> fail{false};        // writable files fail Append, Sync and Fsync
-  std::atomic<int> sync_delay_ms{0};    // Sync and Fsync wait this long first
+  std::atomic<bool> fail{false};      // writable files fail Append, Sync and Fsync
+  std::atomic<int> sync_delay_ms{0};  // Sync and Fsync wait this long first
+  std::atomic<int> syncs_started{0};  // Sync and Fsync calls so far
 };
 
 class ControlledFs : public rocksdb::FileSystemWrapper {
@@ -202,6 +203,7 @@ class ControlledFs : public rocksdb::FileSystemWrapper {
 
    private:
     void Delay() const {
+      ++control_->syncs_started;
       if (int ms = control_->sync_delay_ms.load(); ms > 0) std::this_thread::sleep_for(Ms(ms));
     }
     static rocksdb::IOStatus Injected() { return rocksdb::IOStatus::IOError("injected failure"); }
@@ -473,7 +475,7 @@ class TestServer {
     }
   }
 
-  TempDir dir_;
+  TempDir dir_{"ledgerd_test"};
   std::shared_ptr<DiskControl> disk_;
   Tokens tokens_;
   std::unique_ptr<EventLog> log_;
@@ -542,22 +544,56 @@ TEST(LedgerdTest, EveryRouteAnswers401And403ByRole) {
     int allowed_status;
   };
   const std::vector<Probe> probes = {
-      {"POST", "/v1/events", http::verb::post, "/v1/events",
-       [&] { return Mission("m-" + std::to_string(++unique)); }, {"recorder", "operator"}, 200},
-      {"GET", "/v1/events", http::verb::get, "/v1/events?from=1&limit=5", nullptr,
-       {"auditor", "operator"}, 200},
-      {"GET", "/v1/providers/{id}/invoices/{month}", http::verb::get,
-       "/v1/providers/P-A/invoices/2024-04", nullptr, {"coordinator", "auditor", "operator"}, 200},
-      {"GET", "/v1/beneficiaries/{niss}/quota", http::verb::get,
-       std::string("/v1/beneficiaries/") + kNissA + "/quota?on=2024-05-31", nullptr,
-       {"coordinator", "auditor", "operator"}, 200},
-      {"GET", "/v1/networks/{id}/balances/{year}", http::verb::get, "/v1/networks/N-A/balances/2024",
-       nullptr, {"coordinator", "auditor", "operator"}, 200},
-      {"GET", "/v1/audit/verify", http::verb::get, "/v1/audit/verify", nullptr,
-       {"auditor", "operator"}, 200},
+      {"POST",
+       "/v1/events",
+       http::verb::post,
+       "/v1/events",
+       [&] { return Mission("m-" + std::to_string(++unique)); },
+       {"recorder", "operator"},
+       200},
+      {"GET",
+       "/v1/events",
+       http::verb::get,
+       "/v1/events?from=1&limit=5",
+       nullptr,
+       {"auditor", "operator"},
+       200},
+      {"GET",
+       "/v1/providers/{id}/invoices/{month}",
+       http::verb::get,
+       "/v1/providers/P-A/invoices/2024-04",
+       nullptr,
+       {"coordinator", "auditor", "operator"},
+       200},
+      {"GET",
+       "/v1/beneficiaries/{niss}/quota",
+       http::verb::get,
+       std::string("/v1/beneficiaries/") + kNissA + "/quota?on=2024-05-31",
+       nullptr,
+       {"coordinator", "auditor", "operator"},
+       200},
+      {"GET",
+       "/v1/networks/{id}/balances/{year}",
+       http::verb::get,
+       "/v1/networks/N-A/balances/2024",
+       nullptr,
+       {"coordinator", "auditor", "operator"},
+       200},
+      {"GET",
+       "/v1/audit/verify",
+       http::verb::get,
+       "/v1/audit/verify",
+       nullptr,
+       {"auditor", "operator"},
+       200},
       // Not wired to the replay module yet: 501 to those allowed.
-      {"POST", "/v1/replays", http::verb::post, "/v1/replays", [] { return std::string("{}"); },
-       {"operator"}, 501},
+      {"POST",
+       "/v1/replays",
+       http::verb::post,
+       "/v1/replays",
+       [] { return std::string("{}"); },
+       {"operator"},
+       501},
       {"GET", "/healthz", http::verb::get, "/healthz", nullptr, {}, 200},
       {"GET", "/metrics", http::verb::get, "/metrics", nullptr, {}, 200},
   };
@@ -633,8 +669,8 @@ TEST(LedgerdTest, CoordinatorReadsOwnNetworkOnly) {
   EXPECT_EQ(balance.Json().at("remaining_cents"), 100000000 - 23807);
   EXPECT_EQ(c.Get("/v1/networks/N-A/balances/2024", t.operator_).body, balance.body);
 
-  Reply quota = c.Get(std::string("/v1/beneficiaries/") + kNissA + "/quota?on=2024-05-31",
-                      t.coordinator_a);
+  Reply quota =
+      c.Get(std::string("/v1/beneficiaries/") + kNissA + "/quota?on=2024-05-31", t.coordinator_a);
   ASSERT_EQ(quota.status, 200) << quota;
   ASSERT_EQ(quota.Json().at("trajectories").as_array().size(), 1u) << quota;
   EXPECT_EQ(quota.Json().at("trajectories").at(0).at("network_id"), "N-A");
@@ -652,12 +688,12 @@ TEST(LedgerdTest, CoordinatorReadsOwnNetworkOnly) {
   // A provider that was never enrolled anywhere is not the coordinator's either.
   EXPECT_EQ(c.Get("/v1/providers/P-NOBODY/invoices/2024-04", t.coordinator_a).status, 403);
   // The other network's beneficiary: nothing of the other network is shown.
-  quota = c.Get(std::string("/v1/beneficiaries/") + kNissB + "/quota?on=2024-05-31",
-                t.coordinator_a);
+  quota =
+      c.Get(std::string("/v1/beneficiaries/") + kNissB + "/quota?on=2024-05-31", t.coordinator_a);
   ASSERT_EQ(quota.status, 200) << quota;
   EXPECT_TRUE(quota.Json().at("trajectories").as_array().empty()) << quota;
-  quota = c.Get(std::string("/v1/beneficiaries/") + kNissB + "/quota?on=2024-05-31",
-                t.coordinator_b);
+  quota =
+      c.Get(std::string("/v1/beneficiaries/") + kNissB + "/quota?on=2024-05-31", t.coordinator_b);
   EXPECT_EQ(quota.Json().at("trajectories").as_array().size(), 1u) << quota;
   // as_of does not widen the scope.
   EXPECT_EQ(c.Get("/v1/networks/N-B/balances/2024?as_of=6", t.coordinator_a).status, 403);
@@ -694,23 +730,25 @@ TEST(LedgerdTest, EveryBadInputClassIsRefusedAndStoresNothing) {
   const std::string group =
       R"({"id": "g1", "type": "session.group", "occurred_on": "2024-04-05", "facilitators": [], )"
       R"("network_id": "N-A", "function": "support", "minutes": 90, "location": "practice", )"
-      R"("participants": [)" + Beneficiary(kNissA) + "]}";
+      R"("participants": [)" +
+      Beneficiary(kNissA) + "]}";
   const std::vector<BadCase> cases = {
-      {"malformed JSON line", Lines({good, R"({"id": "x", "type": )"}), "application/x-ndjson",
-       400, "invalid_event", nullptr, 1},
-      {"malformed JSON array", "[" + good + ",", "application/json", 400, "invalid_event",
-       nullptr, -1},
+      {"malformed JSON line", Lines({good, R"({"id": "x", "type": )"}), "application/x-ndjson", 400,
+       "invalid_event", nullptr, 1},
+      {"malformed JSON array", "[" + good + ",", "application/json", 400, "invalid_event", nullptr,
+       -1},
       {"an array of non-objects", "[1, 2]", "application/json", 400, "invalid_event", nullptr, 0},
-      {"unknown type", Replace(good, "session.individual", "session.telepathic"), "application/json",
-       400, "invalid_event", "type", 0},
+      {"unknown type", Replace(good, "session.individual", "session.telepathic"),
+       "application/json", 400, "invalid_event", "type", 0},
       {"unknown field", Replace(good, R"("minutes": 60)", R"("minutes": 60, "colour": "red")"),
        "application/json", 400, "invalid_event", "colour", 0},
-      {"ledger field set by the client", Replace(good, R"("minutes": 60)", R"("minutes": 60, "seq": 4)"),
-       "application/json", 400, "invalid_event", "seq", 0},
+      {"ledger field set by the client",
+       Replace(good, R"("minutes": 60)", R"("minutes": 60, "seq": 4)"), "application/json", 400,
+       "invalid_event", "seq", 0},
       {"missing field", Replace(good, R"(, "minutes": 60)", ""), "application/json", 400,
        "invalid_event", "minutes", 0},
-      {"wrong type", Replace(good, R"("minutes": 60)", R"("minutes": "sixty")"),
-       "application/json", 400, "invalid_event", "minutes", 0},
+      {"wrong type", Replace(good, R"("minutes": 60)", R"("minutes": "sixty")"), "application/json",
+       400, "invalid_event", "minutes", 0},
       {"invalid NISS", Replace(good, kNissA, "90031210193"), "application/json", 400,
        "invalid_event", "beneficiary.niss", 0},
       {"impossible date", Replace(good, "2024-04-23", "2024-02-30"), "application/json", 400,
@@ -730,7 +768,8 @@ TEST(LedgerdTest, EveryBadInputClassIsRefusedAndStoresNothing) {
        Array({good, Replace(Mission("m-ev"), R"("minutes": 90)",
                             R"("minutes": 90, "expected_version": 7)")}),
        "application/json", 409, "conflict", "expected_version", 1},
-      {"one bad event at the end of a batch", Lines({good, Mission("m-ok"), Replace(Mission("m-bad"), "co_consultation", "gossip")}),
+      {"one bad event at the end of a batch",
+       Lines({good, Mission("m-ok"), Replace(Mission("m-bad"), "co_consultation", "gossip")}),
        "application/x-ndjson", 400, "invalid_event", "kind", 2},
       {"empty body", "", "application/json", 400, "invalid_event", nullptr, -1},
       {"blank lines only", "\n\n  \n", "application/x-ndjson", 400, "invalid_event", nullptr, -1},
@@ -818,7 +857,7 @@ TEST(LedgerdTest, QueryArgumentsAreChecked) {
   const json::array& events = body.at("events").as_array();
   ASSERT_EQ(events.size(), 3u);
   EXPECT_EQ(events[0].at("seq"), 2);
-  EXPECT_EQ(events[0].at("id"), "net-b");
+  EXPECT_EQ(events[0].at("id"), "net-N-B");
   EXPECT_EQ(events[0].at("hash").as_string().size(), 64u);
   EXPECT_FALSE(events[0].at("recorded_at").as_string().empty());
   EXPECT_EQ(page.Json().at("next_from"), 5);
@@ -863,8 +902,8 @@ TEST(LedgerdTest, ReadsCarryLedgerSeqAndAnswerAsOf) {
   ASSERT_EQ(zero.status, 200) << zero;
   EXPECT_EQ(zero.Header("ledger-seq"), "0");
   EXPECT_EQ(zero.Json().at("allocated_cents"), 0);
-  Reply quota = c.Get(std::string("/v1/beneficiaries/") + kNissA + "/quota?on=2024-05-31&as_of=" +
-                          std::to_string(first),
+  Reply quota = c.Get(std::string("/v1/beneficiaries/") + kNissA +
+                          "/quota?on=2024-05-31&as_of=" + std::to_string(first),
                       a);
   EXPECT_EQ(quota.Json().at("trajectories").at(0).at("used"), 3) << quota;
 }
@@ -880,9 +919,10 @@ TEST(LedgerdTest, ContentTypeOtherThanJsonIs415) {
     EXPECT_EQ(r.status, 415) << "'" << type << "': " << r;
     EXPECT_EQ(r.ErrorCode(), "invalid_argument");
   }
-  EXPECT_EQ(c.Post("/v1/events", s.tokens().recorder, Mission("m1"),
-                   "application/json; charset=utf-8").status,
-            200);
+  EXPECT_EQ(
+      c.Post("/v1/events", s.tokens().recorder, Mission("m1"), "application/json; charset=utf-8")
+          .status,
+      200);
   EXPECT_EQ(s.LastSeq(), 1u);
 }
 
@@ -904,18 +944,18 @@ TEST(LedgerdTest, BodyOverTheLimitIs413) {
   // Announced by Content-Length; refused before the body arrives.
   {
     Client c(s.port());
-    ASSERT_TRUE(c.SendRaw("POST /v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " +
-                          s.tokens().recorder +
-                          "\r\nContent-Type: application/json\r\nContent-Length: 1000000\r\n\r\n["));
+    ASSERT_TRUE(c.SendRaw(
+        "POST /v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + s.tokens().recorder +
+        "\r\nContent-Type: application/json\r\nContent-Length: 1000000\r\n\r\n["));
     Reply r = c.Read(10s);
     EXPECT_EQ(r.status, 413) << r;
   }
   // Chunked, growing past the limit.
   {
     Client c(s.port());
-    std::string raw = "POST /v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " +
-                      s.tokens().recorder +
-                      "\r\nContent-Type: application/x-ndjson\r\nTransfer-Encoding: chunked\r\n\r\n";
+    std::string raw =
+        "POST /v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + s.tokens().recorder +
+        "\r\nContent-Type: application/x-ndjson\r\nTransfer-Encoding: chunked\r\n\r\n";
     for (int i = 0; i < 10; ++i) raw += "3e8\r\n" + std::string(1000, ' ') + "\r\n";
     raw += "0\r\n\r\n";
     ASSERT_TRUE(c.SendRaw(raw));
@@ -933,14 +973,15 @@ TEST(LedgerdTest, HeaderOverTheLimitIs431) {
   o.header_bytes_max = 2048;
   TestServer s(o);
   Client c(s.port());
-  ASSERT_TRUE(c.SendRaw("GET /healthz HTTP/1.1\r\nHost: x\r\nX-Padding: " +
-                        std::string(8000, 'a') + "\r\n\r\n"));
+  ASSERT_TRUE(c.SendRaw("GET /healthz HTTP/1.1\r\nHost: x\r\nX-Padding: " + std::string(8000, 'a') +
+                        "\r\n\r\n"));
   Reply r = c.Read(10s);
   EXPECT_EQ(r.status, 431) << r;
   EXPECT_TRUE(c.ClosedWithin(5s));
   // A long target counts too.
   Client c2(s.port());
-  ASSERT_TRUE(c2.SendRaw("GET /healthz?" + std::string(8000, 'q') + " HTTP/1.1\r\nHost: x\r\n\r\n"));
+  ASSERT_TRUE(
+      c2.SendRaw("GET /healthz?" + std::string(8000, 'q') + " HTTP/1.1\r\nHost: x\r\n\r\n"));
   EXPECT_EQ(c2.Read(10s).status, 431);
   EXPECT_EQ(Client(s.port()).Get("/healthz").status, 200);
 }
@@ -1025,7 +1066,8 @@ TEST(LedgerdTest, MalformedRequestsNeverCrashOrStallTheServer) {
       "POST /v1/events HTTP/1.1\r\nHost: x\r\n" + auth +
           "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n\r\n",
       "POST /v1/events HTTP/1.1\r\nHost: x\r\n" + auth +
-          "Content-Type: application/json\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+          "Content-Type: application/json\r\nContent-Length: 3\r\nTransfer-Encoding: "
+          "chunked\r\n\r\n0\r\n\r\n",
       std::string("GET /he\0lthz HTTP/1.1\r\n\r\n", 25),
       "GET /healthz HTTP/1.1\r\nHost: \x01\x02\x7f\r\n\r\n",
       "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03",  // a TLS ClientHello
@@ -1033,7 +1075,8 @@ TEST(LedgerdTest, MalformedRequestsNeverCrashOrStallTheServer) {
       "GET /v1/providers//invoices/ HTTP/1.1\r\nHost: x\r\n" + auth + "\r\n",
       "GET /v1/providers/P-A/invoices/2024-04/../../x HTTP/1.1\r\nHost: x\r\n" + auth + "\r\n",
       "POST /v1/events HTTP/1.1\r\nHost: x\r\n" + auth +
-          "Content-Type: application/json\r\nContent-Length: 30\r\n\r\n[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[",
+          "Content-Type: application/json\r\nContent-Length: "
+          "30\r\n\r\n[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[",
       "POST /v1/events HTTP/1.1\r\nHost: x\r\n" + auth +
           "Content-Type: application/json\r\nContent-Length: 14\r\n\r\n\"\\ud800\\udc00\"",
   };
@@ -1051,9 +1094,10 @@ TEST(LedgerdTest, MalformedRequestsNeverCrashOrStallTheServer) {
   for (const std::string& raw : raws) send(raw);
 
   // Random damage to a valid append.
-  const std::string valid = "POST /v1/events HTTP/1.1\r\nHost: x\r\n" + auth +
-                            "Content-Type: application/json\r\nContent-Length: " +
-                            std::to_string(Mission("fz").size()) + "\r\n\r\n" + Mission("fz");
+  const std::string valid =
+      "POST /v1/events HTTP/1.1\r\nHost: x\r\n" + auth +
+      "Content-Type: application/json\r\nContent-Length: " + std::to_string(Mission("fz").size()) +
+      "\r\n\r\n" + Mission("fz");
   std::mt19937 rng(7);
   for (int i = 0; i < 150; ++i) {
     std::string raw = valid;
@@ -1061,9 +1105,14 @@ TEST(LedgerdTest, MalformedRequestsNeverCrashOrStallTheServer) {
     for (int e = 0; e < edits; ++e) {
       const size_t at = rng() % raw.size();
       switch (rng() % 3) {
-        case 0: raw[at] = static_cast<char>(rng() % 256); break;
-        case 1: raw.erase(at, 1 + rng() % 8); break;
-        default: raw.insert(at, std::string(1 + rng() % 4, static_cast<char>(rng() % 256)));
+        case 0:
+          raw[at] = static_cast<char>(rng() % 256);
+          break;
+        case 1:
+          raw.erase(at, 1 + rng() % 8);
+          break;
+        default:
+          raw.insert(at, std::string(1 + rng() % 4, static_cast<char>(rng() % 256)));
       }
     }
     send(raw);
@@ -1111,8 +1160,8 @@ TEST(LedgerdTest, ConcurrentAppendsLoseNothingAndRepeatNoSeq) {
       for (int r = 0; r < kRequests; ++r) {
         std::vector<std::string> events;
         for (int k = 0; k <= r % 3; ++k) {
-          events.push_back(Mission("c" + std::to_string(t) + "-" + std::to_string(r) + "-" +
-                                   std::to_string(k)));
+          events.push_back(
+              Mission("c" + std::to_string(t) + "-" + std::to_string(r) + "-" + std::to_string(k)));
         }
         Reply reply = r % 2 ? c.Post("/v1/events", s.tokens().recorder, Array(events))
                             : c.Post("/v1/events", s.tokens().recorder, Lines(events),
@@ -1123,8 +1172,8 @@ TEST(LedgerdTest, ConcurrentAppendsLoseNothingAndRepeatNoSeq) {
         }
         const json::value v = reply.Json();
         for (const auto& one : v.at("results").as_array()) {
-          got[t].push_back({std::string(one.at("id").as_string()),
-                            one.at("seq").to_number<uint64_t>()});
+          got[t].push_back(
+              {std::string(one.at("id").as_string()), one.at("seq").to_number<uint64_t>()});
         }
         if (std::stoull(reply.Header("ledger-seq")) < got[t].back().seq) {
           failures[t] = "Ledger-Seq below the request's own seq";
@@ -1162,7 +1211,7 @@ TEST(LedgerdTest, OneRequestsBadEventDoesNotFailItsGroup) {
   auto disk = std::make_shared<DiskControl>();
   TestServer s(TestOptions(), disk);
   s.Seed(History());
-  disk->sync_delay_ms = 300;
+  disk->sync_delay_ms = 500;
   const Tokens& t = s.tokens();
 
   struct Job {
@@ -1175,25 +1224,30 @@ TEST(LedgerdTest, OneRequestsBadEventDoesNotFailItsGroup) {
       {"good-2", Array({Mission("good-2a")}), 200},
       {"bad conflict", Array({Mission("bad-2a"), Replace(Session("a1"), "60", "50")}), 409},
       {"bad version",
-       Array({Mission("bad-3a"),
-              Replace(Mission("bad-3b"), R"("minutes": 90)", R"("minutes": 90, "expected_version": 0)")}),
+       Array({Mission("bad-3a"), Replace(Mission("bad-3b"), R"("minutes": 90)",
+                                         R"("minutes": 90, "expected_version": 0)")}),
        409},
       {"good-3", Array({Session("good-3a", "P-A", "N-A", kNissA, "2024-04-23")}), 200},
       // Same id as good-1a with other content, inside the same group: a conflict with it.
-      {"bad in-group conflict", Array({Replace(Mission("good-1a"), "co_consultation", "outreach_coordination")}), 409},
+      {"bad in-group conflict",
+       Array({Replace(Mission("good-1a"), "co_consultation", "outreach_coordination")}), 409},
   };
   // The first request occupies the writer for a slow sync; the others queue meanwhile.
+  const int syncs = disk->syncs_started.load();
   std::thread warm([&] {
     Client c(s.port());
     EXPECT_EQ(c.Post("/v1/events", t.recorder, Mission("warm")).status, 200);
   });
-  std::this_thread::sleep_for(50ms);
+  const auto deadline = Clock::now() + 10s;
+  while (disk->syncs_started.load() == syncs && Clock::now() < deadline) {
+    std::this_thread::sleep_for(1ms);
+  }
   std::vector<Reply> replies(jobs.size());
   std::vector<std::thread> threads;
   for (size_t i = 0; i < jobs.size(); ++i) {
     threads.emplace_back([&, i] {
       // Staggered a little so that good-1 precedes the in-group conflict.
-      std::this_thread::sleep_for(Ms(5 * i));
+      std::this_thread::sleep_for(Ms(20 * i));
       Client c(s.port());
       replies[i] = c.Post("/v1/events", t.recorder, jobs[i].body);
     });
@@ -1255,12 +1309,17 @@ TEST(LedgerdTest, StopAnswersAnAppendInFlight) {
   auto disk = std::make_shared<DiskControl>();
   TestServer s(TestOptions(), disk);
   disk->sync_delay_ms = 300;
+  const int syncs = disk->syncs_started.load();
   Reply r;
   std::thread client([&] {
     Client c(s.port());
     r = c.Post("/v1/events", s.tokens().recorder, Mission("in-flight"));
   });
-  std::this_thread::sleep_for(100ms);
+  // Stop while the append is being synced.
+  const auto deadline = Clock::now() + 10s;
+  while (disk->syncs_started.load() == syncs && Clock::now() < deadline) {
+    std::this_thread::sleep_for(1ms);
+  }
   s.server().Stop(5000);
   client.join();
   EXPECT_EQ(r.status, 200) << r;
@@ -1283,8 +1342,8 @@ class Ledgerd {
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
     posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
-    posix_spawn_file_actions_addopen(&actions, 2, log_path.c_str(),
-                                     O_WRONLY | O_CREAT | O_APPEND, 0644);
+    posix_spawn_file_actions_addopen(&actions, 2, log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND,
+                                     0644);
     const int rc = posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), environ);
     posix_spawn_file_actions_destroy(&actions);
     if (rc != 0) {
@@ -1346,7 +1405,7 @@ std::string ReadFile(const std::string& path) {
 }
 
 TEST(LedgerdProcessTest, SigtermStopsCleanlyAndARestartKeepsEverything) {
-  TempDir dir;
+  TempDir dir("ledgerd_test");
   const Tokens t = MakeTokens(dir.path() + "/tokens");
   const std::string db = dir.path() + "/db", log = dir.path() + "/ledgerd.log",
                     port_file = dir.path() + "/port", config = dir.path() + "/ledgerd.conf";
@@ -1395,10 +1454,10 @@ TEST(LedgerdProcessTest, SigtermStopsCleanlyAndARestartKeepsEverything) {
     EXPECT_FALSE(ec) << "not a JSON line: " << line;
     if (!ec && v.as_object().contains("route")) ++request_lines;
   }
-  EXPECT_GE(request_lines, 10) << logged;
+  EXPECT_EQ(request_lines, 11) << "one line per request:\n" << logged;
   for (const std::string& secret :
-       {t.recorder, t.coordinator_a, t.coordinator_b, t.auditor, t.operator_,
-        std::string("lt_"), std::string(kNissA), std::string(kNissB), std::string("90031210193"),
+       {t.recorder, t.coordinator_a, t.coordinator_b, t.auditor, t.operator_, std::string("lt_"),
+        std::string(kNissA), std::string(kNissB), std::string("90031210193"),
         ToHex(Sha256::Of(t.operator_))}) {
     EXPECT_EQ(logged.find(secret), std::string::npos) << secret << " in the log:\n" << logged;
     EXPECT_EQ(metrics.find(secret), std::string::npos) << secret << " in the metrics";
@@ -1422,8 +1481,8 @@ TEST(LedgerdProcessTest, SigtermStopsCleanlyAndARestartKeepsEverything) {
     }
     EXPECT_EQ(again, stored);
     EXPECT_EQ(c.Get("/v1/audit/verify", t.auditor).Json().at("head"), json::value(head));
-    Reply r = c.Post("/v1/events", t.recorder, Lines({Mission("after-restart")}),
-                     "application/x-ndjson");
+    Reply r =
+        c.Post("/v1/events", t.recorder, Lines({Mission("after-restart")}), "application/x-ndjson");
     ASSERT_EQ(r.status, 200) << r;
     EXPECT_EQ(r.Json().at("results").at(0).at("seq"), History().size() + 1);
     // The projections survived too.
@@ -1434,7 +1493,7 @@ TEST(LedgerdProcessTest, SigtermStopsCleanlyAndARestartKeepsEverything) {
 }
 
 TEST(LedgerdProcessTest, BadSettingsAreRefusedAtStart) {
-  TempDir dir;
+  TempDir dir("ledgerd_test");
   MakeTokens(dir.path() + "/tokens");
   const std::string log = dir.path() + "/ledgerd.log", port_file = dir.path() + "/port";
   auto exit_code = [&](std::vector<std::string> args) {
@@ -1445,8 +1504,7 @@ TEST(LedgerdProcessTest, BadSettingsAreRefusedAtStart) {
     argv.push_back(nullptr);
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 2, log.c_str(), O_WRONLY | O_CREAT | O_APPEND,
-                                     0644);
+    posix_spawn_file_actions_addopen(&actions, 2, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
     posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
     pid_t pid = -1;
     const int rc = posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ);

@@ -22,8 +22,8 @@ using Route = std::pair<std::string, std::string>;  // {"GET", "/v1/events"}
 std::set<Route> DocumentedRoutes(const std::string& file) {
   std::ifstream in(file);
   EXPECT_TRUE(in) << "cannot read " << file;
-  static const std::set<std::string> kMethods = {"get", "put", "post", "delete", "options",
-                                                 "head", "patch", "trace"};
+  static const std::set<std::string> kMethods = {"get",     "put",  "post",  "delete",
+                                                 "options", "head", "patch", "trace"};
   std::set<Route> out;
   bool in_paths = false;
   std::string path;
@@ -45,8 +45,8 @@ std::set<Route> DocumentedRoutes(const std::string& file) {
       std::string method = key;
       for (char& c : method) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
       EXPECT_FALSE(path.empty()) << "a method before any path: " << line;
-      EXPECT_TRUE(out.insert({method, path}).second) << "documented twice: " << method << " "
-                                                     << path;
+      EXPECT_TRUE(out.insert({method, path}).second)
+          << "documented twice: " << method << " " << path;
     }
   }
   return out;
@@ -61,8 +61,8 @@ TEST(OpenApiRoutesTest, EveryServedRouteIsDocumentedAndEveryDocumentedRouteServe
   }
   ASSERT_FALSE(served.empty());
   for (const Route& r : served) {
-    EXPECT_TRUE(documented.count(r)) << r.first << " " << r.second
-                                     << " is served but not in api/openapi.yaml";
+    EXPECT_TRUE(documented.count(r))
+        << r.first << " " << r.second << " is served but not in api/openapi.yaml";
   }
   for (const Route& r : documented) {
     EXPECT_TRUE(served.count(r)) << r.first << " " << r.second
@@ -73,12 +73,12 @@ TEST(OpenApiRoutesTest, EveryServedRouteIsDocumentedAndEveryDocumentedRouteServe
 // The parser itself: it must not pass by reading nothing.
 TEST(OpenApiRoutesTest, TheFileDocumentsTheInterfacesTable) {
   const std::set<Route> documented = DocumentedRoutes(LEDGER_OPENAPI_FILE);
-  for (const Route& r : {Route{"POST", "/v1/events"}, Route{"GET", "/v1/events"},
-                         Route{"GET", "/v1/providers/{id}/invoices/{month}"},
-                         Route{"GET", "/v1/beneficiaries/{niss}/quota"},
-                         Route{"GET", "/v1/networks/{id}/balances/{year}"},
-                         Route{"GET", "/v1/audit/verify"}, Route{"POST", "/v1/replays"},
-                         Route{"GET", "/healthz"}, Route{"GET", "/metrics"}}) {
+  for (const Route& r :
+       {Route{"POST", "/v1/events"}, Route{"GET", "/v1/events"},
+        Route{"GET", "/v1/providers/{id}/invoices/{month}"},
+        Route{"GET", "/v1/beneficiaries/{niss}/quota"},
+        Route{"GET", "/v1/networks/{id}/balances/{year}"}, Route{"GET", "/v1/audit/verify"},
+        Route{"POST", "/v1/replays"}, Route{"GET", "/healthz"}, Route{"GET", "/metrics"}}) {
     EXPECT_TRUE(documented.count(r)) << r.first << " " << r.second;
   }
 }
