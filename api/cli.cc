@@ -10,10 +10,13 @@ namespace ledger {
 int Report(const Error& e, const std::string& where) {
   std::fprintf(stderr, "ledgerctl: %s%s\n", where.c_str(), e.ToString().c_str());
   switch (e.code) {
-    case ErrorCode::kInvalidArgument: return kExitUsage;
+    case ErrorCode::kInvalidArgument:
+      return kExitUsage;
     case ErrorCode::kStorage:
-    case ErrorCode::kWritesStopped: return kExitStorage;
-    default: return kExitRefused;
+    case ErrorCode::kWritesStopped:
+      return kExitStorage;
+    default:
+      return kExitRefused;
   }
 }
 

@@ -5,7 +5,6 @@
 
 #include <cerrno>
 #include <csignal>
-
 #include <cstdio>
 #include <fstream>
 #include <functional>
@@ -17,9 +16,9 @@
 #include "api/cli.h"
 #include "api/flags.h"
 #include "api/generator.h"
+#include "api/progress.h"
 #include "api/queries.h"
 #include "api/replay_commands.h"
-#include "api/progress.h"
 #include "api/server/tokens.h"
 #include "ledger/event_log.h"
 #include "projections/store.h"
@@ -97,8 +96,8 @@ int RunEvents(const Flags& f) {
   auto log = OpenLog(f);
   if (!log) return Report(log.error());
   const Seq first = static_cast<Seq>(from->value_or(1));
-  const Seq last = limit->has_value() ? (**limit == 0 ? 0 : first + static_cast<Seq>(**limit) - 1)
-                                      : UINT64_MAX;
+  const Seq last =
+      limit->has_value() ? (**limit == 0 ? 0 : first + static_cast<Seq>(**limit) - 1) : UINT64_MAX;
   std::string out;
   errno = 0;
   Status s = (*log)->ReadRange(first, last, [&](const StoredEventView& v) {
@@ -162,8 +161,8 @@ int RunGenerate(const Flags& f) {
     if (auto text = f.Get(name)) {
       auto date = ParseDate(*text);
       if (!date) {
-        return Report({ErrorCode::kInvalidArgument,
-                       std::string("--") + name + " must be a date YYYY-MM-DD"});
+        return Report(
+            {ErrorCode::kInvalidArgument, std::string("--") + name + " must be a date YYYY-MM-DD"});
       }
       *day = ToDay(*date);
     }
@@ -199,14 +198,15 @@ int RunGenerate(const Flags& f) {
 
 int RunTokens(const Flags& f) {
   if (f.positional().size() != 1 || f.positional()[0] != "add") {
-    return Report({ErrorCode::kInvalidArgument, "usage: ledgerctl tokens add --file FILE --role ROLE"});
+    return Report(
+        {ErrorCode::kInvalidArgument, "usage: ledgerctl tokens add --file FILE --role ROLE"});
   }
   auto file = f.Get("file");
   auto role = ParseRole(f.GetOr("role", ""));
   if (!file || file->empty()) return Report({ErrorCode::kInvalidArgument, "--file is required"});
   if (!role) {
-    return Report({ErrorCode::kInvalidArgument,
-                   "--role must be recorder, coordinator, auditor or operator"});
+    return Report(
+        {ErrorCode::kInvalidArgument, "--role must be recorder, coordinator, auditor or operator"});
   }
   auto token = TokenStore::Add(*file, *role, f.GetOr("network", ""), f.GetOr("name", ""));
   if (!token) return Report(token.error());
@@ -217,85 +217,136 @@ int RunTokens(const Flags& f) {
 
 const std::vector<Command>& Commands() {
   static const std::vector<Command> commands = {
-      {"append", "append [FILE|-] [--defer-projections] [--db DIR]",
+      {"append",
+       "append [FILE|-] [--defer-projections] [--db DIR]",
        "Appends the JSON Lines events of FILE (or stdin) as one atomic batch: all are stored\n"
        "or none. Prints {\"appended\":N,\"duplicates\":M,\"last_seq\":S}. A refused event is\n"
        "named by line, batch index, id and field. The projections are brought up to date\n"
        "after the commit, or at the next query with --defer-projections.",
-       {"db"}, {"defer-projections"}, RunAppend},
-      {"events", "events [--from SEQ] [--limit N] [--db DIR]",
-       "Prints stored events as JSON Lines, with seq, recorded_at and hash.", {"db", "from", "limit"},
-       {}, RunEvents},
-      {"verify", "verify [--expect SEQ:HASH] [--db DIR]",
-       "Walks the whole hash chain and sequence. Exit 0 and {\"ok\":true,\"events\":N,\"head\":H},\n"
+       {"db"},
+       {"defer-projections"},
+       RunAppend},
+      {"events",
+       "events [--from SEQ] [--limit N] [--db DIR]",
+       "Prints stored events as JSON Lines, with seq, recorded_at and hash.",
+       {"db", "from", "limit"},
+       {},
+       RunEvents},
+      {"verify",
+       "verify [--expect SEQ:HASH] [--db DIR]",
+       "Walks the whole hash chain and sequence. Exit 0 and "
+       "{\"ok\":true,\"events\":N,\"head\":H},\n"
        "or exit 1 and the first bad seq. --expect SEQ:HASH (from `checkpoint`) also proves that\n"
        "the event at SEQ still has that hash: history up to it was not rewritten since.",
-       {"db", "expect"}, {}, RunVerify},
-      {"invoice", "invoice --provider ID --month YYYY-MM [--format json|csv] [--as-of SEQ] [--db DIR]",
+       {"db", "expect"},
+       {},
+       RunVerify},
+      {"invoice",
+       "invoice --provider ID --month YYYY-MM [--format json|csv] [--as-of SEQ] [--db DIR]",
        "One provider's invoice for one month: totals over billable lines, and every line with\n"
        "its event, the rule that priced it, fee, co-pay, insurer share, or why it is not billable.",
-       {"db", "provider", "month", "format", "as-of", "as-of-time"}, {}, RunInvoice},
-      {"quota", "quota --niss NISS --on YYYY-MM-DD [--as-of SEQ] [--db DIR]",
+       {"db", "provider", "month", "format", "as-of", "as-of-time"},
+       {},
+       RunInvoice},
+      {"quota",
+       "quota --niss NISS --on YYYY-MM-DD [--as-of SEQ] [--db DIR]",
        "The beneficiary's trajectories active on that date and their counters.",
-       {"db", "niss", "on", "as-of", "as-of-time"}, {}, RunQuota},
-      {"balance", "balance --network ID --year YYYY [--as-of SEQ] [--db DIR]",
+       {"db", "niss", "on", "as-of", "as-of-time"},
+       {},
+       RunQuota},
+      {"balance",
+       "balance --network ID --year YYYY [--as-of SEQ] [--db DIR]",
        "The network's care budget for the year: allocated, consumed, remaining, projected\n"
        "exhaustion (from the spend rate up to the latest care date).",
-       {"db", "network", "year", "as-of", "as-of-time"}, {}, RunBalance},
-      {"figures", "figures --network ID --on YYYY-MM-DD [--as-of SEQ] [--db DIR]",
+       {"db", "network", "year", "as-of", "as-of-time"},
+       {},
+       RunBalance},
+      {"figures",
+       "figures --network ID --on YYYY-MM-DD [--as-of SEQ] [--db DIR]",
        "Network figures on a date: mean individual sessions per closed treatment trajectory,\n"
        "share of support trajectories with an exception (reported, not enforced).",
-       {"db", "network", "on", "as-of", "as-of-time"}, {}, RunFigures},
-      {"tokens", "tokens add --file FILE --role ROLE [--network ID] [--name TEXT]",
+       {"db", "network", "on", "as-of", "as-of-time"},
+       {},
+       RunFigures},
+      {"tokens",
+       "tokens add --file FILE --role ROLE [--network ID] [--name TEXT]",
        "Creates a bearer token for ledgerd and prints it once; FILE keeps only its SHA-256, with\n"
        "the role (recorder, coordinator, auditor, operator), network (coordinators) and name.",
-       {"file", "role", "network", "name"}, {}, RunTokens},
-      {"projections", "projections status|rebuild [--db DIR]",
+       {"file", "role", "network", "name"},
+       {},
+       RunTokens},
+      {"projections",
+       "projections status|rebuild [--db DIR]",
        "status: the seq the persisted projections reflect and their digest; rebuild: fold all\n"
        "history again from seq 1 (they are kept up to date on every append and query).",
-       {"db"}, {}, RunProjections},
-      {"rules", "rules show [ID] [--db DIR] | rules publish FILE --reason TEXT [--db DIR]",
+       {"db"},
+       {},
+       RunProjections},
+      {"rules",
+       "rules show [ID] [--db DIR] | rules publish FILE --reason TEXT [--db DIR]",
        "show: prints the rulesets in force (or one) as the JSON that `rules publish` and\n"
        "`replay --rules` take. publish: validates the ruleset in FILE (or - for stdin) and\n"
        "appends it; from then on it prices every care date it covers. Its version must be higher\n"
        "than the one in force for its id, which it replaces for all dates. Try it first with\n"
        "`replay --rules FILE`.",
-       {"db", "as-of", "as-of-time", "reason"}, {"defer-projections"}, RunRulesCommand},
-      {"replay", "replay --rules FILE [--from YYYY-MM-DD] [--format json|text] [--db DIR]",
+       {"db", "as-of", "as-of-time", "reason"},
+       {"defer-projections"},
+       RunRulesCommand},
+      {"replay",
+       "replay --rules FILE [--from YYYY-MM-DD] [--format json|text] [--db DIR]",
        "Dry run of a ruleset: folds all history under the rulesets in force and again with FILE\n"
        "added, and prints the differences per provider-month (fee, co-pay, insurer share before,\n"
        "after, delta; lines repriced or changing billability) and per network-year (budget\n"
        "consumed), with totals. --from: only care dates on or after it. Stores nothing.",
-       {"db", "rules", "from", "format"}, {}, RunReplay},
-      {"close", "close --month YYYY-MM [--db DIR]",
+       {"db", "rules", "from", "format"},
+       {},
+       RunReplay},
+      {"close",
+       "close --month YYYY-MM [--db DIR]",
        "Closes a month that is over: appends, in one atomic batch, one invoice.issued per\n"
        "provider with lines that month (totals as billed now, line count and SHA-256 of the\n"
        "lines, ruleset in force on the 1st). A month is closed once.",
-       {"db", "month"}, {}, RunClose},
-      {"regularisations", "regularisations [--month YYYY-MM] [--as-of SEQ] [--db DIR]",
+       {"db", "month"},
+       {},
+       RunClose},
+      {"regularisations",
+       "regularisations [--month YYYY-MM] [--as-of SEQ] [--db DIR]",
        "Issued versus current totals of closed provider-months, after a tariff revision or a\n"
        "void: the differences, and the next open month they are billed in.",
-       {"db", "month", "as-of", "as-of-time"}, {}, RunRegularisations},
-      {"explain", "explain --event ID [--as-of SEQ] [--db DIR]",
+       {"db", "month", "as-of", "as-of-time"},
+       {},
+       RunRegularisations},
+      {"explain",
+       "explain --event ID [--as-of SEQ] [--db DIR]",
        "For auditors: how a care event was priced. The state the fold met (trajectory, counter\n"
        "used and maximum, assessment, age, enrolment), the ruleset and fee row, the co-pay rule\n"
        "and fee = co-pay + insurer share for each of its lines.",
-       {"db", "event", "as-of", "as-of-time"}, {}, RunExplain},
-      {"export", "export --month YYYY-MM [--format json|csv] [--as-of SEQ] [--db DIR]",
+       {"db", "event", "as-of", "as-of-time"},
+       {},
+       RunExplain},
+      {"export",
+       "export --month YYYY-MM [--format json|csv] [--as-of SEQ] [--db DIR]",
        "Every invoice line of the month for all providers: CSV with the invoice CSV's columns,\n"
        "or JSON {\"month\",\"invoices\":[...]}.",
-       {"db", "month", "format", "as-of", "as-of-time"}, {}, RunExport},
-      {"checkpoint", "checkpoint [--db DIR]",
+       {"db", "month", "format", "as-of", "as-of-time"},
+       {},
+       RunExport},
+      {"checkpoint",
+       "checkpoint [--db DIR]",
        "Prints {\"seq\":N,\"head\":H}: the head to write down; `verify --expect N:H` proves later\n"
        "that history up to N was not rewritten.",
-       {"db"}, {}, RunCheckpoint},
+       {"db"},
+       {},
+       RunCheckpoint},
       {"generate",
        "generate [--seed N] [--events N] [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--out FILE]",
        "Writes a realistic synthetic national history as JSON Lines (stdout, or FILE): 32\n"
        "networks, budgets, providers and care under both conventions. Deterministic: the same\n"
        "flags give the same bytes. Defaults: --seed 1, --events 20000 (approximate), --from\n"
        "2022-01-01, --to 2026-06-30. Streams in constant memory.",
-       {"seed", "events", "from", "to", "out"}, {}, RunGenerate},
+       {"seed", "events", "from", "to", "out"},
+       {},
+       RunGenerate},
   };
   return commands;
 }

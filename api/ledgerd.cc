@@ -16,10 +16,17 @@
 namespace ledger {
 namespace {
 
-const std::set<std::string> kValued = {"db",          "listen",          "tokens",
-                                       "threads",     "config",          "body-limit-bytes",
-                                       "header-limit-bytes", "read-timeout-ms", "idle-timeout-ms",
-                                       "max-connections", "port-file"};
+const std::set<std::string> kValued = {"db",
+                                       "listen",
+                                       "tokens",
+                                       "threads",
+                                       "config",
+                                       "body-limit-bytes",
+                                       "header-limit-bytes",
+                                       "read-timeout-ms",
+                                       "idle-timeout-ms",
+                                       "max-connections",
+                                       "port-file"};
 
 constexpr const char* kUsage =
     "usage: ledgerd --db DIR --listen HOST:PORT --tokens FILE [options]\n"
@@ -73,9 +80,9 @@ Result<ServerOptions> Options(const std::map<std::string, std::string>& s) {
     char* end = nullptr;
     const long long v = std::strtoll(it->second.c_str(), &end, 10);
     if (it->second.empty() || *end != '\0' || v < min || v > max) {
-      return Error{ErrorCode::kInvalidArgument, std::string("--") + key + " must be " +
-                                                    std::to_string(min) + ".." +
-                                                    std::to_string(max)};
+      return Error{
+          ErrorCode::kInvalidArgument,
+          std::string("--") + key + " must be " + std::to_string(min) + ".." + std::to_string(max)};
     }
     *out = static_cast<std::remove_pointer_t<decltype(out)>>(v);
     return Ok();
@@ -118,7 +125,8 @@ int Main(int argc, char** argv) {
   auto options = Options(*settings);
   if (!options) return Fatal(options.error());
   options->log_requests = !flags->Has("quiet");
-  if (!settings->count("tokens")) return Fatal({ErrorCode::kInvalidArgument, "--tokens is required"});
+  if (!settings->count("tokens"))
+    return Fatal({ErrorCode::kInvalidArgument, "--tokens is required"});
   auto tokens = TokenStore::Load(settings->at("tokens"));
   if (!tokens) return Fatal(tokens.error());
 
@@ -145,8 +153,7 @@ int Main(int argc, char** argv) {
     std::ofstream(settings->at("port-file")) << *port << "\n";
   }
   std::fprintf(stderr, "{\"event\":\"listening\",\"host\":\"%s\",\"port\":%u,\"last_seq\":%llu}\n",
-               options->host.c_str(), *port,
-               static_cast<unsigned long long>((*log)->head().seq));
+               options->host.c_str(), *port, static_cast<unsigned long long>((*log)->head().seq));
 
   std::thread signals([&] {
     int sig = 0;

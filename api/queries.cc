@@ -6,8 +6,8 @@
 #include "api/progress.h"
 #include "api/query_source.h"
 #include "projections/history.h"
-#include "projections/store.h"
 #include "projections/projector.h"
+#include "projections/store.h"
 #include "projections/views.h"
 #include "schemas/niss.h"
 
@@ -51,7 +51,8 @@ class Source {
 
 Result<std::string> Required(const Flags& f, const char* name) {
   auto v = f.Get(name);
-  if (!v || v->empty()) return Error{ErrorCode::kInvalidArgument, std::string("--") + name + " is required"};
+  if (!v || v->empty())
+    return Error{ErrorCode::kInvalidArgument, std::string("--") + name + " is required"};
   return *v;
 }
 
@@ -96,7 +97,8 @@ int RunQuota(const Flags& f) {
   auto niss = Required(f, "niss");
   if (!niss) return Report(niss.error());
   // The number itself is not echoed in the error: it is personal data.
-  if (!IsValidNiss(*niss)) return Report({ErrorCode::kInvalidArgument, "--niss is not a valid NISS"});
+  if (!IsValidNiss(*niss))
+    return Report({ErrorCode::kInvalidArgument, "--niss is not a valid NISS"});
   auto on = RequiredDay(f, "on");
   if (!on) return Report(on.error());
   auto src = Source::Open(f);

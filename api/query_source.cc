@@ -27,8 +27,7 @@ Result<QuerySource> QuerySource::AsOf(const EventLog& log, Seq seq) {
   return src;
 }
 
-Result<std::vector<LineRecord>> QuerySource::Lines(std::string_view provider,
-                                                   int32_t month) const {
+Result<std::vector<LineRecord>> QuerySource::Lines(std::string_view provider, int32_t month) const {
   if (store_) return store_->Lines(provider, month);
   return MemoryLines(*history_, *projection_, provider, month);
 }
@@ -59,8 +58,7 @@ Result<Cents> QuerySource::Allocated(std::string_view network, int32_t year) con
   return MemoryAllocated(*history_, *projection_, network, year);
 }
 
-Result<std::map<CivilDay, Cents>> QuerySource::Daily(std::string_view network,
-                                                    int32_t year) const {
+Result<std::map<CivilDay, Cents>> QuerySource::Daily(std::string_view network, int32_t year) const {
   if (store_) return store_->DailyConsumed(network, year);
   return MemoryDailyConsumed(*history_, *projection_, network, year);
 }

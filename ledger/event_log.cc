@@ -1,7 +1,5 @@
 #include "ledger/event_log.h"
 
-#include "ledger/bytes.h"
-
 #include <capnp/message.h>
 #include <capnp/serialize.h>
 #include <kj/exception.h>
@@ -14,12 +12,14 @@
 #include <cstring>
 #include <unordered_map>
 
+#include "ledger/bytes.h"
+
 namespace ledger {
 namespace {
 
 constexpr size_t kHashBytes = 32;
-constexpr const char* kCfNames[] = {"default", "events",       "ids",        "streams",
-                                    "stream_index", "meta", "projections"};
+constexpr const char* kCfNames[] = {"default",      "events", "ids",        "streams",
+                                    "stream_index", "meta",   "projections"};
 constexpr std::string_view kHeadKey = "head";
 
 std::string StreamIndexKey(std::string_view stream, uint64_t version) {
@@ -144,20 +144,34 @@ std::string StreamOf(schema::Event::Reader ev) {
   auto provider = [](capnp::Text::Reader id) { return "provider/" + std::string(id.cStr()); };
   auto network = [](capnp::Text::Reader id) { return "network/" + std::string(id.cStr()); };
   switch (body.which()) {
-    case B::NETWORK_REGISTERED: return network(body.getNetworkRegistered().getNetworkId());
-    case B::PROVIDER_ENROLLED: return provider(body.getProviderEnrolled().getProviderId());
-    case B::PROVIDER_LEFT: return provider(body.getProviderLeft().getProviderId());
-    case B::BUDGET_ALLOCATED: return network(body.getBudgetAllocated().getNetworkId());
-    case B::RULESET_PUBLISHED: return "rules";
-    case B::ASSESSMENT_RECORDED: return beneficiary(body.getAssessmentRecorded().getBeneficiary());
-    case B::EXCEPTION_GRANTED: return beneficiary(body.getExceptionGranted().getBeneficiary());
-    case B::SESSION_INDIVIDUAL: return beneficiary(body.getSessionIndividual().getBeneficiary());
-    case B::SESSION_GROUP: return network(body.getSessionGroup().getNetworkId());
-    case B::COMMUNITY_INTERVENTION: return network(body.getCommunityIntervention().getNetworkId());
-    case B::SUPPORT_MISSION: return provider(body.getSupportMission().getProviderId());
-    case B::CONCERTATION_HELD: return beneficiary(body.getConcertationHeld().getBeneficiary());
-    case B::EVENT_VOIDED: return "";  // the target's stream, resolved by the log
-    case B::INVOICE_ISSUED: return provider(body.getInvoiceIssued().getProviderId());
+    case B::NETWORK_REGISTERED:
+      return network(body.getNetworkRegistered().getNetworkId());
+    case B::PROVIDER_ENROLLED:
+      return provider(body.getProviderEnrolled().getProviderId());
+    case B::PROVIDER_LEFT:
+      return provider(body.getProviderLeft().getProviderId());
+    case B::BUDGET_ALLOCATED:
+      return network(body.getBudgetAllocated().getNetworkId());
+    case B::RULESET_PUBLISHED:
+      return "rules";
+    case B::ASSESSMENT_RECORDED:
+      return beneficiary(body.getAssessmentRecorded().getBeneficiary());
+    case B::EXCEPTION_GRANTED:
+      return beneficiary(body.getExceptionGranted().getBeneficiary());
+    case B::SESSION_INDIVIDUAL:
+      return beneficiary(body.getSessionIndividual().getBeneficiary());
+    case B::SESSION_GROUP:
+      return network(body.getSessionGroup().getNetworkId());
+    case B::COMMUNITY_INTERVENTION:
+      return network(body.getCommunityIntervention().getNetworkId());
+    case B::SUPPORT_MISSION:
+      return provider(body.getSupportMission().getProviderId());
+    case B::CONCERTATION_HELD:
+      return beneficiary(body.getConcertationHeld().getBeneficiary());
+    case B::EVENT_VOIDED:
+      return "";  // the target's stream, resolved by the log
+    case B::INVOICE_ISSUED:
+      return provider(body.getInvoiceIssued().getProviderId());
   }
   return "";
 }
@@ -279,7 +293,8 @@ Status EventLog::Fail(const rocksdb::Status& s, const char* what) {
 
 Status EventLog::Refuse() const {
   std::lock_guard<std::mutex> lock(failure_mu_);
-  return Error{ErrorCode::kWritesStopped, "writes are stopped after a storage failure: " + failure_};
+  return Error{ErrorCode::kWritesStopped,
+               "writes are stopped after a storage failure: " + failure_};
 }
 
 std::string EventLog::failure() const {
@@ -307,9 +322,9 @@ struct EventLog::Append::State {
   Seq next_seq = 1;
   Hash prev{};
   int64_t recorded_at_us = 0;
-  std::unordered_map<std::string, IdEntry> ids;           // this batch's ids
-  std::unordered_map<std::string, uint64_t> versions;      // streams touched by this batch
-  rocksdb::WriteBatch chunk;  // events not yet written
+  std::unordered_map<std::string, IdEntry> ids;        // this batch's ids
+  std::unordered_map<std::string, uint64_t> versions;  // streams touched by this batch
+  rocksdb::WriteBatch chunk;                           // events not yet written
   // (stream, version) -> seq: the stream index entries, written by Commit() only, sorted so
   // that RocksDB's memtable inserts them in key order (much cheaper than random order).
   std::vector<std::pair<std::string, Seq>> stream_index;
@@ -417,9 +432,9 @@ Status EventLog::Append::Add(const DecodedEvent& decoded) {
   if (!existing) return fail(existing.error().code, "id", existing.error().message);
   if (existing->has_value()) {
     if ((*existing)->digest != digest) {
-      return fail(ErrorCode::kConflict, "id",
-                  "id already used by seq " + std::to_string((*existing)->seq) +
-                      " with different content");
+      return fail(
+          ErrorCode::kConflict, "id",
+          "id already used by seq " + std::to_string((*existing)->seq) + " with different content");
     }
     st.result.results.push_back({id, (*existing)->seq, AppendStatus::kDuplicate});
     ++st.result.duplicates;
@@ -593,7 +608,8 @@ Status EventLog::ReadSeqs(const std::vector<Seq>& seqs,
       fn(view);
     }
   } catch (const kj::Exception& e) {
-    return Error{ErrorCode::kCorruption, "undecodable event: " + std::string(e.getDescription().cStr())};
+    return Error{ErrorCode::kCorruption,
+                 "undecodable event: " + std::string(e.getDescription().cStr())};
   }
   return Ok();
 }
@@ -614,7 +630,8 @@ Result<std::vector<Seq>> EventLog::StreamSeqs(std::string_view stream) const {
   const Seq last = head().seq;
   std::string prefix(stream);
   prefix.push_back('\0');
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cfs_[kStreamIndex]));
+  std::unique_ptr<rocksdb::Iterator> it(
+      db_->NewIterator(rocksdb::ReadOptions(), cfs_[kStreamIndex]));
   for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
     if (it->value().size() != 8) return Error{ErrorCode::kCorruption, "bad stream index entry"};
     const Seq seq = GetBE64(it->value().data());

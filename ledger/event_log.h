@@ -67,7 +67,7 @@ struct AppendedEvent {
 struct AppendResult {
   uint64_t appended = 0;
   uint64_t duplicates = 0;
-  Seq last_seq = 0;  // the log's head after the commit
+  Seq last_seq = 0;                    // the log's head after the commit
   std::vector<AppendedEvent> results;  // one per event, in batch order
 };
 

@@ -1,4 +1,3 @@
-#include "ledger/testing/temp_dir.h"
 #include "ledger/event_log.h"
 
 #include <gtest/gtest.h>
@@ -17,6 +16,7 @@
 #include <utility>
 #include <vector>
 
+#include "ledger/testing/temp_dir.h"
 #include "schemas/civil_date.h"
 #include "schemas/json_codec.h"
 

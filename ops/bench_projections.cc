@@ -40,9 +40,10 @@ int Main(int argc, char** argv) {
     return 1;
   }
   const double rebuild_s = Seconds(std::chrono::steady_clock::now() - t0);
-  std::printf("{\"bench\":\"projections_rebuild\",\"events\":%llu,\"seconds\":%.3f,"
-              "\"events_per_s\":%.0f}\n",
-              static_cast<unsigned long long>(events), rebuild_s, events / rebuild_s);
+  std::printf(
+      "{\"bench\":\"projections_rebuild\",\"events\":%llu,\"seconds\":%.3f,"
+      "\"events_per_s\":%.0f}\n",
+      static_cast<unsigned long long>(events), rebuild_s, events / rebuild_s);
 
   if (auto tail = flags->Get("tail")) {
     std::ifstream in(*tail);
@@ -68,10 +69,11 @@ int Main(int argc, char** argv) {
       }
       if (per_event_us.empty()) continue;
       std::sort(per_event_us.begin(), per_event_us.end());
-      std::printf("{\"bench\":\"projections_maintain\",\"batch_events\":%zu,\"rounds\":%zu,"
-                  "\"median_us_per_event\":%.1f,\"p90_us_per_event\":%.1f}\n",
-                  batch, per_event_us.size(), per_event_us[per_event_us.size() / 2],
-                  per_event_us[per_event_us.size() * 9 / 10]);
+      std::printf(
+          "{\"bench\":\"projections_maintain\",\"batch_events\":%zu,\"rounds\":%zu,"
+          "\"median_us_per_event\":%.1f,\"p90_us_per_event\":%.1f}\n",
+          batch, per_event_us.size(), per_event_us[per_event_us.size() / 2],
+          per_event_us[per_event_us.size() * 9 / 10]);
     }
   }
   return 0;

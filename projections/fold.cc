@@ -9,16 +9,26 @@ namespace ledger {
 
 const char* ReasonName(Reason r) {
   switch (r) {
-    case Reason::kNone: return "";
-    case Reason::kNoConvention: return "no_convention";
-    case Reason::kProviderNotEnrolled: return "provider_not_enrolled";
-    case Reason::kAgeOutsideNetwork: return "age_outside_network";
-    case Reason::kNoAssessment: return "no_assessment";
-    case Reason::kDailyLimit: return "daily_limit";
-    case Reason::kCounterExhausted: return "counter_exhausted";
-    case Reason::kGroupTooSmall: return "group_too_small";
-    case Reason::kCommunityRequirements: return "community_requirements";
-    case Reason::kConcertationRequirements: return "concertation_requirements";
+    case Reason::kNone:
+      return "";
+    case Reason::kNoConvention:
+      return "no_convention";
+    case Reason::kProviderNotEnrolled:
+      return "provider_not_enrolled";
+    case Reason::kAgeOutsideNetwork:
+      return "age_outside_network";
+    case Reason::kNoAssessment:
+      return "no_assessment";
+    case Reason::kDailyLimit:
+      return "daily_limit";
+    case Reason::kCounterExhausted:
+      return "counter_exhausted";
+    case Reason::kGroupTooSmall:
+      return "group_too_small";
+    case Reason::kCommunityRequirements:
+      return "community_requirements";
+    case Reason::kConcertationRequirements:
+      return "concertation_requirements";
   }
   return "?";
 }
@@ -108,12 +118,14 @@ Population FoldContext::PopulationOf(NetworkIdx n) const {
 Reason FoldContext::AgeReason(NetworkIdx n, const Person& p, CivilDay d, const Ruleset& r) const {
   const int32_t age = AgeOn(p.birth, d);
   switch (PopulationOf(n)) {
-    case Population::kUnknown: return Reason::kNoConvention;  // no registered network
+    case Population::kUnknown:
+      return Reason::kNoConvention;  // no registered network
     case Population::kChildren:
       return age <= r.children_max_age ? Reason::kNone : Reason::kAgeOutsideNetwork;
     case Population::kAdults:
       return age >= r.adults_min_age ? Reason::kNone : Reason::kAgeOutsideNetwork;
-    case Population::kMixed: return Reason::kNone;
+    case Population::kMixed:
+      return Reason::kNone;
   }
   return Reason::kNone;
 }
@@ -249,9 +261,13 @@ class Folder {
     t.end = WindowEnd(d, r ? r->window_months : 12);
     const int32_t mixed_max = r ? r->mixed_children_max_age : 23;
     switch (ctx_.PopulationOf(n)) {
-      case Population::kChildren: t.column = Column::kChildren; break;
+      case Population::kChildren:
+        t.column = Column::kChildren;
+        break;
       case Population::kAdults:
-      case Population::kUnknown: t.column = Column::kAdults; break;
+      case Population::kUnknown:
+        t.column = Column::kAdults;
+        break;
       case Population::kMixed:
         t.column = AgeOn(p.birth, d) <= mixed_max ? Column::kChildren : Column::kAdults;
         break;
@@ -269,8 +285,8 @@ class Folder {
   BeneficiaryIdx who_;
   std::vector<Trajectory> trajectories_;  // in start order
   std::vector<std::tuple<CareFunction, NetworkIdx, CivilDay>> pending_exceptions_;
-  CivilDay daily_day_ = INT32_MIN;        // the day of the last billable individual session
-  int32_t daily_count_ = 0;               // and how many that day
+  CivilDay daily_day_ = INT32_MIN;  // the day of the last billable individual session
+  int32_t daily_count_ = 0;         // and how many that day
   BeneficiaryFold out_;
 };
 
@@ -325,7 +341,8 @@ void Folder::Group(const CareEvent& c) {
       if (!max || static_cast<int32_t>(t.group_days.size()) < *max) {
         t.group_days.push_back(c.day);
         share.counted = true;
-        if (!YoungFree(*r, p, c.day) && !SchoolFree(*r, c)) share.copay = r->copay_group_participant;
+        if (!YoungFree(*r, p, c.day) && !SchoolFree(*r, c))
+          share.copay = r->copay_group_participant;
       }
     }
     out_.shares.push_back(share);
@@ -381,11 +398,10 @@ void Folder::Exception(const CareEvent& c) {
 }
 
 BeneficiaryFold Folder::Finish() {
-  std::sort(trajectories_.begin(), trajectories_.end(),
-            [](const Trajectory& a, const Trajectory& b) {
-              return std::tie(a.function, a.network, a.start) <
-                     std::tie(b.function, b.network, b.start);
-            });
+  std::sort(
+      trajectories_.begin(), trajectories_.end(), [](const Trajectory& a, const Trajectory& b) {
+        return std::tie(a.function, a.network, a.start) < std::tie(b.function, b.network, b.start);
+      });
   out_.trajectories = std::move(trajectories_);
   return std::move(out_);
 }
@@ -403,12 +419,21 @@ BeneficiaryFold FoldBeneficiary(const FoldContext& ctx, BeneficiaryIdx who,
   Folder folder(ctx, who);
   for (const CareEvent* c : events) {
     switch (c->kind) {
-      case CareKind::kIndividual: folder.Individual(*c); break;
-      case CareKind::kGroup: folder.Group(*c); break;
-      case CareKind::kConcertation: folder.Concertation(*c); break;
-      case CareKind::kException: folder.Exception(*c); break;
+      case CareKind::kIndividual:
+        folder.Individual(*c);
+        break;
+      case CareKind::kGroup:
+        folder.Group(*c);
+        break;
+      case CareKind::kConcertation:
+        folder.Concertation(*c);
+        break;
+      case CareKind::kException:
+        folder.Exception(*c);
+        break;
       case CareKind::kCommunity:
-      case CareKind::kMission: break;  // not about a beneficiary
+      case CareKind::kMission:
+        break;  // not about a beneficiary
     }
   }
   return folder.Finish();
@@ -433,11 +458,11 @@ std::vector<Line> GroupLines(const FoldContext& ctx, const CareEvent& c,
 
 std::vector<Line> CommunityLines(const FoldContext& ctx, const CareEvent& c) {
   const Ruleset* r = ctx.rules().InForce(c.day);
-  const bool meets =
-      r && (c.participant_count >= r->community_min_participants || c.defined_group) &&
-      c.minutes >= r->community_min_minutes &&
-      c.interaction_minutes >= r->community_min_interaction_minutes &&
-      static_cast<int32_t>(c.facilitators.size()) >= r->community_min_facilitators;
+  const bool meets = r &&
+                     (c.participant_count >= r->community_min_participants || c.defined_group) &&
+                     c.minutes >= r->community_min_minutes &&
+                     c.interaction_minutes >= r->community_min_interaction_minutes &&
+                     static_cast<int32_t>(c.facilitators.size()) >= r->community_min_facilitators;
   std::vector<Line> lines;
   for (size_t i = 0; i < c.facilitators.size(); ++i) {
     const Facilitator& f = c.facilitators[i];

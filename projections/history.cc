@@ -42,9 +42,12 @@ Person History::PersonOf(schema::Beneficiary::Reader b) {
 namespace {
 Role RoleOf(schema::Profession p) {
   switch (p) {
-    case schema::Profession::PSYCHOLOGIST: return Role::kPsychologist;
-    case schema::Profession::ORTHOPEDAGOGUE: return Role::kOrthopedagogue;
-    case schema::Profession::OTHER: return Role::kOther;
+    case schema::Profession::PSYCHOLOGIST:
+      return Role::kPsychologist;
+    case schema::Profession::ORTHOPEDAGOGUE:
+      return Role::kOrthopedagogue;
+    case schema::Profession::OTHER:
+      return Role::kOther;
   }
   return Role::kOther;
 }
@@ -75,23 +78,29 @@ void History::Add(const StoredEventView& view) {
       // The first registration holds; the population is a fact of the network.
       if (population[n] == Population::kUnknown) {
         switch (b.getPopulation()) {
-          case schema::Population::CHILDREN: population[n] = Population::kChildren; break;
-          case schema::Population::ADULTS: population[n] = Population::kAdults; break;
-          case schema::Population::MIXED: population[n] = Population::kMixed; break;
+          case schema::Population::CHILDREN:
+            population[n] = Population::kChildren;
+            break;
+          case schema::Population::ADULTS:
+            population[n] = Population::kAdults;
+            break;
+          case schema::Population::MIXED:
+            population[n] = Population::kMixed;
+            break;
         }
       }
       return;
     }
     case B::PROVIDER_ENROLLED: {
       auto b = body.getProviderEnrolled();
-      enrolments[{providers.Intern(b.getProviderId().cStr()), Network(b.getNetworkId())}]
-          .push_back({day, seq, true});
+      enrolments[{providers.Intern(b.getProviderId().cStr()), Network(b.getNetworkId())}].push_back(
+          {day, seq, true});
       return;
     }
     case B::PROVIDER_LEFT: {
       auto b = body.getProviderLeft();
-      enrolments[{providers.Intern(b.getProviderId().cStr()), Network(b.getNetworkId())}]
-          .push_back({day, seq, false});
+      enrolments[{providers.Intern(b.getProviderId().cStr()), Network(b.getNetworkId())}].push_back(
+          {day, seq, false});
       return;
     }
     case B::BUDGET_ALLOCATED: {
@@ -115,11 +124,11 @@ void History::Add(const StoredEventView& view) {
     case B::INVOICE_ISSUED: {
       // What was billed: kept for replay/ (regularisations), not folded.
       auto b = body.getInvoiceIssued();
-      issued_invoices.push_back(IssuedInvoice{
-          seq, ev.getId().cStr(), day, b.getProviderId().cStr(), b.getMonth(),
-          b.getRulesetId().cStr(), b.getRulesetVersion(), Cents{b.getFeeCents()},
-          Cents{b.getCopayCents()}, Cents{b.getInsurerCents()}, b.getLines(),
-          b.getLinesSha256().cStr()});
+      issued_invoices.push_back(IssuedInvoice{seq, ev.getId().cStr(), day, b.getProviderId().cStr(),
+                                              b.getMonth(), b.getRulesetId().cStr(),
+                                              b.getRulesetVersion(), Cents{b.getFeeCents()},
+                                              Cents{b.getCopayCents()}, Cents{b.getInsurerCents()},
+                                              b.getLines(), b.getLinesSha256().cStr()});
       return;
     }
     case B::EXCEPTION_GRANTED:
@@ -224,8 +233,9 @@ bool History::ToCare(const StoredEventView& view, CareEvent* out) {
 
 const std::string& History::EventId(Seq seq) const {
   static const std::string kUnknown;
-  auto it = std::lower_bound(event_ids_.begin(), event_ids_.end(), seq,
-                             [](const std::pair<Seq, std::string>& e, Seq s) { return e.first < s; });
+  auto it =
+      std::lower_bound(event_ids_.begin(), event_ids_.end(), seq,
+                       [](const std::pair<Seq, std::string>& e, Seq s) { return e.first < s; });
   return it != event_ids_.end() && it->first == seq ? it->second : kUnknown;
 }
 

@@ -5,9 +5,9 @@
 
 #include <map>
 #include <optional>
-#include <tuple>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <unordered_map>
 #include <unordered_set>
 #include <utility>
@@ -69,13 +69,13 @@ class History {
   const std::unordered_set<Seq>& voided() const { return voided_; }
 
   Interner beneficiaries, providers, networks;  // NISS, provider ids, network ids
-  std::vector<Population> population;            // by network
+  std::vector<Population> population;           // by network
   std::map<std::pair<ProviderIdx, NetworkIdx>, std::vector<EnrolmentEvent>> enrolments;
   std::map<std::pair<BeneficiaryIdx, NetworkIdx>, std::vector<std::pair<CivilDay, Seq>>>
       assessments;
   std::map<std::pair<NetworkIdx, int32_t>, std::vector<BudgetEvent>> budgets;
   std::vector<std::pair<Seq, std::string>> published_rulesets;  // seq, document JSON
-  std::vector<IssuedInvoice> issued_invoices;  // in Add() order; check Voided(seq)
+  std::vector<IssuedInvoice> issued_invoices;                   // in Add() order; check Voided(seq)
   std::vector<Seq> static_seqs;  // network, provider and ruleset events: the fold's context
   std::vector<CareEvent> care;
   const std::string& EventId(Seq seq) const;
@@ -92,7 +92,7 @@ class History {
 
   Seq last_seq_ = 0;
   std::vector<std::pair<Seq, std::string>> event_ids_;  // in seq order
-  std::vector<std::pair<Seq, std::string>> voids_;     // void seq, target id
+  std::vector<std::pair<Seq, std::string>> voids_;      // void seq, target id
   std::unordered_set<Seq> voided_;
 };
 

@@ -55,7 +55,14 @@ struct ConcertationParticipant {
   bool care_provider = false;
 };
 
-enum class CareKind : uint8_t { kIndividual, kGroup, kCommunity, kMission, kConcertation, kException };
+enum class CareKind : uint8_t {
+  kIndividual,
+  kGroup,
+  kCommunity,
+  kMission,
+  kConcertation,
+  kException
+};
 
 // A care fact the fold prices (or, for exceptions, applies), in care-date order.
 struct CareEvent {
@@ -69,9 +76,9 @@ struct CareEvent {
   bool with_context = false;
   bool defined_group = false;
   int32_t minutes = 0, interaction_minutes = 0, participant_count = 0, units = 0;
-  Person beneficiary;                       // individual, concertation, exception
-  std::vector<Person> participants;         // group
-  std::vector<Facilitator> facilitators;    // group, community
+  Person beneficiary;                     // individual, concertation, exception
+  std::vector<Person> participants;       // group
+  std::vector<Facilitator> facilitators;  // group, community
   std::vector<ConcertationParticipant> concertation;
 };
 

@@ -44,7 +44,9 @@ std::vector<std::vector<const CareEvent*>> ByBeneficiary(const History& h) {
     switch (c.kind) {
       case CareKind::kIndividual:
       case CareKind::kConcertation:
-      case CareKind::kException: by[c.beneficiary.who].push_back(&c); break;
+      case CareKind::kException:
+        by[c.beneficiary.who].push_back(&c);
+        break;
       case CareKind::kGroup:
         for (const Person& p : c.participants) {
           auto& list = by[p.who];
@@ -52,7 +54,8 @@ std::vector<std::vector<const CareEvent*>> ByBeneficiary(const History& h) {
         }
         break;
       case CareKind::kCommunity:
-      case CareKind::kMission: break;
+      case CareKind::kMission:
+        break;
     }
   }
   return by;
@@ -109,9 +112,10 @@ Projection Project(const History& h, const RulesetCatalog& base, int threads) {
                                  [](const GroupShare& s, Seq seq) { return s.seq < seq; });
       auto hi = lo;
       while (hi != shares.end() && hi->seq == c.seq) ++hi;
-      lines = GroupLines(ctx, c,
-                         std::span<const GroupShare>(shares).subspan(
-                             static_cast<size_t>(lo - shares.begin()), static_cast<size_t>(hi - lo)));
+      lines =
+          GroupLines(ctx, c,
+                     std::span<const GroupShare>(shares).subspan(
+                         static_cast<size_t>(lo - shares.begin()), static_cast<size_t>(hi - lo)));
     } else if (c.kind == CareKind::kCommunity) {
       lines = CommunityLines(ctx, c);
     } else if (c.kind == CareKind::kMission) {

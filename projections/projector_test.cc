@@ -3,6 +3,8 @@
 // Project(history, RulesetCatalog()), and the invoice / quota / balance views.
 //
 // Every expectation is an exact figure in cents or an exact reason code.
+#include "projections/projector.h"
+
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
@@ -19,10 +21,9 @@
 #include <utility>
 #include <vector>
 
-#include "ledger/testing/temp_dir.h"
 #include "ledger/event_log.h"
+#include "ledger/testing/temp_dir.h"
 #include "projections/history.h"
-#include "projections/projector.h"
 #include "projections/ruleset.h"
 #include "projections/views.h"
 #include "schemas/civil_date.h"
@@ -52,8 +53,8 @@ CivilDay RecordingDay() { return ToDay({2026, 11, 1}); }
 // check = 97 - (nine digits mod 97), the nine digits prefixed by 2 for births from 2000.
 std::string Niss(std::string_view birth, int serial) {
   const CivilDate b = *ParseDate(birth);
-  const int64_t nine = static_cast<int64_t>(b.year % 100) * 10000000 + b.month * 100000 +
-                       b.day * 1000 + serial;
+  const int64_t nine =
+      static_cast<int64_t>(b.year % 100) * 10000000 + b.month * 100000 + b.day * 1000 + serial;
   const int64_t base = b.year >= 2000 ? 2000000000 + nine : nine;
   const int64_t check = 97 - base % 97;
   char out[16];
@@ -103,8 +104,8 @@ std::string Left(std::string_view id, std::string_view date, std::string_view pr
   o["network_id"] = network;
   return Js(o);
 }
-std::string Budget(std::string_view id, std::string_view date, std::string_view network,
-                   int year, int64_t cents) {
+std::string Budget(std::string_view id, std::string_view date, std::string_view network, int year,
+                   int64_t cents) {
   json::object o = Env(id, "budget.allocated", date);
   o["network_id"] = network;
   o["year"] = year;
@@ -153,8 +154,8 @@ std::string Session(std::string_view id, std::string_view date, std::string_view
 }
 // `n` sessions `step` days apart, ids prefix1..prefixN.
 std::vector<std::string> Series(std::string_view prefix, std::string_view first, int n, int step,
-                                std::string_view provider, std::string_view network,
-                                const Ben& b, const Opt& opt = {}) {
+                                std::string_view provider, std::string_view network, const Ben& b,
+                                const Opt& opt = {}) {
   std::vector<std::string> out;
   for (int i = 0; i < n; ++i) {
     out.push_back(Session(std::string(prefix) + std::to_string(i + 1), Plus(first, i * step),
@@ -169,7 +170,8 @@ struct Fac {
 };
 json::array FacJson(const std::vector<Fac>& facs) {
   json::array a;
-  for (const Fac& f : facs) a.push_back(json::object{{"provider_id", f.provider}, {"role", f.role}});
+  for (const Fac& f : facs)
+    a.push_back(json::object{{"provider_id", f.provider}, {"role", f.role}});
   return a;
 }
 std::string Group(std::string_view id, std::string_view date, std::string_view network,
@@ -268,7 +270,6 @@ std::vector<std::string> World() {
 
 // ---------------------------------------------------------------------------------------------
 // The fixture: a temporary log, the events appended, the projection read back.
-
 
 int64_t Int(const json::object& o, std::string_view key) {
   const json::value* v = o.if_contains(key);
@@ -380,9 +381,9 @@ testing::AssertionResult Paid(const json::object& l, int64_t fee, int64_t copay)
   if (!b || !b->is_bool() || !b->get_bool() || Int(l, "fee_cents") != fee ||
       Int(l, "copay_cents") != copay || Int(l, "insurer_cents") != fee - copay ||
       l.contains("reason")) {
-    return testing::AssertionFailure() << "expected billable fee " << fee << " copay " << copay
-                                       << " insurer " << fee - copay << ", got "
-                                       << json::serialize(l);
+    return testing::AssertionFailure()
+           << "expected billable fee " << fee << " copay " << copay << " insurer " << fee - copay
+           << ", got " << json::serialize(l);
   }
   return testing::AssertionSuccess();
 }
@@ -1030,14 +1031,14 @@ TEST(ProjectorConcertation, UnitsParticipantsAndTreatmentTrajectory2024) {
   }
   ev.push_back(Session("sup-cs", "2024-05-02", "P1", "N-A", cs));
   ev.push_back(Concert("cc1", "2024-05-10", "N-A", ct, 2, three));
-  ev.push_back(Concert("cc2", "2024-05-20", "N-A", ct, 3, three));  // 2 + 3 > 4
-  ev.push_back(Concert("cc3", "2024-05-27", "N-A", ct, 2, three));  // 2 + 2 = 4
-  ev.push_back(Concert("cc4", "2024-06-03", "N-A", ct, 1, three));  // 4 + 1 > 4
-  ev.push_back(Concert("cc5", "2024-05-10", "N-A", cs, 1, three));  // support only
-  ev.push_back(Concert("cc6", "2024-05-10", "N-A", cn, 1, three));  // no trajectory
+  ev.push_back(Concert("cc2", "2024-05-20", "N-A", ct, 3, three));             // 2 + 3 > 4
+  ev.push_back(Concert("cc3", "2024-05-27", "N-A", ct, 2, three));             // 2 + 2 = 4
+  ev.push_back(Concert("cc4", "2024-06-03", "N-A", ct, 1, three));             // 4 + 1 > 4
+  ev.push_back(Concert("cc5", "2024-05-10", "N-A", cs, 1, three));             // support only
+  ev.push_back(Concert("cc6", "2024-05-10", "N-A", cn, 1, three));             // no trajectory
   ev.push_back(Concert("cc7", "2024-05-10", "N-A", c2, 1, {{"P1"}, {"P3"}}));  // 2 participants
   ev.push_back(Concert("cc8", "2024-05-10", "N-A", c3, 1,
-                       {{"P1"}, {"P3", false}, {"", false}}));  // 1 care provider
+                       {{"P1"}, {"P3", false}, {"", false}}));      // 1 care provider
   ev.push_back(Concert("cc9", "2024-05-10", "N-A", c4, 5, three));  // 5 units at once
   ev.push_back(Concert("cc10", "2024-05-10", "N-A", c5, 1, {{"P1"}, {"PX"}, {""}}));
   Ledger L(ev);
@@ -1230,8 +1231,8 @@ std::vector<std::string> RichHistory() {
   ev.push_back(Budget("bud-c", "2024-01-01", "N-C", 2024, 90000));
   ev.push_back(Enrol("p8-in", "2024-04-10", "P8", "N-A"));
   ev.push_back(Left("p8-out", "2024-05-10", "P8", "N-A"));
-  Add(ev, Series("ra", "2024-03-04", 10, 7, "P1", "N-A", a));   // crosses 2024-04-01
-  Add(ev, Series("rb", "2024-01-08", 12, 7, "P3", "N-C", b));   // crosses 2024-02-01
+  Add(ev, Series("ra", "2024-03-04", 10, 7, "P1", "N-A", a));  // crosses 2024-04-01
+  Add(ev, Series("rb", "2024-01-08", 12, 7, "P3", "N-C", b));  // crosses 2024-02-01
   ev.push_back(Assess("rc-as", "2024-04-01", "P1", "N-A", c));
   Add(ev, Series("rc", "2024-04-03", 3, 7, "P1", "N-A", c, {.function = "treatment"}));
   ev.push_back(Concert("rc-cc", "2024-04-20", "N-A", c, 2, {{"P1"}, {"P3"}, {""}}));

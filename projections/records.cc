@@ -141,7 +141,8 @@ std::vector<TrajectoryRecord> MemoryTrajectories(const History& h, const Project
     if (t.who == *who) out.push_back(ToRecord(h, t));
   }
   std::sort(out.begin(), out.end(), [](const TrajectoryRecord& a, const TrajectoryRecord& b) {
-    return std::tie(a.function, a.network_id, a.start) < std::tie(b.function, b.network_id, b.start);
+    return std::tie(a.function, a.network_id, a.start) <
+           std::tie(b.function, b.network_id, b.start);
   });
   return out;
 }

@@ -134,11 +134,10 @@ bool Contains(const std::vector<std::string>& v, std::string_view s) {
   return std::find(v.begin(), v.end(), s) != v.end();
 }
 
-void ReadCounters(DocReader& r, const json::object* o, const std::string& path,
-                  CounterTable* out) {
-  const json::object* c = r.Obj(r.At(o, path.substr(path.rfind('.') + 1)), path,
-                                {"support_individual", "support_group", "treatment_individual",
-                                 "treatment_group"});
+void ReadCounters(DocReader& r, const json::object* o, const std::string& path, CounterTable* out) {
+  const json::object* c =
+      r.Obj(r.At(o, path.substr(path.rfind('.') + 1)), path,
+            {"support_individual", "support_group", "treatment_individual", "treatment_group"});
   auto get = [&](std::string_view k) {
     auto v = r.OptInt(c, path, k, 0, 1000);
     return v ? std::optional<int32_t>(static_cast<int32_t>(*v)) : std::nullopt;
@@ -202,9 +201,9 @@ Result<Ruleset> ParseRuleset(const json::value& document) {
   Ruleset rs;
   const json::object* o =
       r.Obj(&document, "",
-            {"id", "version", "title", "valid_from", "valid_to", "billable_functions",
-             "trajectory", "ages", "counters", "exceptions", "daily_individual_sessions_max",
-             "fees", "copay", "groups", "community", "concertation"});
+            {"id", "version", "title", "valid_from", "valid_to", "billable_functions", "trajectory",
+             "ages", "counters", "exceptions", "daily_individual_sessions_max", "fees", "copay",
+             "groups", "community", "concertation"});
   rs.id = r.Str(o, "", "id");
   if (!r.error && (rs.id.empty() || rs.id.size() > 64)) r.Fail("id", "must be 1-64 characters");
   rs.version = static_cast<int32_t>(r.Int(o, "", "version", 1, 1000000));
@@ -214,8 +213,7 @@ Result<Ruleset> ParseRuleset(const json::value& document) {
   if (!r.error && rs.valid_to && *rs.valid_to < rs.valid_from) {
     r.Fail("valid_to", "lies before valid_from");
   }
-  auto functions =
-      r.Strings(o, "", "billable_functions", {"community", "support", "treatment"});
+  auto functions = r.Strings(o, "", "billable_functions", {"community", "support", "treatment"});
   rs.community_billable = Contains(functions, "community");
   rs.support_billable = Contains(functions, "support");
   rs.treatment_billable = Contains(functions, "treatment");
@@ -225,9 +223,9 @@ Result<Ruleset> ParseRuleset(const json::value& document) {
   if (!r.error && r.Str(t, "trajectory", "anchor") != "first_session") {
     r.Fail("trajectory.anchor", "only \"first_session\" is implemented");
   }
-  const json::object* a = r.Obj(r.At(o, "ages"), "ages",
-                                 {"reference", "children_max_age", "adults_min_age",
-                                  "mixed_children_max_age"});
+  const json::object* a =
+      r.Obj(r.At(o, "ages"), "ages",
+            {"reference", "children_max_age", "adults_min_age", "mixed_children_max_age"});
   if (!r.error && r.Str(a, "ages", "reference") != "care_date") {
     r.Fail("ages.reference", "only \"care_date\" is implemented");
   }
@@ -240,9 +238,9 @@ Result<Ruleset> ParseRuleset(const json::value& document) {
   ReadCounters(r, c, "counters.children", &rs.counters[0]);
   ReadCounters(r, c, "counters.adults", &rs.counters[1]);
 
-  const json::object* e = r.Obj(r.At(o, "exceptions"), "exceptions",
-                                {"extra_individual_sessions", "functions",
-                                 "network_share_max_percent", "enforced"});
+  const json::object* e =
+      r.Obj(r.At(o, "exceptions"), "exceptions",
+            {"extra_individual_sessions", "functions", "network_share_max_percent", "enforced"});
   rs.exception_extra_sessions =
       static_cast<int32_t>(r.Int(e, "exceptions", "extra_individual_sessions", 0, 100));
   auto exc_functions = r.Strings(e, "exceptions", "functions", {"support", "treatment"});
@@ -257,11 +255,10 @@ Result<Ruleset> ParseRuleset(const json::value& document) {
       static_cast<int32_t>(r.Int(o, "", "daily_individual_sessions_max", 1, 100));
   ReadFees(r, o, &rs);
 
-  const json::object* cp =
-      r.Obj(r.At(o, "copay"), "copay",
-            {"individual_cents", "individual_bim_cents", "group_participant_cents",
-             "first_individual_session_free", "young_free", "cpms_school_free_from",
-             "group_collected_by"});
+  const json::object* cp = r.Obj(r.At(o, "copay"), "copay",
+                                 {"individual_cents", "individual_bim_cents",
+                                  "group_participant_cents", "first_individual_session_free",
+                                  "young_free", "cpms_school_free_from", "group_collected_by"});
   rs.copay_individual = Cents{r.Int(cp, "copay", "individual_cents", 0, 1000000)};
   rs.copay_individual_bim = Cents{r.Int(cp, "copay", "individual_bim_cents", 0, 1000000)};
   rs.copay_group_participant = Cents{r.Int(cp, "copay", "group_participant_cents", 0, 1000000)};

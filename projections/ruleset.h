@@ -7,9 +7,8 @@
 // by publishing a new version and replaying history.
 #pragma once
 
-#include <boost/json.hpp>
-
 #include <array>
+#include <boost/json.hpp>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -83,9 +82,7 @@ struct Ruleset {
 
   boost::json::object document;  // as given: what `rules show` prints
 
-  bool Covers(CivilDay day) const {
-    return day >= valid_from && (!valid_to || day <= *valid_to);
-  }
+  bool Covers(CivilDay day) const { return day >= valid_from && (!valid_to || day <= *valid_to); }
   // The fee row for an item on a care date, if the ruleset pays that item then.
   const FeeRow* Fee(FeeItem item, CivilDay day) const;
   // "convention-2024@1:individual_session"

@@ -114,7 +114,9 @@ std::vector<std::string> LineKeysOf(schema::Event::Reader ev, Seq seq) {
     case B::SUPPORT_MISSION:
       keys.push_back(LineKey(body.getSupportMission().getProviderId().cStr(), day, seq, 0));
       break;
-    case B::SESSION_GROUP: facilitators(body.getSessionGroup().getFacilitators()); break;
+    case B::SESSION_GROUP:
+      facilitators(body.getSessionGroup().getFacilitators());
+      break;
     case B::COMMUNITY_INTERVENTION:
       facilitators(body.getCommunityIntervention().getFacilitators());
       break;
@@ -127,7 +129,8 @@ std::vector<std::string> LineKeysOf(schema::Event::Reader ev, Seq seq) {
       }
       break;
     }
-    default: break;
+    default:
+      break;
   }
   return keys;
 }
@@ -139,7 +142,8 @@ std::vector<std::string> BeneficiariesOf(schema::Event::Reader ev) {
   switch (body.which()) {
     case B::ASSESSMENT_RECORDED:
       return {body.getAssessmentRecorded().getBeneficiary().getNiss().cStr()};
-    case B::EXCEPTION_GRANTED: return {body.getExceptionGranted().getBeneficiary().getNiss().cStr()};
+    case B::EXCEPTION_GRANTED:
+      return {body.getExceptionGranted().getBeneficiary().getNiss().cStr()};
     case B::SESSION_INDIVIDUAL:
       return {body.getSessionIndividual().getBeneficiary().getNiss().cStr()};
     case B::CONCERTATION_HELD:
@@ -152,7 +156,8 @@ std::vector<std::string> BeneficiariesOf(schema::Event::Reader ev) {
       }
       return out;
     }
-    default: return {};
+    default:
+      return {};
   }
 }
 
@@ -286,7 +291,9 @@ Status ProjectionStore::Apply(Seq from, Seq to) {
       case B::NETWORK_REGISTERED:
       case B::PROVIDER_ENROLLED:
       case B::PROVIDER_LEFT:
-      case B::RULESET_PUBLISHED: rebuild = true; return false;
+      case B::RULESET_PUBLISHED:
+        rebuild = true;
+        return false;
       case B::BUDGET_ALLOCATED: {
         auto b = body.getBudgetAllocated();
         w.batch.Put(cf_, BudgetKey(b.getNetworkId().cStr(), b.getYear()),
@@ -302,9 +309,12 @@ Status ProjectionStore::Apply(Seq from, Seq to) {
         void_targets.insert(**target);
         return true;
       }
-      case B::INVOICE_ISSUED: return true;
+      case B::INVOICE_ISSUED:
+        return true;
       case B::COMMUNITY_INTERVENTION:
-      case B::SUPPORT_MISSION: priced.push_back(v.seq()); return true;
+      case B::SUPPORT_MISSION:
+        priced.push_back(v.seq());
+        return true;
       case B::ASSESSMENT_RECORDED:
       case B::EXCEPTION_GRANTED:
       case B::SESSION_INDIVIDUAL:
@@ -369,11 +379,11 @@ Status ProjectionStore::Apply(Seq from, Seq to) {
   std::map<Seq, std::string> ids;
   std::vector<std::tuple<BeneficiaryIdx, NetworkIdx, CivilDay, Seq>> assessments;
   auto entries = [&](const std::string& niss, std::map<Seq, char>* out) {
-    Status st = ScanPrefix(db_, cf_, Prefixed('b', niss), [&](std::string_view k,
-                                                               std::string_view val) {
-      (*out)[GetBE64(k.data() + k.size() - 8)] = val.empty() ? kCare : val[0];
-      return true;
-    });
+    Status st =
+        ScanPrefix(db_, cf_, Prefixed('b', niss), [&](std::string_view k, std::string_view val) {
+          (*out)[GetBE64(k.data() + k.size() - 8)] = val.empty() ? kCare : val[0];
+          return true;
+        });
     if (auto it = new_ben.find(niss); it != new_ben.end()) {
       out->insert(it->second.begin(), it->second.end());
     }
@@ -470,10 +480,11 @@ Status ProjectionStore::Apply(Seq from, Seq to) {
   std::map<Seq, std::map<uint32_t, GroupShare>> overlay;
   for (const std::string& niss : folded) {
     // Point deletes, not DeleteRange: range tombstones slow every later read of the memtable.
-    Status del = ScanPrefix(db_, cf_, Prefixed('T', niss), [&](std::string_view k, std::string_view) {
-      w.batch.Delete(cf_, k);
-      return true;
-    });
+    Status del =
+        ScanPrefix(db_, cf_, Prefixed('T', niss), [&](std::string_view k, std::string_view) {
+          w.batch.Delete(cf_, k);
+          return true;
+        });
     if (!del) return del;
     const BeneficiaryIdx idx = h.beneficiaries.Intern(niss);
     BeneficiaryFold fold = FoldBeneficiary(ctx, idx, by[idx]);
@@ -604,7 +615,8 @@ Status ProjectionStore::Rebuild(const std::function<void(Seq, Seq)>& progress) {
     b.Put(cf_, TrajKey(h.beneficiaries.Name(t.who), r), EncodeTrajectory(r));
     if (Status f = flush(false); !f) return f;
   }
-  for (const GroupShare& sh : p.shares) b.Put(cf_, ShareKey(sh.seq, sh.participant), ShareValue(sh));
+  for (const GroupShare& sh : p.shares)
+    b.Put(cf_, ShareKey(sh.seq, sh.participant), ShareValue(sh));
   b.Put(cf_, kSeqKey, BE64(head));
   if (Status f = flush(true); !f) return f;
   static_.reset();
@@ -619,12 +631,12 @@ Result<std::vector<LineRecord>> ProjectionStore::Lines(std::string_view provider
                                                        int32_t month) const {
   std::vector<LineRecord> out;
   bool bad = false;
-  Status s = ScanPrefix(db_, cf_, LinePrefix(provider, month),
-                        [&](std::string_view, std::string_view v) {
-                          out.emplace_back();
-                          bad = !DecodeLine(v, &out.back());
-                          return !bad;
-                        });
+  Status s =
+      ScanPrefix(db_, cf_, LinePrefix(provider, month), [&](std::string_view, std::string_view v) {
+        out.emplace_back();
+        bad = !DecodeLine(v, &out.back());
+        return !bad;
+      });
   if (!s) return s.error();
   if (bad) return Corrupt("bad line record");
   return out;
@@ -667,7 +679,7 @@ Result<Cents> ProjectionStore::Allocated(std::string_view network, int32_t year)
 }
 
 Result<std::map<CivilDay, Cents>> ProjectionStore::DailyConsumed(std::string_view network,
-                                                                int32_t year) const {
+                                                                 int32_t year) const {
   std::map<CivilDay, Cents> out;
   const std::string prefix = Prefixed('D', network);
   const CivilDay jan1 = ToDay({year, 1, 1}), dec31 = ToDay({year, 12, 31});

@@ -21,8 +21,8 @@
 #include <vector>
 
 #include "ledger/event_log.h"
-#include "projections/history.h"
 #include "projections/fold.h"
+#include "projections/history.h"
 #include "projections/records.h"
 
 namespace ledger {

@@ -29,8 +29,9 @@ json::object LineJson(const LineRecord& l) {
 
 int64_t Limit(const CounterTable* t, bool support, bool group) {
   if (t == nullptr) return -1;
-  const std::optional<int32_t>& o = group ? (support ? t->support_group : t->treatment_group)
-                                          : (support ? t->support_individual : t->treatment_individual);
+  const std::optional<int32_t>& o =
+      group ? (support ? t->support_group : t->treatment_group)
+            : (support ? t->support_individual : t->treatment_individual);
   return o.has_value() ? static_cast<int64_t>(*o) : -1;
 }
 
@@ -178,7 +179,8 @@ json::object FiguresJson(std::string_view network, CivilDay on,
   const Ruleset* r = rules.InForce(on);
   if (r) {
     o["exception_share_max_percent"] = r->exception_share_max_percent;
-    o["exception_share_over_limit"] = with_exception * 100 > support * r->exception_share_max_percent;
+    o["exception_share_over_limit"] =
+        with_exception * 100 > support * r->exception_share_max_percent;
   }
   return o;
 }
@@ -191,8 +193,7 @@ std::string InvoiceCsv(const History& h, const Projection& p, std::string_view p
                        int32_t month) {
   return InvoiceCsv(provider, month, MemoryLines(h, p, provider, month));
 }
-json::object QuotaJson(const History& h, const Projection& p, std::string_view niss,
-                       CivilDay on) {
+json::object QuotaJson(const History& h, const Projection& p, std::string_view niss, CivilDay on) {
   return QuotaJson(niss, on, MemoryTrajectories(h, p, niss), *p.rulesets);
 }
 json::object BalanceJson(const History& h, const Projection& p, std::string_view network,

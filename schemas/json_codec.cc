@@ -20,20 +20,20 @@ struct EnumName {
   const char* name;
 };
 
-constexpr EnumName<schema::Population> kPopulations[] = {
-    {schema::Population::CHILDREN, "children"},
-    {schema::Population::ADULTS, "adults"},
-    {schema::Population::MIXED, "mixed"}};
+constexpr EnumName<schema::Population> kPopulations[] = {{schema::Population::CHILDREN, "children"},
+                                                         {schema::Population::ADULTS, "adults"},
+                                                         {schema::Population::MIXED, "mixed"}};
 constexpr EnumName<schema::Profession> kProfessions[] = {
     {schema::Profession::PSYCHOLOGIST, "psychologist"},
     {schema::Profession::ORTHOPEDAGOGUE, "orthopedagogue"},
     {schema::Profession::OTHER, "other"}};
 constexpr EnumName<schema::CareFunction> kFunctions[] = {
     {schema::CareFunction::SUPPORT, "support"}, {schema::CareFunction::TREATMENT, "treatment"}};
-constexpr EnumName<schema::Location> kLocations[] = {
-    {schema::Location::PRACTICE, "practice"}, {schema::Location::OUTREACH, "outreach"},
-    {schema::Location::VIDEO, "video"},       {schema::Location::HOME, "home"},
-    {schema::Location::SCHOOL, "school"}};
+constexpr EnumName<schema::Location> kLocations[] = {{schema::Location::PRACTICE, "practice"},
+                                                     {schema::Location::OUTREACH, "outreach"},
+                                                     {schema::Location::VIDEO, "video"},
+                                                     {schema::Location::HOME, "home"},
+                                                     {schema::Location::SCHOOL, "school"}};
 constexpr EnumName<schema::Organiser> kOrganisers[] = {{schema::Organiser::CPMS, "cpms"}};
 constexpr EnumName<schema::MissionKind> kMissionKinds[] = {
     {schema::MissionKind::CASE_SUPPORT, "case_support"},
@@ -147,8 +147,8 @@ class Reader {
     return s;
   }
 
-  int64_t Int(const json::object& obj, std::string_view prefix, std::string_view key,
-              int64_t min, int64_t max, bool required = true) {
+  int64_t Int(const json::object& obj, std::string_view prefix, std::string_view key, int64_t min,
+              int64_t max, bool required = true) {
     const json::value* v = Find(obj, prefix, key, required);
     if (!v || failed()) return 0;
     int64_t n = 0;
@@ -293,7 +293,8 @@ class Reader {
 // True when a JSON document holds a number that is not an integer.
 bool HasNonInteger(const json::value& v) {
   switch (v.kind()) {
-    case json::kind::double_: return true;
+    case json::kind::double_:
+      return true;
     case json::kind::array:
       for (const auto& e : v.get_array()) {
         if (HasNonInteger(e)) return true;
@@ -304,7 +305,8 @@ bool HasNonInteger(const json::value& v) {
         if (HasNonInteger(kv.value())) return true;
       }
       return false;
-    default: return false;
+    default:
+      return false;
   }
 }
 
@@ -316,8 +318,9 @@ void DecodeBody(Reader& r, const json::object& o, Event::Body::Which which, Civi
   auto body = ev.initBody();
   switch (which) {
     case Event::Body::NETWORK_REGISTERED: {
-      r.CheckKeys(o, "", {"id", "type", "occurred_on", "expected_version", "network_id", "name",
-                          "population"});
+      r.CheckKeys(
+          o, "",
+          {"id", "type", "occurred_on", "expected_version", "network_id", "name", "population"});
       auto b = body.initNetworkRegistered();
       b.setNetworkId(std::string(r.Id(o, "", "network_id")));
       b.setName(std::string(r.Str(o, "", "name")));
@@ -325,8 +328,9 @@ void DecodeBody(Reader& r, const json::object& o, Event::Body::Which which, Civi
       return;
     }
     case Event::Body::PROVIDER_ENROLLED: {
-      r.CheckKeys(o, "", {"id", "type", "occurred_on", "expected_version", "provider_id",
-                          "network_id", "profession"});
+      r.CheckKeys(o, "",
+                  {"id", "type", "occurred_on", "expected_version", "provider_id", "network_id",
+                   "profession"});
       auto b = body.initProviderEnrolled();
       b.setProviderId(std::string(r.Id(o, "", "provider_id")));
       b.setNetworkId(std::string(r.Id(o, "", "network_id")));
@@ -334,16 +338,17 @@ void DecodeBody(Reader& r, const json::object& o, Event::Body::Which which, Civi
       return;
     }
     case Event::Body::PROVIDER_LEFT: {
-      r.CheckKeys(o, "", {"id", "type", "occurred_on", "expected_version", "provider_id",
-                          "network_id"});
+      r.CheckKeys(o, "",
+                  {"id", "type", "occurred_on", "expected_version", "provider_id", "network_id"});
       auto b = body.initProviderLeft();
       b.setProviderId(std::string(r.Id(o, "", "provider_id")));
       b.setNetworkId(std::string(r.Id(o, "", "network_id")));
       return;
     }
     case Event::Body::BUDGET_ALLOCATED: {
-      r.CheckKeys(o, "", {"id", "type", "occurred_on", "expected_version", "network_id", "year",
-                          "care_budget_cents"});
+      r.CheckKeys(o, "",
+                  {"id", "type", "occurred_on", "expected_version", "network_id", "year",
+                   "care_budget_cents"});
       auto b = body.initBudgetAllocated();
       b.setNetworkId(std::string(r.Id(o, "", "network_id")));
       b.setYear(static_cast<int32_t>(r.Int(o, "", "year", 1900, 9999)));
@@ -376,8 +381,9 @@ void DecodeBody(Reader& r, const json::object& o, Event::Body::Which which, Civi
       return;
     }
     case Event::Body::ASSESSMENT_RECORDED: {
-      r.CheckKeys(o, "", {"id", "type", "occurred_on", "expected_version", "provider_id",
-                          "network_id", "beneficiary"});
+      r.CheckKeys(o, "",
+                  {"id", "type", "occurred_on", "expected_version", "provider_id", "network_id",
+                   "beneficiary"});
       auto b = body.initAssessmentRecorded();
       b.setProviderId(std::string(r.Id(o, "", "provider_id")));
       b.setNetworkId(std::string(r.Id(o, "", "network_id")));
@@ -387,8 +393,9 @@ void DecodeBody(Reader& r, const json::object& o, Event::Body::Which which, Civi
       return;
     }
     case Event::Body::EXCEPTION_GRANTED: {
-      r.CheckKeys(o, "", {"id", "type", "occurred_on", "expected_version", "provider_id",
-                          "network_id", "beneficiary", "function", "reason"});
+      r.CheckKeys(o, "",
+                  {"id", "type", "occurred_on", "expected_version", "provider_id", "network_id",
+                   "beneficiary", "function", "reason"});
       auto b = body.initExceptionGranted();
       b.setProviderId(std::string(r.Id(o, "", "provider_id")));
       b.setNetworkId(std::string(r.Id(o, "", "network_id")));
@@ -400,9 +407,9 @@ void DecodeBody(Reader& r, const json::object& o, Event::Body::Which which, Civi
       return;
     }
     case Event::Body::SESSION_INDIVIDUAL: {
-      r.CheckKeys(o, "", {"id", "type", "occurred_on", "expected_version", "provider_id",
-                          "network_id", "beneficiary", "function", "minutes", "location",
-                          "with_context", "organiser"});
+      r.CheckKeys(o, "",
+                  {"id", "type", "occurred_on", "expected_version", "provider_id", "network_id",
+                   "beneficiary", "function", "minutes", "location", "with_context", "organiser"});
       auto b = body.initSessionIndividual();
       b.setProviderId(std::string(r.Id(o, "", "provider_id")));
       b.setNetworkId(std::string(r.Id(o, "", "network_id")));
@@ -417,9 +424,9 @@ void DecodeBody(Reader& r, const json::object& o, Event::Body::Which which, Civi
       return;
     }
     case Event::Body::SESSION_GROUP: {
-      r.CheckKeys(o, "", {"id", "type", "occurred_on", "expected_version", "facilitators",
-                          "network_id", "function", "minutes", "location", "participants",
-                          "organiser"});
+      r.CheckKeys(o, "",
+                  {"id", "type", "occurred_on", "expected_version", "facilitators", "network_id",
+                   "function", "minutes", "location", "participants", "organiser"});
       auto b = body.initSessionGroup();
       r.Facilitators(o, [&](unsigned n) { return b.initFacilitators(n); });
       b.setNetworkId(std::string(r.Id(o, "", "network_id")));
@@ -436,9 +443,9 @@ void DecodeBody(Reader& r, const json::object& o, Event::Body::Which which, Civi
       return;
     }
     case Event::Body::COMMUNITY_INTERVENTION: {
-      r.CheckKeys(o, "", {"id", "type", "occurred_on", "expected_version", "facilitators",
-                          "network_id", "minutes", "interaction_minutes", "participant_count",
-                          "defined_group", "host"});
+      r.CheckKeys(o, "",
+                  {"id", "type", "occurred_on", "expected_version", "facilitators", "network_id",
+                   "minutes", "interaction_minutes", "participant_count", "defined_group", "host"});
       auto b = body.initCommunityIntervention();
       r.Facilitators(o, [&](unsigned n) { return b.initFacilitators(n); });
       b.setNetworkId(std::string(r.Id(o, "", "network_id")));
@@ -451,8 +458,9 @@ void DecodeBody(Reader& r, const json::object& o, Event::Body::Which which, Civi
       return;
     }
     case Event::Body::SUPPORT_MISSION: {
-      r.CheckKeys(o, "", {"id", "type", "occurred_on", "expected_version", "provider_id",
-                          "network_id", "minutes", "kind"});
+      r.CheckKeys(o, "",
+                  {"id", "type", "occurred_on", "expected_version", "provider_id", "network_id",
+                   "minutes", "kind"});
       auto b = body.initSupportMission();
       b.setProviderId(std::string(r.Id(o, "", "provider_id")));
       b.setNetworkId(std::string(r.Id(o, "", "network_id")));
@@ -461,8 +469,9 @@ void DecodeBody(Reader& r, const json::object& o, Event::Body::Which which, Civi
       return;
     }
     case Event::Body::CONCERTATION_HELD: {
-      r.CheckKeys(o, "", {"id", "type", "occurred_on", "expected_version", "network_id",
-                          "beneficiary", "units", "participants"});
+      r.CheckKeys(o, "",
+                  {"id", "type", "occurred_on", "expected_version", "network_id", "beneficiary",
+                   "units", "participants"});
       auto b = body.initConcertationHeld();
       b.setNetworkId(std::string(r.Id(o, "", "network_id")));
       if (auto* v = r.Find(o, "", "beneficiary", true); v && !r.failed()) {
@@ -491,9 +500,10 @@ void DecodeBody(Reader& r, const json::object& o, Event::Body::Which which, Civi
       return;
     }
     case Event::Body::INVOICE_ISSUED: {
-      r.CheckKeys(o, "", {"id", "type", "occurred_on", "expected_version", "provider_id", "month",
-                          "ruleset", "fee_cents", "copay_cents", "insurer_cents", "lines",
-                          "lines_sha256"});
+      r.CheckKeys(
+          o, "",
+          {"id", "type", "occurred_on", "expected_version", "provider_id", "month", "ruleset",
+           "fee_cents", "copay_cents", "insurer_cents", "lines", "lines_sha256"});
       auto b = body.initInvoiceIssued();
       b.setProviderId(std::string(r.Id(o, "", "provider_id")));
       std::string_view month = r.Str(o, "", "month", 8);
@@ -571,8 +581,7 @@ Result<DecodedEvent> DecodeEventValue(const json::value& value, int64_t index,
   return out;
 }
 
-Result<DecodedEvent> DecodeEventJson(std::string_view text, int64_t index,
-                                     CivilDay recording_day) {
+Result<DecodedEvent> DecodeEventJson(std::string_view text, int64_t index, CivilDay recording_day) {
   if (text.size() > kEventJsonBytesMax) {
     return Error{ErrorCode::kInvalidEvent,
                  "event larger than " + std::to_string(kEventJsonBytesMax) + " bytes", index};

@@ -8,9 +8,9 @@
 // id is not a conflict, that `expected_version` matches.
 #pragma once
 
-#include <boost/json.hpp>
 #include <capnp/message.h>
 
+#include <boost/json.hpp>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -33,9 +33,7 @@ class DecodedEvent {
  public:
   DecodedEvent();
   schema::Event::Builder builder() { return message_->getRoot<schema::Event>(); }
-  schema::Event::Reader event() const {
-    return message_->getRoot<schema::Event>().asReader();
-  }
+  schema::Event::Reader event() const { return message_->getRoot<schema::Event>().asReader(); }
   std::optional<int64_t> expected_version;
 
  private:
@@ -51,7 +49,8 @@ Result<DecodedEvent> DecodeEventValue(const boost::json::value& value, int64_t i
 // The event's public face: the client's fields, in the contract's order.
 boost::json::object EncodeEvent(schema::Event::Reader event);
 // With the ledger's envelope: seq first, then the event, then recorded_at and hash (hex).
-boost::json::object EncodeStoredEvent(schema::StoredEvent::Reader stored, std::string_view hash_hex);
+boost::json::object EncodeStoredEvent(schema::StoredEvent::Reader stored,
+                                      std::string_view hash_hex);
 
 // The contract's name of an event type ("session.individual").
 const char* EventTypeName(schema::Event::Body::Which which);

@@ -4,13 +4,20 @@ namespace ledger {
 
 const char* ErrorCodeName(ErrorCode code) {
   switch (code) {
-    case ErrorCode::kInvalidEvent: return "invalid_event";
-    case ErrorCode::kConflict: return "conflict";
-    case ErrorCode::kNotFound: return "not_found";
-    case ErrorCode::kStorage: return "storage_error";
-    case ErrorCode::kWritesStopped: return "writes_stopped";
-    case ErrorCode::kCorruption: return "corruption";
-    case ErrorCode::kInvalidArgument: return "invalid_argument";
+    case ErrorCode::kInvalidEvent:
+      return "invalid_event";
+    case ErrorCode::kConflict:
+      return "conflict";
+    case ErrorCode::kNotFound:
+      return "not_found";
+    case ErrorCode::kStorage:
+      return "storage_error";
+    case ErrorCode::kWritesStopped:
+      return "writes_stopped";
+    case ErrorCode::kCorruption:
+      return "corruption";
+    case ErrorCode::kInvalidArgument:
+      return "invalid_argument";
   }
   return "unknown";
 }

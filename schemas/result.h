@@ -12,8 +12,8 @@ namespace ledger {
 
 // Error codes used across the project; they are also the `code` of HTTP error bodies.
 enum class ErrorCode {
-  kInvalidEvent,     // bad input: the event (index, id) and field are named
-  kConflict,         // same id with other content, or expected_version mismatch
+  kInvalidEvent,  // bad input: the event (index, id) and field are named
+  kConflict,      // same id with other content, or expected_version mismatch
   kNotFound,
   kStorage,          // RocksDB or the file system failed
   kWritesStopped,    // an earlier storage failure stopped writes until restart
@@ -38,7 +38,7 @@ struct [[nodiscard]] Error {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value) : v_(std::move(value)) {}      // NOLINT: implicit by design
   Result(Error error) : v_(std::move(error)) {}  // NOLINT
   bool ok() const { return v_.index() == 0; }
   explicit operator bool() const { return ok(); }

@@ -26,8 +26,8 @@
 #include <string>
 #include <vector>
 
-#include "ledger/testing/temp_dir.h"
 #include "ledger/event_log.h"
+#include "ledger/testing/temp_dir.h"
 #include "schemas/civil_date.h"
 #include "schemas/json_codec.h"
 #include "tests/crash_events.h"
@@ -52,7 +52,6 @@ constexpr uint32_t kSeed = 20240603;
 // Every this many rounds, the child is killed while it opens and recovers the log.
 constexpr int kKillDuringOpenEvery = 6;
 constexpr auto kChildTimeout = std::chrono::seconds(60);
-
 
 // When to kill: `delay` after the spawn, or after the child said it opened the log.
 struct KillPlan {

@@ -18,8 +18,8 @@
 #include <utility>
 #include <vector>
 
-#include "ledger/testing/temp_dir.h"
 #include "ledger/event_log.h"
+#include "ledger/testing/temp_dir.h"
 #include "projections/history.h"
 #include "projections/projector.h"
 #include "projections/ruleset.h"
@@ -55,7 +55,6 @@ std::vector<std::string> CaseNames() {
   return names;
 }
 
-
 // Compares an expected JSON value with the actual one: numbers by value (whatever their JSON
 // kind), strings and booleans exactly, null as null, objects key by key (only the expected keys).
 void ExpectMatches(const json::value& expected, const json::value* actual, const std::string& at) {
@@ -66,8 +65,7 @@ void ExpectMatches(const json::value& expected, const json::value* actual, const
   if (expected.is_number()) {
     EXPECT_TRUE(actual->is_number() &&
                 actual->to_number<int64_t>() == expected.to_number<int64_t>())
-        << at << ": expected " << json::serialize(expected) << ", got "
-        << json::serialize(*actual);
+        << at << ": expected " << json::serialize(expected) << ", got " << json::serialize(*actual);
   } else if (expected.is_object()) {
     if (!actual->is_object()) {
       ADD_FAILURE() << at << ": expected an object, got " << json::serialize(*actual);
@@ -154,8 +152,9 @@ TEST_P(GoldenCase, MatchesExpected) {
       }
       // Whatever the case lists, an invoice is self-consistent.
       const json::object& t = inv.at("totals").as_object();
-      EXPECT_EQ(t.at("fee_cents").to_number<int64_t>(),
-                t.at("copay_cents").to_number<int64_t>() + t.at("insurer_cents").to_number<int64_t>())
+      EXPECT_EQ(
+          t.at("fee_cents").to_number<int64_t>(),
+          t.at("copay_cents").to_number<int64_t>() + t.at("insurer_cents").to_number<int64_t>())
           << at;
       EXPECT_EQ(inv.at("lines").as_array().size(),
                 static_cast<size_t>(inv.at("billable_lines").to_number<int64_t>() +

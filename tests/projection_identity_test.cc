@@ -8,8 +8,8 @@
 #include <set>
 
 #include "api/generator.h"
-#include "ledger/testing/temp_dir.h"
 #include "ledger/event_log.h"
+#include "ledger/testing/temp_dir.h"
 #include "projections/store.h"
 #include "projections/views.h"
 
@@ -17,7 +17,6 @@ namespace ledger {
 namespace {
 
 namespace fs = std::filesystem;
-
 
 std::vector<std::string> Generate(uint64_t seed, int64_t events) {
   std::vector<std::string> lines;
@@ -130,9 +129,9 @@ TEST(ProjectionIdentity, LateVoidsIncrementalEqualsRebuild) {
   for (size_t i = 0; i < lines.size(); i += 7) {
     auto v = boost::json::parse(lines[i]).as_object();
     const std::string type(v["type"].as_string());
-    if (type != "session.individual" && type != "session.group" &&
-        type != "assessment.recorded" && type != "concertation.held" &&
-        type != "support.mission" && type != "community.intervention") {
+    if (type != "session.individual" && type != "session.group" && type != "assessment.recorded" &&
+        type != "concertation.held" && type != "support.mission" &&
+        type != "community.intervention") {
       continue;
     }
     voids.push_back(R"({"id":"late-void-)" + std::to_string(i) +

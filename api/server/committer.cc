@@ -22,12 +22,17 @@ boost::json::object ErrorBody(const Error& e) {
 int HttpStatusOf(const Error& e) {
   switch (e.code) {
     case ErrorCode::kInvalidEvent:
-    case ErrorCode::kInvalidArgument: return 400;
-    case ErrorCode::kConflict: return 409;
-    case ErrorCode::kNotFound: return 404;
-    case ErrorCode::kWritesStopped: return 503;
+    case ErrorCode::kInvalidArgument:
+      return 400;
+    case ErrorCode::kConflict:
+      return 409;
+    case ErrorCode::kNotFound:
+      return 404;
+    case ErrorCode::kWritesStopped:
+      return 503;
     case ErrorCode::kStorage:
-    case ErrorCode::kCorruption: return 500;
+    case ErrorCode::kCorruption:
+      return 500;
   }
   return 500;
 }
@@ -71,8 +76,8 @@ void Committer::WriterLoop() {
       wake_writer_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
       if (queue_.empty()) return;  // stopping, and everything was answered
       size_t events = 0;
-      while (!queue_.empty() && (group.empty() || events + queue_.front().events.size() <=
-                                                      kGroupEventsMax)) {
+      while (!queue_.empty() &&
+             (group.empty() || events + queue_.front().events.size() <= kGroupEventsMax)) {
         events += queue_.front().events.size();
         group.push_back(std::move(queue_.front()));
         queue_.pop_front();

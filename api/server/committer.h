@@ -9,7 +9,6 @@
 #pragma once
 
 #include <boost/json.hpp>
-
 #include <condition_variable>
 #include <deque>
 #include <functional>

@@ -15,8 +15,8 @@ namespace ledger {
 
 class Histogram {
  public:
-  explicit Histogram(std::vector<double> bounds) : bounds_(std::move(bounds)),
-                                                   counts_(bounds_.size() + 1, 0) {}
+  explicit Histogram(std::vector<double> bounds)
+      : bounds_(std::move(bounds)), counts_(bounds_.size() + 1, 0) {}
   void Observe(double v);
   // Appends `name_bucket{labels,le=..}` lines, _sum and _count.
   void Render(const std::string& name, const std::string& labels, std::string* out) const;

@@ -3,7 +3,6 @@
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-
 #include <chrono>
 #include <cstdio>
 #include <optional>
@@ -28,7 +27,15 @@ using Clock = std::chrono::steady_clock;
 namespace {
 
 enum class RouteId {
-  kAppend, kEvents, kInvoice, kQuota, kBalance, kVerify, kReplay, kHealth, kMetrics
+  kAppend,
+  kEvents,
+  kInvoice,
+  kQuota,
+  kBalance,
+  kVerify,
+  kReplay,
+  kHealth,
+  kMetrics
 };
 
 struct Route {
@@ -40,15 +47,30 @@ struct Route {
 
 const std::vector<Route>& Routes() {
   static const std::vector<Route> routes = {
-      {RouteId::kAppend, http::verb::post, "/v1/events", {AccessRole::kRecorder, AccessRole::kOperator}},
-      {RouteId::kEvents, http::verb::get, "/v1/events", {AccessRole::kAuditor, AccessRole::kOperator}},
-      {RouteId::kInvoice, http::verb::get, "/v1/providers/{id}/invoices/{month}",
+      {RouteId::kAppend,
+       http::verb::post,
+       "/v1/events",
+       {AccessRole::kRecorder, AccessRole::kOperator}},
+      {RouteId::kEvents,
+       http::verb::get,
+       "/v1/events",
+       {AccessRole::kAuditor, AccessRole::kOperator}},
+      {RouteId::kInvoice,
+       http::verb::get,
+       "/v1/providers/{id}/invoices/{month}",
        {AccessRole::kCoordinator, AccessRole::kAuditor, AccessRole::kOperator}},
-      {RouteId::kQuota, http::verb::get, "/v1/beneficiaries/{niss}/quota",
+      {RouteId::kQuota,
+       http::verb::get,
+       "/v1/beneficiaries/{niss}/quota",
        {AccessRole::kCoordinator, AccessRole::kAuditor, AccessRole::kOperator}},
-      {RouteId::kBalance, http::verb::get, "/v1/networks/{id}/balances/{year}",
+      {RouteId::kBalance,
+       http::verb::get,
+       "/v1/networks/{id}/balances/{year}",
        {AccessRole::kCoordinator, AccessRole::kAuditor, AccessRole::kOperator}},
-      {RouteId::kVerify, http::verb::get, "/v1/audit/verify", {AccessRole::kAuditor, AccessRole::kOperator}},
+      {RouteId::kVerify,
+       http::verb::get,
+       "/v1/audit/verify",
+       {AccessRole::kAuditor, AccessRole::kOperator}},
       {RouteId::kReplay, http::verb::post, "/v1/replays", {AccessRole::kOperator}},
       {RouteId::kHealth, http::verb::get, "/healthz", {}},
       {RouteId::kMetrics, http::verb::get, "/metrics", {}},
@@ -61,7 +83,8 @@ std::vector<std::string_view> Split(std::string_view s, char sep) {
   size_t start = 0;
   while (true) {
     const size_t i = s.find(sep, start);
-    out.push_back(s.substr(start, i == std::string_view::npos ? std::string_view::npos : i - start));
+    out.push_back(
+        s.substr(start, i == std::string_view::npos ? std::string_view::npos : i - start));
     if (i == std::string_view::npos) return out;
     start = i + 1;
   }
@@ -139,8 +162,14 @@ struct Server::Impl {
 
   Impl(ServerOptions o, EventLog& l, ProjectionStore& s, std::shared_mutex& mu, TokenStore t,
        Committer& c, Metrics& m)
-      : options(std::move(o)), log(l), store(s), projection_mu(mu), tokens(std::move(t)),
-        committer(c), metrics(m), ioc(std::max(1, options.threads)) {}
+      : options(std::move(o)),
+        log(l),
+        store(s),
+        projection_mu(mu),
+        tokens(std::move(t)),
+        committer(c),
+        metrics(m),
+        ioc(std::max(1, options.threads)) {}
 
   void Accept();
   // Answers `req`; calls `reply` exactly once, maybe later and on another thread.
@@ -210,7 +239,8 @@ void Server::Impl::Handle(Request req, std::function<void(Response)> reply) {
     const auto auth = req[http::field::authorization];
     constexpr std::string_view kBearer = "Bearer ";
     if (auth.size() > kBearer.size() && auth.substr(0, kBearer.size()) == kBearer) {
-      x.who = tokens.Authenticate(std::string_view(auth.data(), auth.size()).substr(kBearer.size()));
+      x.who =
+          tokens.Authenticate(std::string_view(auth.data(), auth.size()).substr(kBearer.size()));
     }
     if (!x.who) {
       Response res = Fail(x, 401, ErrorCode::kInvalidArgument, "missing or unknown bearer token");
@@ -223,7 +253,8 @@ void Server::Impl::Handle(Request req, std::function<void(Response)> reply) {
                         std::string("role ") + RoleName(x.who->role) + " may not use this route"));
     }
   }
-  if (x.route->id == RouteId::kAppend) return Append(std::move(x), std::move(req), std::move(reply));
+  if (x.route->id == RouteId::kAppend)
+    return Append(std::move(x), std::move(req), std::move(reply));
   reply(Read(x, req, params, query));
 }
 
@@ -237,7 +268,8 @@ void Server::Impl::Append(Exchange x, Request req, std::function<void(Response)>
                       "send application/json (an array) or application/x-ndjson (JSON Lines)"));
   }
   const CivilDay today = DayOfTimestampUs(std::chrono::duration_cast<std::chrono::microseconds>(
-      std::chrono::system_clock::now().time_since_epoch()).count());
+                                              std::chrono::system_clock::now().time_since_epoch())
+                                              .count());
   std::vector<DecodedEvent> events;
   const std::string& body = req.body();
   const size_t first = body.find_first_not_of(" \t\r\n");
@@ -332,8 +364,7 @@ class ReadSource {
 
 }  // namespace
 
-Response Server::Impl::Read(Exchange& x, const Request& req,
-                            const std::vector<std::string>& params,
+Response Server::Impl::Read(Exchange& x, const Request& req, const std::vector<std::string>& params,
                             const std::map<std::string, std::string>& query) {
   const Seq head = log.head().seq;
   switch (x.route->id) {
@@ -366,11 +397,11 @@ Response Server::Impl::Read(Exchange& x, const Request& req,
         }
       }
       json::array events;
-      Status s = log.ReadRange(from, from + static_cast<Seq>(limit) - 1,
-                               [&](const StoredEventView& v) {
-                                 events.emplace_back(EncodeStoredEvent(v.stored(), ToHex(v.hash())));
-                                 return true;
-                               });
+      Status s =
+          log.ReadRange(from, from + static_cast<Seq>(limit) - 1, [&](const StoredEventView& v) {
+            events.emplace_back(EncodeStoredEvent(v.stored(), ToHex(v.hash())));
+            return true;
+          });
       if (!s) return Error(x, s.error());
       json::object o;
       const Seq next = from + events.size();
@@ -397,8 +428,10 @@ Response Server::Impl::Read(Exchange& x, const Request& req,
                   "replays over HTTP are not available yet; use ledgerctl replay");
     case RouteId::kInvoice:
     case RouteId::kQuota:
-    case RouteId::kBalance: break;
-    case RouteId::kAppend: break;
+    case RouteId::kBalance:
+      break;
+    case RouteId::kAppend:
+      break;
   }
 
   // Projection reads: one seq per answer.
@@ -467,9 +500,9 @@ Response Server::Impl::Read(Exchange& x, const Request& req,
   if (!allocated) return Error(x, allocated.error());
   auto daily = src->Daily(network, static_cast<int32_t>(year));
   if (!daily) return Error(x, daily.error());
-  return Finish(x, 200,
-                json::serialize(BalanceJson(network, static_cast<int32_t>(year), *allocated, *daily)),
-                "application/json", src->seq());
+  return Finish(
+      x, 200, json::serialize(BalanceJson(network, static_cast<int32_t>(year), *allocated, *daily)),
+      "application/json", src->seq());
 }
 
 // --- connections ------------------------------------------------------------------------------
@@ -488,8 +521,8 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void Start() {
-    net::dispatch(stream_.get_executor(), beast::bind_front_handler(&Session::Read,
-                                                                    shared_from_this()));
+    net::dispatch(stream_.get_executor(),
+                  beast::bind_front_handler(&Session::Read, shared_from_this()));
   }
 
  private:
@@ -518,9 +551,8 @@ class Session : public std::enable_shared_from_this<Session> {
     // the answer is being written, so that Stop() can drain it.
     auto work = net::make_work_guard(stream_.get_executor());
     server_.Handle(parser_->release(), [self, work](Response res) {
-      net::post(self->stream_.get_executor(), [self, work, r = std::move(res)]() mutable {
-        self->Write(std::move(r));
-      });
+      net::post(self->stream_.get_executor(),
+                [self, work, r = std::move(res)]() mutable { self->Write(std::move(r)); });
     });
   }
 
@@ -530,9 +562,9 @@ class Session : public std::enable_shared_from_this<Session> {
     x.keep_alive = false;
     ++server_.in_flight;
     if (ec == http::error::body_limit) {
-      Write(server_.Fail(x, 413, ErrorCode::kInvalidArgument,
-                         "body larger than " + std::to_string(server_.options.body_bytes_max) +
-                             " bytes"));
+      Write(server_.Fail(
+          x, 413, ErrorCode::kInvalidArgument,
+          "body larger than " + std::to_string(server_.options.body_bytes_max) + " bytes"));
     } else if (ec == http::error::header_limit) {
       Write(server_.Fail(x, 431, ErrorCode::kInvalidArgument, "headers too large"));
     } else {
@@ -543,9 +575,9 @@ class Session : public std::enable_shared_from_this<Session> {
   void Write(Response res) {
     res_ = std::make_shared<Response>(std::move(res));
     stream_.expires_after(std::chrono::milliseconds(server_.options.read_timeout_ms));
-    http::async_write(stream_, *res_,
-                      beast::bind_front_handler(&Session::OnWrite, shared_from_this(),
-                                                res_->keep_alive()));
+    http::async_write(
+        stream_, *res_,
+        beast::bind_front_handler(&Session::OnWrite, shared_from_this(), res_->keep_alive()));
   }
 
   void OnWrite(bool keep_alive, beast::error_code ec, std::size_t) {
@@ -590,8 +622,8 @@ void Server::Impl::Accept() {
 Server::Server(ServerOptions options, EventLog& log, ProjectionStore& store,
                std::shared_mutex& projection_mu, TokenStore tokens, Committer& committer,
                Metrics& metrics)
-    : impl_(std::make_unique<Impl>(std::move(options), log, store, projection_mu,
-                                   std::move(tokens), committer, metrics)) {}
+    : impl_(std::make_unique<Impl>(std::move(options), log, store, projection_mu, std::move(tokens),
+                                   committer, metrics)) {}
 
 Server::~Server() { Stop(0); }
 
@@ -605,8 +637,9 @@ Result<uint16_t> Server::Start() {
   if (!ec) impl_->acceptor->set_option(net::socket_base::reuse_address(true), ec);
   if (!ec) impl_->acceptor->bind(endpoint, ec);
   if (!ec) impl_->acceptor->listen(net::socket_base::max_listen_connections, ec);
-  if (ec) return Error{ErrorCode::kStorage, "cannot listen on " + impl_->options.host + ": " +
-                                                ec.message()};
+  if (ec)
+    return Error{ErrorCode::kStorage,
+                 "cannot listen on " + impl_->options.host + ": " + ec.message()};
   impl_->Accept();
   return impl_->acceptor->local_endpoint().port();
 }

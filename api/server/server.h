@@ -26,11 +26,11 @@ struct ServerOptions {
   int threads = 2;
   size_t body_bytes_max = 8 << 20;
   size_t header_bytes_max = 16 << 10;
-  int read_timeout_ms = 10000;   // a request must arrive whole within this
-  int idle_timeout_ms = 60000;   // a kept-alive connection may wait this long for the next
+  int read_timeout_ms = 10000;  // a request must arrive whole within this
+  int idle_timeout_ms = 60000;  // a kept-alive connection may wait this long for the next
   int connections_max = 1024;
-  int events_page_max = 10000;   // GET /v1/events
-  bool log_requests = true;      // one JSON line per request on stderr
+  int events_page_max = 10000;  // GET /v1/events
+  bool log_requests = true;     // one JSON line per request on stderr
 };
 
 struct RouteSpec {

@@ -13,16 +13,21 @@ namespace ledger {
 
 const char* RoleName(AccessRole r) {
   switch (r) {
-    case AccessRole::kRecorder: return "recorder";
-    case AccessRole::kCoordinator: return "coordinator";
-    case AccessRole::kAuditor: return "auditor";
-    case AccessRole::kOperator: return "operator";
+    case AccessRole::kRecorder:
+      return "recorder";
+    case AccessRole::kCoordinator:
+      return "coordinator";
+    case AccessRole::kAuditor:
+      return "auditor";
+    case AccessRole::kOperator:
+      return "operator";
   }
   return "?";
 }
 
 std::optional<AccessRole> ParseRole(std::string_view name) {
-  for (AccessRole r : {AccessRole::kRecorder, AccessRole::kCoordinator, AccessRole::kAuditor, AccessRole::kOperator}) {
+  for (AccessRole r : {AccessRole::kRecorder, AccessRole::kCoordinator, AccessRole::kAuditor,
+                       AccessRole::kOperator}) {
     if (name == RoleName(r)) return r;
   }
   return std::nullopt;
@@ -38,7 +43,8 @@ Result<TokenStore> TokenStore::Load(const std::string& path) {
     const std::string where = path + " line " + std::to_string(n) + ": ";
     boost::system::error_code ec;
     boost::json::value v = boost::json::parse(line, ec);
-    if (ec || !v.is_object()) return Error{ErrorCode::kInvalidArgument, where + "not a JSON object"};
+    if (ec || !v.is_object())
+      return Error{ErrorCode::kInvalidArgument, where + "not a JSON object"};
     const auto& o = v.get_object();
     auto str = [&](const char* k) -> std::string {
       const auto* x = o.if_contains(k);
@@ -68,8 +74,8 @@ std::optional<Principal> TokenStore::Authenticate(std::string_view token) const 
   return found;
 }
 
-Result<std::string> TokenStore::Add(const std::string& path, AccessRole role, const std::string& network,
-                                    const std::string& name) {
+Result<std::string> TokenStore::Add(const std::string& path, AccessRole role,
+                                    const std::string& network, const std::string& name) {
   if (role == AccessRole::kCoordinator && network.empty()) {
     return Error{ErrorCode::kInvalidArgument, "a coordinator token needs --network"};
   }

@@ -34,8 +34,8 @@ class TokenStore {
 
   // Creates a random token, appends its hash to `path` (created 0600 if missing) and returns
   // the token itself, which is shown once and not kept.
-  static Result<std::string> Add(const std::string& path, AccessRole role, const std::string& network,
-                                 const std::string& name);
+  static Result<std::string> Add(const std::string& path, AccessRole role,
+                                 const std::string& network, const std::string& name);
 
  private:
   struct Entry {
