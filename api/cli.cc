@@ -1,5 +1,7 @@
 #include "api/cli.h"
 
+#include <unistd.h>
+
 #include <chrono>
 #include <cstdio>
 
@@ -14,6 +16,7 @@ int Report(const Error& e, const std::string& where) {
       return kExitUsage;
     case ErrorCode::kStorage:
     case ErrorCode::kWritesStopped:
+    case ErrorCode::kBusy:
       return kExitStorage;
     default:
       return kExitRefused;
@@ -26,10 +29,27 @@ void PrintJson(const boost::json::value& v) {
   std::fwrite(s.data(), 1, s.size(), stdout);
 }
 
-Result<std::unique_ptr<EventLog>> OpenLog(const Flags& f, bool check_tail) {
+Result<std::unique_ptr<EventLog>> OpenLog(const Flags& f, LogAccess access, bool check_tail) {
+  const std::string dir = f.GetOr("db", "./data");
   LogOptions options;
   options.check_tail = check_tail;
-  return EventLog::Open(f.GetOr("db", "./data"), options);
+  auto log = EventLog::Open(dir, options);
+  // RocksDB's own lock file says that another process has the log open.
+  if (log || log.error().message.find("/LOCK") == std::string::npos) return log;
+  if (access == LogAccess::kWrite) {
+    return Error{ErrorCode::kStorage,
+                 dir +
+                     " is open in another process (ledgerd?). Write through its HTTP API "
+                     "(POST /v1/events, /v1/rulesets, /v1/months/{month}/close), or stop it "
+                     "for this command (ops/RUNBOOK.md)"};
+  }
+  options.read_only = true;
+  auto reader = EventLog::Open(dir, options);
+  if (reader && isatty(STDERR_FILENO)) {
+    std::fprintf(stderr, "ledgerctl: %s is held by another process; reading it as of seq %llu\n",
+                 dir.c_str(), static_cast<unsigned long long>((*reader)->head().seq));
+  }
+  return reader;
 }
 
 int64_t NowUs() {

@@ -93,7 +93,7 @@ int RunEvents(const Flags& f) {
   if (!from) return Report(from.error());
   auto limit = f.GetInt("limit", 0, INT64_MAX);
   if (!limit) return Report(limit.error());
-  auto log = OpenLog(f);
+  auto log = OpenLog(f, LogAccess::kRead);
   if (!log) return Report(log.error());
   const Seq first = static_cast<Seq>(from->value_or(1));
   const Seq last =
@@ -116,7 +116,7 @@ int RunVerify(const Flags& f) {
   if (!expect) return Report(expect.error());
   // The tail check is skipped on open so that a damaged chain is reported with its first bad
   // seq rather than as a failure to open.
-  auto log = OpenLog(f, /*check_tail=*/false);
+  auto log = OpenLog(f, LogAccess::kRead, /*check_tail=*/false);
   if (!log) return Report(log.error());
   Progress progress("verifying", (*log)->head().seq);
   auto report = (*log)->Verify([&](Seq done, Seq) { progress.Update(done); });
@@ -310,10 +310,11 @@ const std::vector<Command>& Commands() {
        {},
        RunClose},
       {"regularisations",
-       "regularisations [--month YYYY-MM] [--as-of SEQ] [--db DIR]",
+       "regularisations [--month YYYY-MM] [--provider ID] [--as-of SEQ] [--db DIR]",
        "Issued versus current totals of closed provider-months, after a tariff revision or a\n"
-       "void: the differences, and the next open month they are billed in.",
-       {"db", "month", "as-of", "as-of-time"},
+       "void: the differences, and the next open month they are billed in. --provider keeps\n"
+       "one provider's invoices and months.",
+       {"db", "month", "provider", "as-of", "as-of-time"},
        {},
        RunRegularisations},
       {"explain",

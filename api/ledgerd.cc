@@ -26,6 +26,7 @@ const std::set<std::string> kValued = {"db",
                                        "read-timeout-ms",
                                        "idle-timeout-ms",
                                        "max-connections",
+                                       "max-audit-queue",
                                        "port-file"};
 
 constexpr const char* kUsage =
@@ -37,6 +38,8 @@ constexpr const char* kUsage =
     "  --read-timeout-ms N       a request must arrive whole within N ms (default 10000)\n"
     "  --idle-timeout-ms N       a kept-alive connection may idle N ms (default 60000)\n"
     "  --max-connections N       open connections at most (default 1024)\n"
+    "  --max-audit-queue N       replays, regularisations and explains waiting (default 4;\n"
+    "                            they run one at a time; more waiting: 503 busy)\n"
     "  --port-file FILE          write the bound port there (with --listen HOST:0)\n"
     "  --quiet                   no per-request log lines\n";
 
@@ -92,7 +95,8 @@ Result<ServerOptions> Options(const std::map<std::string, std::string>& s) {
                     num("header-limit-bytes", 1024, 1 << 20, &o.header_bytes_max),
                     num("read-timeout-ms", 10, 3600000, &o.read_timeout_ms),
                     num("idle-timeout-ms", 10, 3600000, &o.idle_timeout_ms),
-                    num("max-connections", 1, 1000000, &o.connections_max)}) {
+                    num("max-connections", 1, 1000000, &o.connections_max),
+                    num("max-audit-queue", 1, 1000, &o.audit_queue_max)}) {
     if (!st) return st.error();
   }
   auto listen = s.find("listen");

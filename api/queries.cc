@@ -15,17 +15,25 @@ namespace ledger {
 namespace {
 
 // An answer at the head comes from the persisted projections, caught up first; --as-of and
-// --as-of-time fold the history up to that seq in memory.
+// --as-of-time fold the history up to that seq in memory. Beside a running ledgerd (the log
+// opened read-only) the projections cannot be caught up here: they answer when they reflect
+// the head, as ledgerd keeps them, else the history is folded in memory.
 class Source {
  public:
   static Result<Source> Open(const Flags& f) {
     Source src;
-    auto log = OpenLog(f);
+    auto log = OpenLog(f, LogAccess::kRead);
     if (!log) return log.error();
     src.log_ = std::move(*log);
     auto as_of = AsOfSeq(f, *src.log_);
     if (!as_of) return as_of.error();
-    if (*as_of != src.log_->head().seq) {
+    bool fold = *as_of != src.log_->head().seq;
+    if (!fold && src.log_->read_only()) {
+      auto projected = ProjectionStore(*src.log_).seq();
+      if (!projected) return projected.error();
+      fold = *projected != src.log_->head().seq;
+    }
+    if (fold) {
       auto q = QuerySource::AsOf(*src.log_, *as_of);
       if (!q) return q.error();
       src.query_ = std::make_unique<QuerySource>(std::move(*q));
@@ -144,7 +152,7 @@ int RunProjections(const Flags& f) {
   if (args.size() != 1 || (args[0] != "status" && args[0] != "rebuild")) {
     return Report({ErrorCode::kInvalidArgument, "usage: ledgerctl projections status|rebuild"});
   }
-  auto log = OpenLog(f);
+  auto log = OpenLog(f, args[0] == "status" ? LogAccess::kRead : LogAccess::kWrite);
   if (!log) return Report(log.error());
   ProjectionStore store(**log);
   if (args[0] == "rebuild") {

@@ -192,12 +192,13 @@ Result<json::object> CloseMonth(EventLog& log, int32_t month, CivilDay today,
   return Error{ErrorCode::kConflict, "the ledger kept moving; nothing stored, close again"};
 }
 
-Result<json::object> RegularisationsAt(const EventLog& log, std::optional<int32_t> month, Seq as_of,
+Result<json::object> RegularisationsAt(const EventLog& log, std::optional<int32_t> month,
+                                       std::optional<std::string_view> provider, Seq as_of,
                                        const ReadProgress& progress) {
   auto h = LoadHistory(log, as_of, progress);
   if (!h) return h.error();
   const Projection p = Project(*h, RulesetCatalog(), kFoldThreads);
-  return RegularisationReportJson(Regularisations(*h, p, month));
+  return RegularisationReportJson(Regularisations(*h, p, month, provider));
 }
 
 namespace {
@@ -437,7 +438,7 @@ int RunReplay(const Flags& f) {
   }
   auto document = ReadJsonFile(*path);
   if (!document) return Report(document.error());
-  auto log = OpenLog(f);
+  auto log = OpenLog(f, LogAccess::kRead);
   if (!log) return Report(log.error());
   Progress reading("replay: reading history", (*log)->head().seq);
   auto report = ReplayRuleset(**log, *document, *from, Drawn(reading));
@@ -469,12 +470,15 @@ int RunClose(const Flags& f) {
 int RunRegularisations(const Flags& f) {
   auto month = MonthFlag(f, /*required=*/false);
   if (!month) return Report(month.error());
-  auto log = OpenLog(f);
+  auto log = OpenLog(f, LogAccess::kRead);
   if (!log) return Report(log.error());
   auto as_of = AsOfSeq(f, **log);
   if (!as_of) return Report(as_of.error());
+  const std::optional<std::string> provider_flag = f.Get("provider");
+  std::optional<std::string_view> provider;
+  if (provider_flag) provider = *provider_flag;
   Progress progress("regularisations: reading history", *as_of);
-  auto out = RegularisationsAt(**log, *month, *as_of, Drawn(progress));
+  auto out = RegularisationsAt(**log, *month, provider, *as_of, Drawn(progress));
   progress.Done();
   if (!out) return Report(out.error());
   PrintJson(*out);
@@ -484,7 +488,7 @@ int RunRegularisations(const Flags& f) {
 int RunExplain(const Flags& f) {
   auto id = RequiredFlag(f, "event");
   if (!id) return Report(id.error());
-  auto log = OpenLog(f);
+  auto log = OpenLog(f, LogAccess::kRead);
   if (!log) return Report(log.error());
   auto as_of = AsOfSeq(f, **log);
   if (!as_of) return Report(as_of.error());
@@ -503,7 +507,7 @@ int RunExport(const Flags& f) {
   if (format != "json" && format != "csv") {
     return Report({ErrorCode::kInvalidArgument, "--format must be json or csv"});
   }
-  auto log = OpenLog(f);
+  auto log = OpenLog(f, LogAccess::kRead);
   if (!log) return Report(log.error());
   auto as_of = AsOfSeq(f, **log);
   if (!as_of) return Report(as_of.error());
@@ -520,7 +524,7 @@ int RunCheckpoint(const Flags& f) {
   if (!f.positional().empty()) {
     return Report({ErrorCode::kInvalidArgument, "checkpoint takes no positional argument"});
   }
-  auto log = OpenLog(f);
+  auto log = OpenLog(f, LogAccess::kRead);
   if (!log) return Report(log.error());
   PrintJson(CheckpointJson(**log));
   return 0;

@@ -56,9 +56,10 @@ Result<ReplayReport> ReplayRuleset(const EventLog& log, const boost::json::value
 Result<boost::json::object> CloseMonth(EventLog& log, int32_t month, CivilDay today,
                                        const ReadProgress& progress = {});
 
-// replay/regularisations.h over the history up to `as_of`.
+// replay/regularisations.h over the history up to `as_of`; of one provider when given.
 Result<boost::json::object> RegularisationsAt(const EventLog& log, std::optional<int32_t> month,
-                                              Seq as_of, const ReadProgress& progress = {});
+                                              std::optional<std::string_view> provider, Seq as_of,
+                                              const ReadProgress& progress = {});
 
 // replay/explain.h for the event with that id, as the ledger knew it at `as_of`.
 // kNotFound for an unknown id (or one recorded after as_of); kInvalidArgument for an event

@@ -121,12 +121,12 @@ TEST_F(ReplayCommandsTest, CloseAppendsOneAtomicBatchOnce) {
   EXPECT_EQ(log().head().seq, head);
 
   ASSERT_TRUE(PublishRuleset(log(), Revision2024(2, "2025-01-01", 8900), "v2", RecordingDay()));
-  auto regs = RegularisationsAt(log(), std::nullopt, kAtHead);
+  auto regs = RegularisationsAt(log(), std::nullopt, std::nullopt, kAtHead);
   ASSERT_TRUE(regs) << regs.error().ToString();
   EXPECT_EQ(json::serialize(regs->at("totals")),
             R"({"delta":{"fee_cents":462,"copay_cents":0,"insurer_cents":462}})");
   // As the ledger knew it before the revision: nothing to regularise.
-  auto before = RegularisationsAt(log(), std::nullopt, head);
+  auto before = RegularisationsAt(log(), std::nullopt, std::nullopt, head);
   ASSERT_TRUE(before);
   EXPECT_TRUE(before->at("regularisations").as_array().empty());
 }

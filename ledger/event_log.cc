@@ -6,10 +6,12 @@
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
+#include <stdlib.h>
 
 #include <cassert>
 #include <chrono>
 #include <cstring>
+#include <filesystem>
 #include <unordered_map>
 
 #include "ledger/bytes.h"
@@ -196,16 +198,42 @@ Result<std::unique_ptr<EventLog>> EventLog::Open(const std::string& dir, LogOpti
     descriptors.emplace_back(kCfNames[i], TunedCfOptions(i == kIds || i == kStreams));
   }
   rocksdb::DB* raw = nullptr;
-  rocksdb::Status s = rocksdb::DB::Open(db_options, dir, descriptors, &log->cfs_, &raw);
+  rocksdb::Status s;
+  if (log->options_.read_only) {
+    // A secondary instance keeps every table file open (max_open_files -1), so that files the
+    // primary compacts away stay readable for as long as this snapshot lives.
+    db_options.create_if_missing = false;
+    db_options.create_missing_column_families = false;
+    db_options.max_open_files = -1;
+    std::string tmpl = (std::filesystem::temp_directory_path() / "ledger-reader-XXXXXX").string();
+    if (!mkdtemp(tmpl.data())) {
+      return Error{ErrorCode::kStorage, "cannot create a temporary directory for a reader"};
+    }
+    log->secondary_dir_ = tmpl;
+    s = rocksdb::DB::OpenAsSecondary(db_options, dir, log->secondary_dir_, descriptors, &log->cfs_,
+                                     &raw);
+    if (s.ok()) s = raw->TryCatchUpWithPrimary();
+    log->failure_ = "opened read-only beside the process that writes it";
+    log->failed_.store(true);
+  } else {
+    s = rocksdb::DB::Open(db_options, dir, descriptors, &log->cfs_, &raw);
+  }
+  if (raw) log->db_.reset(raw);
   if (!s.ok()) return StorageError(s, ("opening " + dir).c_str());
-  log->db_.reset(raw);
   if (Status r = log->Recover(); !r) return r.error();
   return log;
 }
 
 EventLog::~EventLog() {
-  for (auto* cf : cfs_) db_->DestroyColumnFamilyHandle(cf);
-  if (db_) db_->Close().PermitUncheckedError();
+  if (db_) {
+    for (auto* cf : cfs_) db_->DestroyColumnFamilyHandle(cf);
+    db_->Close().PermitUncheckedError();
+    db_.reset();
+  }
+  if (!secondary_dir_.empty()) {
+    std::error_code ec;
+    std::filesystem::remove_all(secondary_dir_, ec);
+  }
 }
 
 Status EventLog::Recover() {
@@ -222,7 +250,7 @@ Status EventLog::Recover() {
   // Events after the head belong to a batch that never committed (a crash mid-append).
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cfs_[kEvents]));
   it->Seek(BE64(head_.seq + 1));
-  if (it->Valid()) {
+  if (it->Valid() && !options_.read_only) {
     rocksdb::WriteBatch b;
     b.DeleteRange(cfs_[kEvents], BE64(head_.seq + 1), BE64(UINT64_MAX));
     if (Status w = WriteDurable(&b); !w) return w;
@@ -293,6 +321,10 @@ Status EventLog::Fail(const rocksdb::Status& s, const char* what) {
 
 Status EventLog::Refuse() const {
   std::lock_guard<std::mutex> lock(failure_mu_);
+  if (options_.read_only) {
+    return Error{ErrorCode::kWritesStopped,
+                 "the ledger was opened read-only (another process, ledgerd, writes it)"};
+  }
   return Error{ErrorCode::kWritesStopped,
                "writes are stopped after a storage failure: " + failure_};
 }

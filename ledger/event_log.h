@@ -47,6 +47,11 @@ struct LogOptions {
   // The RocksDB environment (file system, threads). Null: the default. Tests inject a failing
   // file system through it; it is kept alive as long as the log.
   std::shared_ptr<rocksdb::Env> env;
+  // Open beside the process that writes the log (ledgerd), as a RocksDB secondary instance: a
+  // snapshot of the log as committed when opened, nothing recovered or checked beyond the
+  // tail, every write refused. Its own small files go to a temporary directory, removed on
+  // close. The directory must exist.
+  bool read_only = false;
 };
 
 // The last committed event.
@@ -154,6 +159,8 @@ class EventLog {
   Result<VerifyReport> Verify(const std::function<void(Seq, Seq)>& progress = {}) const;
   // Non-empty when an earlier write failure stopped appends.
   std::string failure() const;
+  // Opened with LogOptions::read_only.
+  bool read_only() const { return options_.read_only; }
 
   // A column family the log creates but never reads: derived data kept beside the events
   // (projections/store.h), written without sync and rebuilt from the events when needed.
@@ -180,6 +187,7 @@ class EventLog {
   std::mutex writer_mu_;
   mutable std::mutex head_mu_;
   Head head_;
+  std::string secondary_dir_;  // read_only: the secondary instance's own files
   std::atomic<bool> failed_{false};
   mutable std::mutex failure_mu_;
   std::string failure_;

@@ -1012,5 +1012,57 @@ TEST(EventLogTest, FailedChunkWriteStopsAppends) {
   EXPECT_TRUE(VerifyOf(*log).ok);
 }
 
+// ---------------------------------------------------------------------------------------------
+// Read-only: beside the process that writes (ledgerd), a snapshot as committed when opened.
+
+TEST(EventLogTest, ReadOnlyBesideTheWriterSeesWhatWasCommittedAndWritesNothing) {
+  TempDir dir{"event_log_test"};
+  auto writer = OpenOk(dir.path());
+  ASSERT_NE(writer, nullptr);
+  AppendOk(*writer, {Session("a"), Session("b", 1), Session("c", 2)});
+  // A normal open is refused while the writer holds the log.
+  EXPECT_FALSE(EventLog::Open(dir.path()).ok());
+
+  std::string secondary_files;
+  {
+    auto reader = OpenOk(dir.path(), {.read_only = true});
+    ASSERT_NE(reader, nullptr);
+    EXPECT_TRUE(reader->read_only());
+    EXPECT_EQ(reader->head().seq, 3u);
+    EXPECT_EQ(reader->head().hash, writer->head().hash);
+    EXPECT_EQ(SeqsOf(ReadAll(*reader)), Range(1, 3));
+    EXPECT_EQ(Find(*reader, "b"), 2u);
+    VerifyReport report = VerifyOf(*reader);
+    EXPECT_TRUE(report.ok) << report.problem;
+    EXPECT_EQ(report.head, writer->head().hash);
+    // Writes are refused, and say why.
+    Error e = AppendFails(*reader, {Session("d")});
+    EXPECT_EQ(e.code, ErrorCode::kWritesStopped);
+    EXPECT_NE(e.message.find("read-only"), std::string::npos) << e.message;
+    // The writer goes on; the reader keeps its snapshot.
+    AppendOk(*writer, {Session("d", 3)});
+    EXPECT_EQ(reader->head().seq, 3u);
+    EXPECT_EQ(SeqsOf(ReadAll(*reader)), Range(1, 3));
+    EXPECT_FALSE(Find(*reader, "d").has_value());
+  }
+  // The writer was not disturbed: nothing refused, nothing lost.
+  EXPECT_TRUE(writer->failure().empty());
+  EXPECT_EQ(writer->head().seq, 4u);
+  AppendOk(*writer, {Session("e", 3, 90)});
+  EXPECT_TRUE(VerifyOf(*writer).ok);
+  // A new reader sees the new head.
+  auto reader = OpenOk(dir.path(), {.read_only = true});
+  ASSERT_NE(reader, nullptr);
+  EXPECT_EQ(reader->head().seq, 5u);
+}
+
+TEST(EventLogTest, ReadOnlyNeedsAnExistingLog) {
+  TempDir dir{"event_log_test"};
+  LogOptions options;
+  options.read_only = true;
+  EXPECT_FALSE(EventLog::Open(dir.path() + "/none", options).ok());
+  EXPECT_FALSE(std::filesystem::exists(dir.path() + "/none"));
+}
+
 }  // namespace
 }  // namespace ledger

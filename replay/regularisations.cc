@@ -19,10 +19,12 @@ struct Row {
 };
 
 // What was issued per provider-month, from the live invoices (summed if several).
-std::map<Key, Row> Issued(const History& h, std::optional<int32_t> month, int64_t* checked) {
+std::map<Key, Row> Issued(const History& h, std::optional<int32_t> month,
+                          std::optional<std::string_view> provider, int64_t* checked) {
   std::map<Key, Row> out;
   for (const IssuedInvoice& inv : LiveInvoices(h)) {
     if (month && inv.month != *month) continue;
+    if (provider && inv.provider_id != *provider) continue;
     ++*checked;
     Row& row = out[{inv.month, inv.provider_id}];
     Regularisation& r = row.r;
@@ -50,17 +52,20 @@ bool LinesChanged(const Row& row, const MonthInvoice& now) {
 }  // namespace
 
 RegularisationReport Regularisations(const History& h, const Projection& p,
-                                     std::optional<int32_t> month) {
+                                     std::optional<int32_t> month,
+                                     std::optional<std::string_view> provider) {
   RegularisationReport report;
   report.month = month;
+  if (provider) report.provider_id = std::string(*provider);
   report.last_seq = h.last_seq();
   const std::set<int32_t> closed = ClosedMonths(h);
   report.closed_months.assign(closed.begin(), closed.end());
-  std::map<Key, Row> rows = Issued(h, month, &report.invoices_checked);
+  std::map<Key, Row> rows = Issued(h, month, provider, &report.invoices_checked);
   // Providers that gained lines in a closed month they were not invoiced for.
   for (int32_t m : closed) {
     if (month && m != *month) continue;
     for (const MonthInvoice& inv : MonthInvoices(h, p, m)) {
+      if (provider && inv.provider_id != *provider) continue;
       Regularisation& r = rows[{m, inv.provider_id}].r;
       r.provider_id = inv.provider_id;
       r.month = m;
@@ -83,6 +88,7 @@ RegularisationReport Regularisations(const History& h, const Projection& p,
 json::object RegularisationReportJson(const RegularisationReport& r) {
   json::object o;
   o["month"] = r.month ? json::value(FormatMonth(*r.month)) : json::value(nullptr);
+  if (r.provider_id) o["provider_id"] = *r.provider_id;
   o["last_seq"] = r.last_seq;
   json::array closed;
   for (int32_t m : r.closed_months) closed.emplace_back(FormatMonth(m));

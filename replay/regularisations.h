@@ -7,6 +7,7 @@
 #include <boost/json.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "projections/history.h"
@@ -30,7 +31,8 @@ struct Regularisation {
 };
 
 struct RegularisationReport {
-  std::optional<int32_t> month;  // only this closed month; nullopt: every closed month
+  std::optional<int32_t> month;            // only this closed month; nullopt: every closed month
+  std::optional<std::string> provider_id;  // only this provider; nullopt: every provider
   Seq last_seq = 0;
   std::vector<int32_t> closed_months;
   int64_t invoices_checked = 0;
@@ -41,11 +43,12 @@ struct RegularisationReport {
 
 // Compares every live `invoice.issued` (of `month`, if given) with the current projection of
 // its provider-month. A provider with current lines in a closed month but no invoice for it is
-// compared with zero.
+// compared with zero. With `provider`, only that provider's invoices and months.
 RegularisationReport Regularisations(const History& h, const Projection& p,
-                                     std::optional<int32_t> month);
+                                     std::optional<int32_t> month,
+                                     std::optional<std::string_view> provider = std::nullopt);
 
-// {"month","last_seq","closed_months","invoices_checked",
+// {"month",["provider_id",]"last_seq","closed_months","invoices_checked",
 //  "regularisations":[{"provider_id","month","invoices","issued_ruleset","issued":{amounts},
 //                      "current":{amounts},"delta":{amounts},"issued_lines","current_lines",
 //                      "lines_changed","billed_in"}],

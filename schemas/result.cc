@@ -18,6 +18,8 @@ const char* ErrorCodeName(ErrorCode code) {
       return "corruption";
     case ErrorCode::kInvalidArgument:
       return "invalid_argument";
+    case ErrorCode::kBusy:
+      return "busy";
   }
   return "unknown";
 }

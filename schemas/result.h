@@ -19,6 +19,7 @@ enum class ErrorCode {
   kWritesStopped,    // an earlier storage failure stopped writes until restart
   kCorruption,       // the hash chain or the sequence is broken
   kInvalidArgument,  // a bad command-line or query argument
+  kBusy,             // the service has too much of this work waiting; retry later
 };
 
 const char* ErrorCodeName(ErrorCode code);

@@ -36,12 +36,14 @@
 #include <thread>
 #include <vector>
 
+#include "api/replay_commands.h"
 #include "api/server/committer.h"
 #include "api/server/metrics.h"
 #include "api/server/server.h"
 #include "api/server/tokens.h"
 #include "ledger/event_log.h"
 #include "ledger/testing/temp_dir.h"
+#include "projections/shipped_rulesets.h"
 #include "projections/store.h"
 
 extern char** environ;
@@ -128,6 +130,25 @@ std::vector<std::string> History() {
       Session("a3", "P-A", "N-A", kNissA, "2024-04-16"),
       Session("b1", "P-B", "N-B", kNissB, "2024-04-03"),
   };
+}
+
+// The shipped convention-2024 ruleset document, as `ledgerctl rules show` prints it.
+json::value RulesetInForce() {
+  for (std::string_view doc : kShippedRulesetDocuments) {
+    json::value v = json::parse(doc);
+    if (v.at("id") == "convention-2024") return v;
+  }
+  std::abort();
+}
+
+// convention-2024 version 2: the individual session fee from 86.69 to 89.00 (+2.31).
+json::value RevisedRuleset() {
+  json::value v = RulesetInForce();
+  v.as_object()["version"] = 2;
+  for (json::value& fee : v.at("fees").as_array()) {
+    if (fee.at("item") == "individual_session") fee.as_object()["cents"] = 8900;
+  }
+  return v;
 }
 
 std::string Lines(const std::vector<std::string>& events) {
@@ -427,6 +448,8 @@ class TestServer {
     log_.reset();
   }
   Server& server() { return *server_; }
+  // The server's log, for what ledgerctl would do beside it (close a month, publish).
+  EventLog& log() { return *log_; }
 
   uint16_t port() const { return port_; }
   const Tokens& tokens() const { return tokens_; }
@@ -586,14 +609,44 @@ TEST(LedgerdTest, EveryRouteAnswers401And403ByRole) {
        nullptr,
        {"auditor", "operator"},
        200},
-      // Not wired to the replay module yet: 501 to those allowed.
+      // The ruleset in force: a replay with no difference.
       {"POST",
        "/v1/replays",
        http::verb::post,
        "/v1/replays",
+       [] { return json::serialize(RulesetInForce()); },
+       {"operator"},
+       200},
+      {"GET",
+       "/v1/providers/{id}/regularisations",
+       http::verb::get,
+       "/v1/providers/P-A/regularisations",
+       nullptr,
+       {"coordinator", "auditor", "operator"},
+       200},
+      {"GET",
+       "/v1/events/{id}/explain",
+       http::verb::get,
+       "/v1/events/a2/explain",
+       nullptr,
+       {"coordinator", "auditor", "operator"},
+       200},
+      // A ruleset that is not valid: refused (400) to those allowed; nothing published.
+      {"POST",
+       "/v1/rulesets",
+       http::verb::post,
+       "/v1/rulesets?reason=probe",
        [] { return std::string("{}"); },
        {"operator"},
-       501},
+       400},
+      // A month that is not over yet: refused (400) to those allowed; nothing closed.
+      {"POST",
+       "/v1/months/{month}/close",
+       http::verb::post,
+       "/v1/months/9999-12/close",
+       [] { return std::string(); },
+       {"operator"},
+       400},
       {"GET", "/healthz", http::verb::get, "/healthz", nullptr, {}, 200},
       {"GET", "/metrics", http::verb::get, "/metrics", nullptr, {}, 200},
   };
@@ -803,6 +856,241 @@ TEST(LedgerdTest, EveryBadInputClassIsRefusedAndStoresNothing) {
   const std::set<std::string> ids = IdsOf(s.StoredIds());
   for (const char* id : {"v1", "m-ev", "m-ok", "m-bad", "g1"}) EXPECT_EQ(ids.count(id), 0u) << id;
   EXPECT_EQ(ids.count("new-1"), 1u);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Audit routes: replays, regularisations, explain. They answer what ledgerctl prints.
+
+TEST(LedgerdTest, ReplayShowsARevisionsEffectAndStoresNothing) {
+  TestServer s;
+  s.Seed(History());
+  const Tokens& t = s.tokens();
+  Client c(s.port());
+  const uint64_t head = s.LastSeq();
+
+  // The ruleset in force: no difference.
+  Reply same = c.Post("/v1/replays", t.operator_, json::serialize(RulesetInForce()));
+  ASSERT_EQ(same.status, 200) << same;
+  EXPECT_EQ(same.Json().at("standing"), "in_force");
+  EXPECT_TRUE(same.Json().at("provider_months").as_array().empty()) << same;
+  EXPECT_EQ(same.Json().at("totals").at("delta").at("fee_cents"), 0);
+  EXPECT_EQ(same.Header("ledger-seq"), std::to_string(head));
+
+  // +2.31 per individual session: P-A's three April sessions, P-B's one.
+  Reply revised = c.Post("/v1/replays", t.operator_, json::serialize(RevisedRuleset()));
+  ASSERT_EQ(revised.status, 200) << revised;
+  const json::value r = revised.Json();
+  EXPECT_EQ(r.at("candidate"), "convention-2024@2");
+  EXPECT_EQ(r.at("supersedes"), "convention-2024@1");
+  EXPECT_EQ(r.at("last_seq"), head);
+  const json::array& months = r.at("provider_months").as_array();
+  ASSERT_EQ(months.size(), 2u) << revised;
+  EXPECT_EQ(months[0].at("provider_id"), "P-A");
+  EXPECT_EQ(months[0].at("month"), "2024-04");
+  EXPECT_EQ(months[0].at("delta").at("fee_cents"), 3 * 231);
+  EXPECT_EQ(months[0].at("delta").at("copay_cents"), 0);
+  EXPECT_EQ(months[0].at("delta").at("insurer_cents"), 3 * 231);
+  EXPECT_EQ(months[0].at("lines_repriced"), 3);
+  EXPECT_EQ(months[1].at("provider_id"), "P-B");
+  EXPECT_EQ(months[1].at("delta").at("fee_cents"), 231);
+  EXPECT_EQ(r.at("totals").at("delta").at("insurer_cents"), 4 * 231);
+  const json::array& years = r.at("network_years").as_array();
+  ASSERT_EQ(years.size(), 2u) << revised;
+  EXPECT_EQ(years[0].at("network_id"), "N-A");
+  EXPECT_EQ(years[0].at("consumed_delta_cents"), 3 * 231);
+  // As ledgerctl replay prints it.
+  auto direct = ReplayRuleset(s.log(), RevisedRuleset(), std::nullopt);
+  ASSERT_TRUE(direct.ok());
+  EXPECT_EQ(r, json::value(ReplayReportJson(*direct)));
+
+  // ?from after April: nothing compared differs.
+  Reply later =
+      c.Post("/v1/replays?from=2024-05-01", t.operator_, json::serialize(RevisedRuleset()));
+  ASSERT_EQ(later.status, 200) << later;
+  EXPECT_TRUE(later.Json().at("provider_months").as_array().empty()) << later;
+  EXPECT_EQ(later.Json().at("from"), "2024-05-01");
+
+  // Refusals.
+  Reply r400 = c.Post("/v1/replays", t.operator_, "{not json");
+  EXPECT_EQ(r400.status, 400) << r400;
+  json::value bad = RevisedRuleset();
+  bad.as_object()["fees"].as_array()[0].as_object()["cents"] = "89.00";
+  r400 = c.Post("/v1/replays", t.operator_, json::serialize(bad));
+  EXPECT_EQ(r400.status, 400) << r400;
+  EXPECT_NE(r400.ErrorField("field").find("fees"), std::string::npos) << r400;
+  r400 = c.Post("/v1/replays?from=2024-02-30", t.operator_, json::serialize(RevisedRuleset()));
+  EXPECT_EQ(r400.status, 400) << r400;
+  EXPECT_EQ(r400.ErrorField("field"), "from");
+  Reply r415 = c.Post("/v1/replays", t.operator_, json::serialize(RevisedRuleset()), "text/plain");
+  EXPECT_EQ(r415.status, 415) << r415;
+  json::value older = RulesetInForce();  // version 1 with other content: not a revision
+  older.as_object()["title"] = "something else";
+  Reply r409 = c.Post("/v1/replays", t.operator_, json::serialize(older));
+  EXPECT_EQ(r409.status, 409) << r409;
+
+  EXPECT_EQ(s.LastSeq(), head);  // a dry run stores nothing
+}
+
+TEST(LedgerdTest, RegularisationsOfAProviderAfterAPublish) {
+  TestServer s;
+  s.Seed(History());
+  const Tokens& t = s.tokens();
+  Client c(s.port());
+  const CivilDay today = DayOfTimestampUs(std::chrono::duration_cast<std::chrono::microseconds>(
+                                              std::chrono::system_clock::now().time_since_epoch())
+                                              .count());
+  // Nothing closed: nothing to regularise.
+  Reply none = c.Get("/v1/providers/P-A/regularisations", t.auditor);
+  ASSERT_EQ(none.status, 200) << none;
+  EXPECT_TRUE(none.Json().at("regularisations").as_array().empty()) << none;
+  EXPECT_EQ(none.Json().at("provider_id"), "P-A");
+
+  // April is closed under version 1, then version 2 is published (as ledgerctl would).
+  ASSERT_TRUE(CloseMonth(s.log(), 202404, today).ok());
+  const uint64_t closed_at = s.log().head().seq;
+  ASSERT_TRUE(PublishRuleset(s.log(), RevisedRuleset(), "indexation", today).ok());
+
+  Reply regs = c.Get("/v1/providers/P-A/regularisations", t.coordinator_a);
+  ASSERT_EQ(regs.status, 200) << regs;
+  const json::value v = regs.Json();
+  EXPECT_EQ(v.at("closed_months").as_array().size(), 1u);
+  EXPECT_EQ(v.at("invoices_checked"), 1);  // P-A's invoice only, not P-B's
+  ASSERT_EQ(v.at("regularisations").as_array().size(), 1u) << regs;
+  const json::value& item = v.at("regularisations").at(0);
+  EXPECT_EQ(item.at("provider_id"), "P-A");
+  EXPECT_EQ(item.at("month"), "2024-04");
+  EXPECT_EQ(item.at("issued").at("fee_cents"), 3 * 8669);
+  EXPECT_EQ(item.at("current").at("fee_cents"), 3 * 8900);
+  EXPECT_EQ(item.at("delta").at("insurer_cents"), 3 * 231);
+  EXPECT_EQ(item.at("issued_ruleset"), "convention-2024@1");
+  EXPECT_EQ(v.at("totals").at("delta").at("fee_cents"), 3 * 231);
+  EXPECT_EQ(regs.Header("ledger-seq"), std::to_string(s.log().head().seq));
+  // As ledgerctl regularisations --provider P-A prints it.
+  auto direct = RegularisationsAt(s.log(), std::nullopt, "P-A", kAtHead);
+  ASSERT_TRUE(direct.ok());
+  EXPECT_EQ(v, json::value(*direct));
+
+  // Before the publish, the invoice matched.
+  Reply before =
+      c.Get("/v1/providers/P-A/regularisations?as_of=" + std::to_string(closed_at), t.auditor);
+  ASSERT_EQ(before.status, 200) << before;
+  EXPECT_TRUE(before.Json().at("regularisations").as_array().empty()) << before;
+  // Another month filter: nothing there.
+  Reply may = c.Get("/v1/providers/P-A/regularisations?month=2024-05", t.operator_);
+  ASSERT_EQ(may.status, 200) << may;
+  EXPECT_EQ(may.Json().at("invoices_checked"), 0);
+  EXPECT_EQ(c.Get("/v1/providers/P-A/regularisations?month=2024-13", t.operator_).status, 400);
+  EXPECT_EQ(c.Get("/v1/providers/P-A/regularisations?as_of=x", t.operator_).status, 400);
+
+  // Scope: another network's coordinator; a provider never enrolled.
+  EXPECT_EQ(c.Get("/v1/providers/P-A/regularisations", t.coordinator_b).status, 403);
+  EXPECT_EQ(c.Get("/v1/providers/P-B/regularisations", t.coordinator_a).status, 403);
+  EXPECT_EQ(c.Get("/v1/providers/P-NOBODY/regularisations", t.coordinator_a).status, 403);
+  // A provider who also works in the other network: its invoice would show that network's
+  // lines, so only auditors and operators see it.
+  s.Seed({R"({"id": "prov-P-A-2", "type": "provider.enrolled", "occurred_on": "2024-05-01", )"
+          R"("provider_id": "P-A", "network_id": "N-B", "profession": "psychologist"})"});
+  Reply both = c.Get("/v1/providers/P-A/regularisations", t.coordinator_a);
+  EXPECT_EQ(both.status, 403) << both;
+  EXPECT_NE(both.ErrorField("message").find("another network"), std::string::npos) << both;
+  EXPECT_EQ(c.Get("/v1/providers/P-A/regularisations", t.auditor).status, 200);
+}
+
+TEST(LedgerdTest, ExplainAnEventsPricing) {
+  TestServer s;
+  s.Seed(History());
+  const Tokens& t = s.tokens();
+  Client c(s.port());
+
+  Reply r = c.Get("/v1/events/a2/explain", t.coordinator_a);
+  ASSERT_EQ(r.status, 200) << r;
+  const json::value v = r.Json();
+  EXPECT_EQ(v.at("event_id"), "a2");
+  EXPECT_EQ(v.at("network_id"), "N-A");
+  EXPECT_EQ(r.body.find(kNissA), std::string::npos) << "a NISS in an explanation";
+  auto direct = ExplainEventId(s.log(), "a2", kAtHead);
+  ASSERT_TRUE(direct.ok());
+  EXPECT_EQ(v, json::value(*direct));
+  EXPECT_EQ(r.Header("ledger-seq"), std::to_string(s.LastSeq()));
+
+  EXPECT_EQ(c.Get("/v1/events/a2/explain", t.coordinator_b).status, 403);
+  EXPECT_EQ(c.Get("/v1/events/b1/explain", t.coordinator_b).status, 200);
+  Reply missing = c.Get("/v1/events/no-such-event/explain", t.auditor);
+  EXPECT_EQ(missing.status, 404) << missing;
+  EXPECT_EQ(missing.ErrorCode(), "not_found");
+  // a1 is seq 7: not known at seq 6.
+  EXPECT_EQ(c.Get("/v1/events/a1/explain?as_of=6", t.auditor).status, 404);
+  EXPECT_EQ(c.Get("/v1/events/a1/explain?as_of=7", t.auditor).status, 200);
+  Reply not_care = c.Get("/v1/events/net-N-A/explain", t.auditor);
+  EXPECT_EQ(not_care.status, 400) << not_care;
+  EXPECT_NE(not_care.ErrorField("message").find("network.registered"), std::string::npos);
+}
+
+TEST(LedgerdTest, PublishAndCloseOverHttpThenRegularise) {
+  TestServer s;
+  s.Seed(History());
+  const Tokens& t = s.tokens();
+  Client c(s.port());
+
+  // Close April under version 1: one invoice per provider.
+  Reply closed = c.Post("/v1/months/2024-04/close", t.operator_, "");
+  ASSERT_EQ(closed.status, 200) << closed;
+  const json::value cv = closed.Json();
+  EXPECT_EQ(cv.at("month"), "2024-04");
+  EXPECT_EQ(cv.at("appended"), 2);
+  EXPECT_EQ(closed.Header("ledger-seq"), std::to_string(s.LastSeq()));
+  EXPECT_EQ(cv.at("totals").at("fee_cents"), 4 * 8669);
+  Reply twice = c.Post("/v1/months/2024-04/close", t.operator_, "");
+  EXPECT_EQ(twice.status, 409) << twice;
+  EXPECT_EQ(c.Post("/v1/months/2024-4/close", t.operator_, "").status, 400);
+
+  // Publish version 2; the reason is form-decoded.
+  const uint64_t before = s.LastSeq();
+  Reply no_reason = c.Post("/v1/rulesets", t.operator_, json::serialize(RevisedRuleset()));
+  EXPECT_EQ(no_reason.status, 400) << no_reason;
+  EXPECT_EQ(no_reason.ErrorField("field"), "reason");
+  EXPECT_EQ(
+      c.Post("/v1/rulesets?reason=x", t.operator_, json::serialize(RevisedRuleset()), "text/plain")
+          .status,
+      415);
+  EXPECT_EQ(s.LastSeq(), before);
+  Reply published = c.Post("/v1/rulesets?reason=indexation%202025+%28test%29", t.operator_,
+                           json::serialize(RevisedRuleset()));
+  ASSERT_EQ(published.status, 200) << published;
+  EXPECT_EQ(published.Json().at("published"), "convention-2024@2");
+  EXPECT_EQ(published.Json().at("supersedes"), "convention-2024@1");
+  EXPECT_EQ(s.LastSeq(), before + 1);
+  Reply events = c.Get("/v1/events?from=" + std::to_string(before + 1) + "&limit=1", t.auditor);
+  EXPECT_NE(events.body.find("indexation 2025 (test)"), std::string::npos) << events;
+  // The same version again: a conflict, nothing stored.
+  Reply again = c.Post("/v1/rulesets?reason=again", t.operator_, json::serialize(RevisedRuleset()));
+  EXPECT_EQ(again.status, 409) << again;
+  EXPECT_EQ(s.LastSeq(), before + 1);
+
+  // The projections follow the publish: the invoice is priced with version 2.
+  s.WaitProjected();
+  Reply invoice = c.Get("/v1/providers/P-A/invoices/2024-04", t.auditor);
+  EXPECT_EQ(invoice.Json().at("totals").at("fee_cents"), 3 * 8900) << invoice;
+  // And the closed month is regularised by the difference.
+  Reply regs = c.Get("/v1/providers/P-A/regularisations?month=2024-04", t.auditor);
+  ASSERT_EQ(regs.status, 200) << regs;
+  ASSERT_EQ(regs.Json().at("regularisations").as_array().size(), 1u) << regs;
+  EXPECT_EQ(regs.Json().at("regularisations").at(0).at("delta").at("fee_cents"), 3 * 231);
+}
+
+TEST(LedgerdTest, AuditWorkOverTheQueueLimitIsBusy) {
+  ServerOptions o = TestOptions();
+  o.audit_queue_max = 0;  // no room: every audit request is over the limit
+  TestServer s(o);
+  s.Seed(History());
+  Client c(s.port());
+  Reply r = c.Post("/v1/replays", s.tokens().operator_, json::serialize(RevisedRuleset()));
+  EXPECT_EQ(r.status, 503) << r;
+  EXPECT_EQ(r.ErrorCode(), "busy");
+  EXPECT_EQ(r.Header("retry-after"), "5");
+  EXPECT_EQ(c.Get("/v1/events/a2/explain", s.tokens().auditor).status, 503);
+  // Other reads are not held up.
+  EXPECT_EQ(c.Get("/v1/providers/P-A/invoices/2024-04", s.tokens().auditor).status, 200);
 }
 
 TEST(LedgerdTest, DuplicatesAreAnsweredWithTheOriginalSeq) {
@@ -1490,6 +1778,66 @@ TEST(LedgerdProcessTest, SigtermStopsCleanlyAndARestartKeepsEverything) {
     EXPECT_EQ(invoice.Json().at("billable_lines"), 3) << invoice;
     EXPECT_EQ(d.StopWith(SIGINT), 0);
   }
+}
+
+// Runs ledgerctl with `args`; its stdout and stderr together, and its exit code.
+std::pair<std::string, int> Ledgerctl(const std::string& args) {
+  const std::string cmd = std::string(LEDGERCTL_BINARY) + " " + args + " 2>&1 </dev/null";
+  FILE* p = popen(cmd.c_str(), "r");
+  if (!p) return {"popen failed", -1};
+  std::string out;
+  char buf[4096];
+  for (size_t n; (n = std::fread(buf, 1, sizeof buf, p)) > 0;) out.append(buf, n);
+  const int status = pclose(p);
+  return {out, WIFEXITED(status) ? WEXITSTATUS(status) : -1};
+}
+
+// An auditor's ledgerctl beside a running ledgerd reads a snapshot; writes are refused with
+// what to do instead, and work again once ledgerd has stopped.
+TEST(LedgerdProcessTest, LedgerctlReadsBesideARunningLedgerd) {
+  TempDir dir("ledgerd_test");
+  const Tokens t = MakeTokens(dir.path() + "/tokens");
+  const std::string db = dir.path() + "/db", port_file = dir.path() + "/port";
+  const std::string at = " --db " + db;
+  {
+    Ledgerd d({"--db", db, "--tokens", dir.path() + "/tokens", "--listen", "127.0.0.1:0",
+               "--port-file", port_file, "--quiet"},
+              dir.path() + "/ledgerd.log", port_file);
+    ASSERT_NE(d.port(), 0);
+    Client c(d.port());
+    ASSERT_EQ(c.Post("/v1/events", t.operator_, Lines(History()), "application/x-ndjson").status,
+              200);
+    const std::string head =
+        std::string(c.Get("/v1/audit/verify", t.auditor).Json().at("head").as_string());
+
+    auto [verify, rc] = Ledgerctl("verify" + at);
+    EXPECT_EQ(rc, 0) << verify;
+    EXPECT_NE(verify.find("\"events\":10"), std::string::npos) << verify;
+    EXPECT_NE(verify.find(head), std::string::npos) << verify;
+    // The invoice as ledgerd answers it (from its projections, or folded if they lag).
+    auto [invoice, rc2] = Ledgerctl("invoice --provider P-A --month 2024-04" + at);
+    EXPECT_EQ(rc2, 0) << invoice;
+    EXPECT_NE(invoice.find("\"fee_cents\":26007"), std::string::npos) << invoice;
+    auto [explain, rc3] = Ledgerctl("explain --event a2" + at);
+    EXPECT_EQ(rc3, 0) << explain;
+
+    // Writes: refused, saying what to do; nothing stored.
+    const std::string file = dir.path() + "/one.jsonl";
+    std::ofstream(file) << Mission("m-beside") << "\n";
+    auto [append, rc4] = Ledgerctl("append " + file + at);
+    EXPECT_EQ(rc4, 3) << append;
+    EXPECT_NE(append.find("another process"), std::string::npos) << append;
+    EXPECT_NE(append.find("POST /v1/events"), std::string::npos) << append;
+    auto [close, rc5] = Ledgerctl("close --month 2024-04" + at);
+    EXPECT_EQ(rc5, 3) << close;
+    EXPECT_EQ(c.Get("/healthz").Json().at("last_seq"), History().size());
+    EXPECT_EQ(d.StopWith(SIGTERM), 0);
+  }
+  // ledgerd stopped: the log is ledgerctl's again.
+  const std::string file = dir.path() + "/one.jsonl";
+  auto [append, rc] = Ledgerctl("append " + file + at);
+  EXPECT_EQ(rc, 0) << append;
+  EXPECT_NE(append.find("\"appended\":1"), std::string::npos) << append;
 }
 
 TEST(LedgerdProcessTest, BadSettingsAreRefusedAtStart) {

@@ -78,7 +78,9 @@ TEST(OpenApiRoutesTest, TheFileDocumentsTheInterfacesTable) {
         Route{"GET", "/v1/providers/{id}/invoices/{month}"},
         Route{"GET", "/v1/beneficiaries/{niss}/quota"},
         Route{"GET", "/v1/networks/{id}/balances/{year}"}, Route{"GET", "/v1/audit/verify"},
-        Route{"POST", "/v1/replays"}, Route{"GET", "/healthz"}, Route{"GET", "/metrics"}}) {
+        Route{"POST", "/v1/replays"}, Route{"GET", "/v1/providers/{id}/regularisations"},
+        Route{"GET", "/v1/events/{id}/explain"}, Route{"GET", "/healthz"},
+        Route{"GET", "/metrics"}}) {
     EXPECT_TRUE(documented.count(r)) << r.first << " " << r.second;
   }
 }

@@ -29,6 +29,7 @@ int HttpStatusOf(const Error& e) {
     case ErrorCode::kNotFound:
       return 404;
     case ErrorCode::kWritesStopped:
+    case ErrorCode::kBusy:
       return 503;
     case ErrorCode::kStorage:
     case ErrorCode::kCorruption:
@@ -54,6 +55,12 @@ void Committer::Submit(std::vector<DecodedEvent> events, std::function<void(Appe
   }
   queue_.push_back({std::move(events), std::move(done)});
   wake_writer_.notify_one();
+}
+
+void Committer::ProjectionsDue() {
+  std::lock_guard<std::mutex> lock(mu_);
+  projections_due_ = true;
+  wake_projector_.notify_one();
 }
 
 void Committer::Stop() {

@@ -40,6 +40,9 @@ class Committer {
   void Submit(std::vector<DecodedEvent> events, std::function<void(AppendOutcome)> done);
   // Answers what is queued, stops both threads.
   void Stop();
+  // Something else appended to the log (a ruleset publish, a month close): catch the
+  // projections up as after a commit.
+  void ProjectionsDue();
 
  private:
   struct Request {

@@ -4,11 +4,16 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
+#include <deque>
+#include <mutex>
 #include <optional>
+#include <set>
 #include <thread>
 
 #include "api/query_source.h"
+#include "api/replay_commands.h"
 #include "projections/views.h"
 #include "schemas/civil_date.h"
 #include "schemas/niss.h"
@@ -34,6 +39,10 @@ enum class RouteId {
   kBalance,
   kVerify,
   kReplay,
+  kRegularisations,
+  kExplain,
+  kPublish,
+  kClose,
   kHealth,
   kMetrics
 };
@@ -72,6 +81,16 @@ const std::vector<Route>& Routes() {
        "/v1/audit/verify",
        {AccessRole::kAuditor, AccessRole::kOperator}},
       {RouteId::kReplay, http::verb::post, "/v1/replays", {AccessRole::kOperator}},
+      {RouteId::kRegularisations,
+       http::verb::get,
+       "/v1/providers/{id}/regularisations",
+       {AccessRole::kCoordinator, AccessRole::kAuditor, AccessRole::kOperator}},
+      {RouteId::kExplain,
+       http::verb::get,
+       "/v1/events/{id}/explain",
+       {AccessRole::kCoordinator, AccessRole::kAuditor, AccessRole::kOperator}},
+      {RouteId::kPublish, http::verb::post, "/v1/rulesets", {AccessRole::kOperator}},
+      {RouteId::kClose, http::verb::post, "/v1/months/{month}/close", {AccessRole::kOperator}},
       {RouteId::kHealth, http::verb::get, "/healthz", {}},
       {RouteId::kMetrics, http::verb::get, "/metrics", {}},
   };
@@ -106,15 +125,46 @@ bool Match(std::string_view pattern, std::string_view path, std::vector<std::str
   return true;
 }
 
+int HexDigit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// application/x-www-form-urlencoded: %XX and '+' for a space. A malformed escape is kept as is.
+std::string FormDecode(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '+') {
+      out.push_back(' ');
+    } else if (s[i] == '%' && i + 2 < s.size() && HexDigit(s[i + 1]) >= 0 &&
+               HexDigit(s[i + 2]) >= 0) {
+      out.push_back(static_cast<char>(HexDigit(s[i + 1]) * 16 + HexDigit(s[i + 2])));
+      i += 2;
+    } else {
+      out.push_back(s[i]);
+    }
+  }
+  return out;
+}
+
 std::map<std::string, std::string> Query(std::string_view q) {
   std::map<std::string, std::string> out;
   if (q.empty()) return out;
   for (std::string_view kv : Split(q, '&')) {
     const size_t eq = kv.find('=');
-    out[std::string(kv.substr(0, eq))] =
-        eq == std::string_view::npos ? "" : std::string(kv.substr(eq + 1));
+    out[FormDecode(kv.substr(0, eq))] =
+        eq == std::string_view::npos ? "" : FormDecode(kv.substr(eq + 1));
   }
   return out;
+}
+
+CivilDay Today() {
+  return DayOfTimestampUs(std::chrono::duration_cast<std::chrono::microseconds>(
+                              std::chrono::system_clock::now().time_since_epoch())
+                              .count());
 }
 
 std::string NowRfc3339() {
@@ -160,6 +210,20 @@ struct Server::Impl {
   std::atomic<int> in_flight{0};
   std::atomic<bool> stopping{false};
 
+  // Audit work (replays, regularisations, explain) folds the whole history: it runs on its own
+  // thread, one job at a time, so that it never holds an I/O thread. Over audit_queue_max
+  // waiting jobs, 503 busy.
+  struct AuditJob {
+    Exchange x;
+    std::function<Response(Exchange&)> work;
+    std::function<void(Response)> reply;
+  };
+  std::mutex audit_mu;
+  std::condition_variable audit_cv;
+  std::deque<AuditJob> audit_queue;
+  bool audit_quit = false;
+  std::thread audit_thread;
+
   Impl(ServerOptions o, EventLog& l, ProjectionStore& s, std::shared_mutex& mu, TokenStore t,
        Committer& c, Metrics& m)
       : options(std::move(o)),
@@ -169,7 +233,34 @@ struct Server::Impl {
         tokens(std::move(t)),
         committer(c),
         metrics(m),
-        ioc(std::max(1, options.threads)) {}
+        ioc(std::max(1, options.threads)) {
+    audit_thread = std::thread([this] { AuditLoop(); });
+  }
+  ~Impl() {
+    {
+      std::lock_guard<std::mutex> lock(audit_mu);
+      audit_quit = true;
+    }
+    audit_cv.notify_all();
+    audit_thread.join();
+  }
+
+  void AuditLoop();
+  void SubmitAudit(Exchange x, std::function<Response(Exchange&)> work,
+                   std::function<void(Response)> reply);
+  Response Replay(Exchange& x, const Request& req, const std::map<std::string, std::string>& query);
+  Response RegularisationsOf(Exchange& x, const std::string& provider,
+                             const std::map<std::string, std::string>& query);
+  Response Explain(Exchange& x, const std::string& event_id,
+                   const std::map<std::string, std::string>& query);
+  Response Publish(Exchange& x, const Request& req,
+                   const std::map<std::string, std::string>& query);
+  Response Close(Exchange& x, const std::string& month);
+  // The JSON body of a ruleset route into `document`, or the answer refusing it (415, 400).
+  std::optional<Response> RulesetBody(Exchange& x, const Request& req, json::value* document);
+  // ?as_of=SEQ clamped to the head; nullopt when absent. An error answer in `bad` when malformed.
+  std::optional<Seq> AsOf(Exchange& x, const std::map<std::string, std::string>& query,
+                          std::optional<Response>* bad);
 
   void Accept();
   // Answers `req`; calls `reply` exactly once, maybe later and on another thread.
@@ -253,9 +344,204 @@ void Server::Impl::Handle(Request req, std::function<void(Response)> reply) {
                         std::string("role ") + RoleName(x.who->role) + " may not use this route"));
     }
   }
-  if (x.route->id == RouteId::kAppend)
-    return Append(std::move(x), std::move(req), std::move(reply));
-  reply(Read(x, req, params, query));
+  switch (x.route->id) {
+    case RouteId::kAppend:
+      return Append(std::move(x), std::move(req), std::move(reply));
+    case RouteId::kReplay:
+      return SubmitAudit(
+          std::move(x),
+          [this, req = std::move(req), query](Exchange& ex) { return Replay(ex, req, query); },
+          std::move(reply));
+    case RouteId::kRegularisations:
+      return SubmitAudit(
+          std::move(x),
+          [this, provider = params[0], query](Exchange& ex) {
+            return RegularisationsOf(ex, provider, query);
+          },
+          std::move(reply));
+    case RouteId::kExplain:
+      return SubmitAudit(
+          std::move(x),
+          [this, id = params[0], query](Exchange& ex) { return Explain(ex, id, query); },
+          std::move(reply));
+    case RouteId::kPublish:
+      return SubmitAudit(
+          std::move(x),
+          [this, req = std::move(req), query](Exchange& ex) { return Publish(ex, req, query); },
+          std::move(reply));
+    case RouteId::kClose:
+      return SubmitAudit(
+          std::move(x), [this, month = params[0]](Exchange& ex) { return Close(ex, month); },
+          std::move(reply));
+    default:
+      return reply(Read(x, req, params, query));
+  }
+}
+
+void Server::Impl::SubmitAudit(Exchange x, std::function<Response(Exchange&)> work,
+                               std::function<void(Response)> reply) {
+  {
+    std::lock_guard<std::mutex> lock(audit_mu);
+    if (static_cast<int>(audit_queue.size()) < options.audit_queue_max) {
+      audit_queue.push_back({std::move(x), std::move(work), std::move(reply)});
+      audit_cv.notify_one();
+      return;
+    }
+  }
+  ledger::Error e{ErrorCode::kBusy,
+                  "too many replays, regularisations and explains waiting; retry later"};
+  Response res = Error(x, e);
+  res.set(http::field::retry_after, "5");
+  reply(std::move(res));
+}
+
+void Server::Impl::AuditLoop() {
+  while (true) {
+    AuditJob job;
+    {
+      std::unique_lock<std::mutex> lock(audit_mu);
+      audit_cv.wait(lock, [&] { return audit_quit || !audit_queue.empty(); });
+      if (audit_queue.empty()) return;  // quit, nothing left
+      job = std::move(audit_queue.front());
+      audit_queue.pop_front();
+    }
+    if (stopping.load()) {
+      // Not started before the stop: answered at once rather than holding the drain.
+      job.reply(Fail(job.x, 503, ErrorCode::kBusy, "the server is stopping; retry later"));
+      continue;
+    }
+    job.reply(job.work(job.x));
+  }
+}
+
+std::optional<Seq> Server::Impl::AsOf(Exchange& x, const std::map<std::string, std::string>& query,
+                                      std::optional<Response>* bad) {
+  auto it = query.find("as_of");
+  if (it == query.end()) return std::nullopt;
+  char* end = nullptr;
+  const unsigned long long v = std::strtoull(it->second.c_str(), &end, 10);
+  if (it->second.empty() || *end != '\0') {
+    bad->emplace(Fail(x, 400, ErrorCode::kInvalidArgument, "as_of must be a seq", "as_of"));
+    return std::nullopt;
+  }
+  return std::min<Seq>(v, log.head().seq);
+}
+
+std::optional<Response> Server::Impl::RulesetBody(Exchange& x, const Request& req,
+                                                  json::value* document) {
+  const auto type = req[http::field::content_type];
+  if (std::string_view(type.data(), type.size()).rfind("application/json", 0) != 0) {
+    return Fail(x, 415, ErrorCode::kInvalidArgument, "send the ruleset as application/json");
+  }
+  boost::system::error_code ec;
+  json::parse_options opts;
+  opts.max_depth = 32;
+  *document = json::parse(req.body(), ec, {}, opts);
+  if (ec) {
+    return Fail(x, 400, ErrorCode::kInvalidArgument, "the body is not JSON: " + ec.message());
+  }
+  return std::nullopt;
+}
+
+// POST /v1/replays[?from=YYYY-MM-DD]: the body is a ruleset; the dry run stores nothing.
+Response Server::Impl::Replay(Exchange& x, const Request& req,
+                              const std::map<std::string, std::string>& query) {
+  std::optional<CivilDay> from;
+  if (auto it = query.find("from"); it != query.end()) {
+    auto d = ParseDate(it->second);
+    if (!d) return Fail(x, 400, ErrorCode::kInvalidArgument, "from must be YYYY-MM-DD", "from");
+    from = ToDay(*d);
+  }
+  json::value document;
+  if (auto refused = RulesetBody(x, req, &document)) return std::move(*refused);
+  auto report = ReplayRuleset(log, document, from);
+  if (!report) return Error(x, report.error());
+  return Finish(x, 200, json::serialize(ReplayReportJson(*report)), "application/json",
+                report->last_seq);
+}
+
+// POST /v1/rulesets?reason=TEXT: the body is a ruleset; appends ruleset.published (as
+// `ledgerctl rules publish FILE --reason TEXT`). From then on, care dates it covers are priced
+// with it.
+Response Server::Impl::Publish(Exchange& x, const Request& req,
+                               const std::map<std::string, std::string>& query) {
+  auto reason = query.find("reason");
+  if (reason == query.end() || reason->second.find_first_not_of(" \t") == std::string::npos) {
+    return Fail(x, 400, ErrorCode::kInvalidArgument,
+                "?reason= is required: why this ruleset is published", "reason");
+  }
+  json::value document;
+  if (auto refused = RulesetBody(x, req, &document)) return std::move(*refused);
+  auto out = PublishRuleset(log, document, reason->second, Today());
+  if (!out) return Error(x, out.error());
+  committer.ProjectionsDue();
+  const Seq seq = (*out)["seq"].as_uint64();
+  return Finish(x, 200, json::serialize(*out), "application/json", seq);
+}
+
+// POST /v1/months/{YYYY-MM}/close: one invoice.issued per provider with lines that month (as
+// `ledgerctl close --month`).
+Response Server::Impl::Close(Exchange& x, const std::string& month_text) {
+  auto month = ParseMonth(month_text);
+  if (!month) return Fail(x, 400, ErrorCode::kInvalidArgument, "month must be YYYY-MM", "month");
+  auto out = CloseMonth(log, *month, Today());
+  if (!out) return Error(x, out.error());
+  committer.ProjectionsDue();
+  const Seq seq = (*out)["last_seq"].as_uint64();
+  return Finish(x, 200, json::serialize(*out), "application/json", seq);
+}
+
+namespace {
+
+Result<std::set<std::string>> EnrolledNetworks(const EventLog& log, const std::string& provider);
+
+}  // namespace
+
+// GET /v1/providers/{id}/regularisations[?month=YYYY-MM][&as_of=SEQ]. A coordinator sees a
+// provider that only ever worked in their network: invoices are per provider, so the figures of
+// a provider who also works elsewhere include the other network's lines.
+Response Server::Impl::RegularisationsOf(Exchange& x, const std::string& provider,
+                                         const std::map<std::string, std::string>& query) {
+  std::optional<Response> bad;
+  const std::optional<Seq> as_of = AsOf(x, query, &bad);
+  if (bad) return std::move(*bad);
+  std::optional<int32_t> month;
+  if (auto it = query.find("month"); it != query.end()) {
+    month = ParseMonth(it->second);
+    if (!month) return Fail(x, 400, ErrorCode::kInvalidArgument, "month must be YYYY-MM", "month");
+  }
+  if (x.who && x.who->role == AccessRole::kCoordinator) {
+    auto networks = EnrolledNetworks(log, provider);
+    if (!networks) return Error(x, networks.error());
+    if (networks->empty() || *networks != std::set<std::string>{x.who->network}) {
+      return Fail(x, 403, ErrorCode::kInvalidArgument,
+                  networks->count(x.who->network)
+                      ? "provider also works in another network; ask an auditor"
+                      : "provider not in your network");
+    }
+  }
+  auto out = RegularisationsAt(log, month, provider, as_of.value_or(log.head().seq));
+  if (!out) return Error(x, out.error());
+  const Seq seq = (*out)["last_seq"].as_uint64();
+  return Finish(x, 200, json::serialize(*out), "application/json", seq);
+}
+
+// GET /v1/events/{id}/explain[?as_of=SEQ]. A coordinator sees their network's events only.
+Response Server::Impl::Explain(Exchange& x, const std::string& event_id,
+                               const std::map<std::string, std::string>& query) {
+  std::optional<Response> bad;
+  const std::optional<Seq> as_of = AsOf(x, query, &bad);
+  if (bad) return std::move(*bad);
+  const Seq at = as_of.value_or(log.head().seq);
+  auto out = ExplainEventId(log, event_id, at);
+  if (!out) return Error(x, out.error());
+  if (x.who && x.who->role == AccessRole::kCoordinator) {
+    const json::value* network = out->if_contains("network_id");
+    if (!network || !network->is_string() || network->get_string() != x.who->network) {
+      return Fail(x, 403, ErrorCode::kInvalidArgument, "event not in your network");
+    }
+  }
+  return Finish(x, 200, json::serialize(*out), "application/json", at);
 }
 
 // POST /v1/events: a JSON array, or JSON Lines. Decoded here (bad input is answered at once),
@@ -305,20 +591,25 @@ void Server::Impl::Append(Exchange x, Request req, std::function<void(Response)>
 
 namespace {
 
-// True when the provider has ever been enrolled in the network (its stream's events).
-Result<bool> EverEnrolled(const EventLog& log, const std::string& provider,
-                          const std::string& network) {
+// The networks the provider has ever been enrolled in (its stream's events).
+Result<std::set<std::string>> EnrolledNetworks(const EventLog& log, const std::string& provider) {
   auto seqs = log.StreamSeqs("provider/" + provider);
   if (!seqs) return seqs.error();
-  bool found = false;
+  std::set<std::string> networks;
   Status s = log.ReadSeqs(*seqs, [&](const StoredEventView& v) {
     const auto body = v.event().getBody();
-    if (body.isProviderEnrolled() && body.getProviderEnrolled().getNetworkId() == network) {
-      found = true;
-    }
+    if (body.isProviderEnrolled()) networks.emplace(body.getProviderEnrolled().getNetworkId());
   });
   if (!s) return s.error();
-  return found;
+  return networks;
+}
+
+// True when the provider has ever been enrolled in the network.
+Result<bool> EverEnrolled(const EventLog& log, const std::string& provider,
+                          const std::string& network) {
+  auto networks = EnrolledNetworks(log, provider);
+  if (!networks) return networks.error();
+  return networks->count(network) > 0;
 }
 
 // Where a projection read comes from: the persisted projections as they are, or, for ?as_of,
@@ -424,8 +715,11 @@ Response Server::Impl::Read(Exchange& x, const Request& req, const std::vector<s
       return Finish(x, 200, json::serialize(o), "application/json", head);
     }
     case RouteId::kReplay:
-      return Fail(x, 501, ErrorCode::kInvalidArgument,
-                  "replays over HTTP are not available yet; use ledgerctl replay");
+    case RouteId::kRegularisations:
+    case RouteId::kExplain:
+    case RouteId::kPublish:
+    case RouteId::kClose:
+      break;  // Handle() gives them to the audit thread
     case RouteId::kInvoice:
     case RouteId::kQuota:
     case RouteId::kBalance:
@@ -436,15 +730,9 @@ Response Server::Impl::Read(Exchange& x, const Request& req, const std::vector<s
 
   // Projection reads: one seq per answer.
   const bool coordinator = x.who && x.who->role == AccessRole::kCoordinator;
-  std::optional<Seq> as_of;
-  if (auto it = query.find("as_of"); it != query.end()) {
-    char* end = nullptr;
-    const unsigned long long v = std::strtoull(it->second.c_str(), &end, 10);
-    if (it->second.empty() || *end != '\0') {
-      return Fail(x, 400, ErrorCode::kInvalidArgument, "as_of must be a seq", "as_of");
-    }
-    as_of = std::min<Seq>(v, head);
-  }
+  std::optional<Response> bad;
+  const std::optional<Seq> as_of = AsOf(x, query, &bad);
+  if (bad) return std::move(*bad);
   std::shared_lock<std::shared_mutex> lock(projection_mu, std::defer_lock);
   if (!as_of) lock.lock();
   auto src = ReadSource::Open(log, store, as_of, x.route->id == RouteId::kQuota);

@@ -30,6 +30,7 @@ struct ServerOptions {
   int idle_timeout_ms = 60000;  // a kept-alive connection may wait this long for the next
   int connections_max = 1024;
   int events_page_max = 10000;  // GET /v1/events
+  int audit_queue_max = 4;      // replays, regularisations, explains waiting their turn
   bool log_requests = true;     // one JSON line per request on stderr
 };
 
