@@ -138,11 +138,18 @@ namespace {
 json::object CloseAnswer(int32_t month, const AppendResult& appended,
                          const std::vector<json::object>& events) {
   json::array invoices;
-  Amounts totals;
+  Amounts totals, regularised;
   for (const json::object& e : events) {
     const json::object& rs = e.at("ruleset").as_object();
     totals += Amounts{Cents{e.at("fee_cents").as_int64()}, Cents{e.at("copay_cents").as_int64()},
                       Cents{e.at("insurer_cents").as_int64()}};
+    if (const json::value* regs = e.if_contains("regularisations")) {
+      for (const json::value& g : regs->as_array()) {
+        regularised +=
+            Amounts{Cents{g.at("fee_cents").as_int64()}, Cents{g.at("copay_cents").as_int64()},
+                    Cents{g.at("insurer_cents").as_int64()}};
+      }
+    }
     invoices.push_back(json::object{{"id", e.at("id")},
                                     {"provider_id", e.at("provider_id")},
                                     {"ruleset", std::string(rs.at("id").as_string()) + "@" +
@@ -151,6 +158,9 @@ json::object CloseAnswer(int32_t month, const AppendResult& appended,
                                     {"copay_cents", e.at("copay_cents")},
                                     {"insurer_cents", e.at("insurer_cents")},
                                     {"lines", e.at("lines")}});
+    if (const json::value* regs = e.if_contains("regularisations")) {
+      invoices.back().as_object()["regularisations"] = *regs;
+    }
   }
   json::object out;
   out["month"] = FormatMonth(month);
@@ -158,6 +168,7 @@ json::object CloseAnswer(int32_t month, const AppendResult& appended,
   out["last_seq"] = appended.last_seq;
   out["invoices"] = std::move(invoices);
   out["totals"] = AmountsJson(totals);
+  out["regularisations_totals"] = AmountsJson(regularised);
   return out;
 }
 

@@ -124,11 +124,24 @@ void History::Add(const StoredEventView& view) {
     case B::INVOICE_ISSUED: {
       // What was billed: kept for replay/ (regularisations), not folded.
       auto b = body.getInvoiceIssued();
-      issued_invoices.push_back(IssuedInvoice{seq, ev.getId().cStr(), day, b.getProviderId().cStr(),
-                                              b.getMonth(), b.getRulesetId().cStr(),
-                                              b.getRulesetVersion(), Cents{b.getFeeCents()},
-                                              Cents{b.getCopayCents()}, Cents{b.getInsurerCents()},
-                                              b.getLines(), b.getLinesSha256().cStr()});
+      issued_invoices.push_back(IssuedInvoice{seq,
+                                              ev.getId().cStr(),
+                                              day,
+                                              b.getProviderId().cStr(),
+                                              b.getMonth(),
+                                              b.getRulesetId().cStr(),
+                                              b.getRulesetVersion(),
+                                              Cents{b.getFeeCents()},
+                                              Cents{b.getCopayCents()},
+                                              Cents{b.getInsurerCents()},
+                                              b.getLines(),
+                                              b.getLinesSha256().cStr(),
+                                              {}});
+      for (auto g : b.getRegularisations()) {
+        issued_invoices.back().regularisations.push_back({g.getMonth(), Cents{g.getFeeCents()},
+                                                          Cents{g.getCopayCents()},
+                                                          Cents{g.getInsurerCents()}});
+      }
       return;
     }
     case B::EXCEPTION_GRANTED:

@@ -49,6 +49,12 @@ struct IssuedInvoice {
   Cents fee, copay, insurer;
   int32_t lines = 0;
   std::string lines_sha256;  // hex; empty when not given
+  // Differences of earlier closed months billed with this invoice.
+  struct Regularisation {
+    int32_t month = 0;  // yyyymm of the month corrected
+    Cents fee, copay, insurer;
+  };
+  std::vector<Regularisation> regularisations;
 };
 
 class History {

@@ -7,6 +7,7 @@
 #include "ledger/sha256.h"
 #include "projections/fold.h"
 #include "projections/views.h"
+#include "replay/regularisations.h"
 
 namespace ledger {
 namespace json = boost::json;
@@ -68,7 +69,7 @@ std::string InvoiceId(std::string_view provider, int32_t month,
 }
 
 json::object IssuedJson(const MonthInvoice& inv, const std::string& id, CivilDay occurred_on,
-                        const Ruleset& r) {
+                        const Ruleset& r, const std::vector<Regularisation>& due) {
   json::object e;
   e["id"] = id;
   e["type"] = "invoice.issued";
@@ -81,6 +82,17 @@ json::object IssuedJson(const MonthInvoice& inv, const std::string& id, CivilDay
   e["insurer_cents"] = inv.totals.insurer.value;
   e["lines"] = inv.lines;
   e["lines_sha256"] = inv.lines_sha256;
+  if (!due.empty()) {
+    json::array regs;
+    for (const Regularisation& g : due) {
+      const Amounts a = g.due();
+      regs.emplace_back(json::object{{"month", FormatMonth(g.month)},
+                                     {"fee_cents", a.fee.value},
+                                     {"copay_cents", a.copay.value},
+                                     {"insurer_cents", a.insurer.value}});
+    }
+    e["regularisations"] = std::move(regs);
+  }
   return e;
 }
 
@@ -157,18 +169,34 @@ Result<std::vector<json::object>> CloseMonthEvents(const History& h, const Proje
   }
   const Ruleset* r = InvoiceRuleset(*p.rulesets, month);
   if (!r) return Error{ErrorCode::kInvalidArgument, "no ruleset is in force in " + name};
-  const std::vector<MonthInvoice> invoices = MonthInvoices(h, p, month);
+  // What is due for earlier closed months is billed with this month's invoices; a provider
+  // with something due but no line this month gets an invoice for it alone.
+  std::map<std::string, std::vector<Regularisation>> due;
+  for (Regularisation& g : Regularisations(h, p, std::nullopt).items) {
+    if (g.month < month) due[g.provider_id].push_back(std::move(g));
+  }
+  std::map<std::string, MonthInvoice> invoices;
+  for (MonthInvoice& inv : MonthInvoices(h, p, month)) {
+    invoices.emplace(inv.provider_id, std::move(inv));
+  }
+  for (const auto& [provider, items] : due) {
+    if (!invoices.count(provider)) {
+      invoices.emplace(provider, ProviderMonthInvoice(h, p, provider, month));
+    }
+  }
   if (invoices.empty()) {
-    return Error{ErrorCode::kNotFound,
-                 "no provider has invoice lines in " + name + ": nothing to close"};
+    return Error{ErrorCode::kNotFound, "no provider has invoice lines or regularisations due in " +
+                                           name + ": nothing to close"};
   }
   std::set<std::string, std::less<>> taken;
   for (const IssuedInvoice& inv : h.issued_invoices) taken.insert(inv.id);
   std::vector<json::object> events;
-  for (const MonthInvoice& inv : invoices) {
-    const std::string id = InvoiceId(inv.provider_id, month, taken);
+  static const std::vector<Regularisation> kNone;
+  for (const auto& [provider, inv] : invoices) {
+    const std::string id = InvoiceId(provider, month, taken);
     taken.insert(id);
-    events.push_back(IssuedJson(inv, id, last_day, *r));
+    auto d = due.find(provider);
+    events.push_back(IssuedJson(inv, id, last_day, *r, d == due.end() ? kNone : d->second));
   }
   return events;
 }

@@ -51,8 +51,11 @@ int32_t AddMonths(int32_t yyyymm, int32_t months);
 // per provider with lines that month, totals over billable lines, `lines` = every line,
 // `lines_sha256`, the ruleset in force on the 1st of the month (else on its first day that has
 // one), `occurred_on` = the month's last day, ids `inv-<provider>-<YYYY-MM>` (a suffix `.N`
-// when an earlier, voided invoice took that id). Errors: the month is not over on `today`, is
-// already closed (kConflict), has no lines, or has no ruleset in force.
+// when an earlier, voided invoice took that id). Each carries, in `regularisations`, what is
+// due for the provider's earlier closed months (replay/regularisations.h), one entry per month;
+// a provider with something due but no line this month gets an invoice with zero totals and
+// those entries. Errors: the month is not over on `today`, is already closed (kConflict), has
+// neither lines nor regularisations due, or has no ruleset in force.
 Result<std::vector<boost::json::object>> CloseMonthEvents(const History& h, const Projection& p,
                                                           int32_t month, CivilDay today);
 

@@ -61,6 +61,18 @@ RegularisationReport Regularisations(const History& h, const Projection& p,
   const std::set<int32_t> closed = ClosedMonths(h);
   report.closed_months.assign(closed.begin(), closed.end());
   std::map<Key, Row> rows = Issued(h, month, provider, &report.invoices_checked);
+  // What later invoices billed for these provider-months.
+  for (const IssuedInvoice& inv : LiveInvoices(h)) {
+    if (provider && inv.provider_id != *provider) continue;
+    for (const IssuedInvoice::Regularisation& g : inv.regularisations) {
+      if (month && g.month != *month) continue;
+      Regularisation& r = rows[{g.month, inv.provider_id}].r;
+      r.provider_id = inv.provider_id;
+      r.month = g.month;
+      r.billed += Amounts{g.fee, g.copay, g.insurer};
+      r.billed_with.push_back(inv.id);
+    }
+  }
   // Providers that gained lines in a closed month they were not invoiced for.
   for (int32_t m : closed) {
     if (month && m != *month) continue;
@@ -78,8 +90,8 @@ RegularisationReport Regularisations(const History& h, const Projection& p,
     r.current_lines = now.lines;
     r.lines_changed = LinesChanged(row, now);
     r.billed_in = NextOpenMonth(closed, r.month);
-    if (r.current == r.issued) continue;
-    report.total_delta += r.current - r.issued;
+    if (r.due() == Amounts{}) continue;
+    report.total_delta += r.due();
     report.items.push_back(std::move(r));
   }
   return report;
@@ -105,8 +117,12 @@ json::object RegularisationReportJson(const RegularisationReport& r) {
     j["issued_ruleset"] =
         g.issued_ruleset.empty() ? json::value(nullptr) : json::value(g.issued_ruleset);
     j["issued"] = AmountsJson(g.issued);
+    j["billed"] = AmountsJson(g.billed);
+    json::array with;
+    for (const std::string& id : g.billed_with) with.emplace_back(id);
+    j["billed_with"] = std::move(with);
     j["current"] = AmountsJson(g.current);
-    j["delta"] = AmountsJson(g.current - g.issued);
+    j["delta"] = AmountsJson(g.due());
     j["issued_lines"] = g.issued_lines;
     j["current_lines"] = g.current_lines;
     j["lines_changed"] = g.lines_changed;

@@ -25,6 +25,12 @@ struct Regularisation {
   std::vector<Seq> invoice_seqs;
   std::string issued_ruleset;  // "convention-2024@1", "" when none issued
   Amounts issued, current;
+  // Regularisations of this provider-month already billed with later invoices (their
+  // `regularisations`), and those invoices' ids.
+  Amounts billed;
+  std::vector<std::string> billed_with;
+  // What is still to bill: current - issued - billed.
+  Amounts due() const { return current - issued - billed; }
   int32_t issued_lines = 0, current_lines = 0;
   bool lines_changed = false;  // the current lines' digest differs from the issued one
   int32_t billed_in = 0;       // the first month after `month` that is not closed
@@ -36,22 +42,27 @@ struct RegularisationReport {
   Seq last_seq = 0;
   std::vector<int32_t> closed_months;
   int64_t invoices_checked = 0;
-  // Provider-months whose current totals differ from the issued ones, by month, provider id.
+  // Provider-months with something due (current differs from issued plus what was billed),
+  // by month, provider id.
   std::vector<Regularisation> items;
-  Amounts total_delta;  // current - issued, summed over items
+  Amounts total_delta;  // due, summed over items
 };
 
 // Compares every live `invoice.issued` (of `month`, if given) with the current projection of
-// its provider-month. A provider with current lines in a closed month but no invoice for it is
-// compared with zero. With `provider`, only that provider's invoices and months.
+// its provider-month, net of the regularisations of that provider-month that later invoices
+// already billed. A provider with current lines in a closed month but no invoice for it is
+// compared with zero. With `provider`, only that provider's invoices and months. Closing a month
+// bills what is due for earlier closed months (replay/invoices.h, CloseMonthEvents), after which
+// it is no longer listed.
 RegularisationReport Regularisations(const History& h, const Projection& p,
                                      std::optional<int32_t> month,
                                      std::optional<std::string_view> provider = std::nullopt);
 
 // {"month",["provider_id",]"last_seq","closed_months","invoices_checked",
 //  "regularisations":[{"provider_id","month","invoices","issued_ruleset","issued":{amounts},
-//                      "current":{amounts},"delta":{amounts},"issued_lines","current_lines",
-//                      "lines_changed","billed_in"}],
+//                      "billed":{amounts},"billed_with":[ids],"current":{amounts},
+//                      "delta":{amounts: current - issued - billed},"issued_lines",
+//                      "current_lines","lines_changed","billed_in"}],
 //  "totals":{"delta":{amounts}}}
 boost::json::object RegularisationReportJson(const RegularisationReport& r);
 

@@ -184,6 +184,56 @@ TEST_F(ClosedMonthsTest, RegularisationsAfterARevisionAreTheDifferenceInTotals) 
   EXPECT_EQ(feb_only.invoices_checked, 2);
 }
 
+// Closing the next month bills what is due for earlier closed months, in the invoice's
+// `regularisations`; it is then no longer due. Voiding that invoice makes it due again.
+TEST_F(ClosedMonthsTest, TheNextCloseBillsWhatIsDueOnce) {
+  ASSERT_TRUE(Close("2025-01"));
+  ledger_.Append(std::vector<std::string>{
+      Publish("rs-v2", "2024-04-01", Revision2024(2, "2025-01-01", 8900))});
+  ASSERT_EQ(Regs().items.size(), 2u);  // P1 and P3 in January
+
+  const std::map<std::string, MonthInvoice> feb = Now("2025-02");
+  auto events = Close("2025-02");
+  ASSERT_TRUE(events) << events.error().ToString();
+  // P1 (lines and January due), P2 (lines), P3 (January due only: an invoice for it alone).
+  ASSERT_EQ(events->size(), 3u);
+  const json::object& p1 = (*events)[0];
+  EXPECT_EQ(p1.at("provider_id").as_string(), "P1");
+  EXPECT_EQ(p1.at("fee_cents").as_int64(), feb.at("P1").totals.fee.value);  // own lines only
+  ASSERT_TRUE(p1.contains("regularisations"));
+  EXPECT_EQ(json::serialize(p1.at("regularisations")),
+            R"([{"month":"2025-01","fee_cents":462,"copay_cents":0,"insurer_cents":462}])");
+  EXPECT_FALSE((*events)[1].contains("regularisations"));  // P2: nothing due
+  const json::object& p3 = (*events)[2];
+  EXPECT_EQ(p3.at("provider_id").as_string(), "P3");
+  EXPECT_EQ(p3.at("lines").as_int64(), 0);
+  EXPECT_EQ(p3.at("fee_cents").as_int64(), 0);
+  EXPECT_EQ(p3.at("regularisations").at(0).at("fee_cents").as_int64(), 2 * 231);
+
+  // Billed: nothing is due any more; the report says where it was billed.
+  RegularisationReport r = Regs();
+  EXPECT_TRUE(r.items.empty()) << json::serialize(RegularisationReportJson(r));
+  EXPECT_EQ(r.total_delta, Amounts{});
+
+  // A further change to January is due again, net of what was billed.
+  ledger_.Append(std::vector<std::string>{Void("v-1", "2025-03-05", "b1-3")});
+  r = Regs(M("2025-01"));
+  ASSERT_EQ(r.items.size(), 1u) << json::serialize(RegularisationReportJson(r));
+  EXPECT_EQ(r.items[0].provider_id, "P1");
+  EXPECT_EQ(r.items[0].billed.fee.value, 2 * 231);
+  EXPECT_EQ(r.items[0].billed_with, std::vector<std::string>{"inv-P1-2025-02"});
+  EXPECT_EQ(r.items[0].due().fee.value, -8900);  // one session less, at the revised fee
+  EXPECT_EQ(r.items[0].due(), r.items[0].current - r.items[0].issued - r.items[0].billed);
+  EXPECT_EQ(r.items[0].billed_in, M("2025-03"));
+
+  // Voiding February's invoice of P3 un-bills its regularisation.
+  ledger_.Append(std::vector<std::string>{Void("v-2", "2025-03-05", "inv-P3-2025-02")});
+  r = Regs(M("2025-01"));
+  ASSERT_EQ(r.items.size(), 2u) << json::serialize(RegularisationReportJson(r));
+  EXPECT_EQ(r.items[1].provider_id, "P3");
+  EXPECT_EQ(r.items[1].due().fee.value, 2 * 231);
+}
+
 TEST_F(ClosedMonthsTest, RegularisationsAfterAVoidAndALateSession) {
   ASSERT_TRUE(Close("2025-01"));
   const std::map<std::string, MonthInvoice> jan = Now("2025-01");

@@ -110,6 +110,16 @@ struct InvoiceIssued {
   insurerCents @6 :Int64;
   lines @7 :Int32;        # number of invoice lines issued
   linesSha256 @8 :Text;   # hex digest of the issued lines, empty if not given
+  # Differences of earlier closed months of this provider billed with this invoice (see
+  # replay/regularisations.h). Not part of the totals above, which are this month's lines.
+  regularisations @9 :List(RegularisationBilled);
+}
+
+struct RegularisationBilled {
+  month @0 :Int32;        # the closed month corrected, year * 100 + month
+  feeCents @1 :Int64;     # current - issued (and - billed before), may be negative
+  copayCents @2 :Int64;
+  insurerCents @3 :Int64;
 }
 
 # What the client states. The idempotency digest is SHA-256 of this struct's canonical form.

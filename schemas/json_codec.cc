@@ -500,10 +500,10 @@ void DecodeBody(Reader& r, const json::object& o, Event::Body::Which which, Civi
       return;
     }
     case Event::Body::INVOICE_ISSUED: {
-      r.CheckKeys(
-          o, "",
-          {"id", "type", "occurred_on", "expected_version", "provider_id", "month", "ruleset",
-           "fee_cents", "copay_cents", "insurer_cents", "lines", "lines_sha256"});
+      r.CheckKeys(o, "",
+                  {"id", "type", "occurred_on", "expected_version", "provider_id", "month",
+                   "ruleset", "fee_cents", "copay_cents", "insurer_cents", "lines", "lines_sha256",
+                   "regularisations"});
       auto b = body.initInvoiceIssued();
       b.setProviderId(std::string(r.Id(o, "", "provider_id")));
       std::string_view month = r.Str(o, "", "month", 8);
@@ -525,6 +525,28 @@ void DecodeBody(Reader& r, const json::object& o, Event::Body::Which which, Civi
       b.setInsurerCents(r.Int(o, "", "insurer_cents", -kBig, kBig));
       b.setLines(static_cast<int32_t>(r.Int(o, "", "lines", 0, INT32_MAX)));
       b.setLinesSha256(std::string(r.Str(o, "", "lines_sha256", 64, false)));
+      if (const json::array* a =
+              o.contains("regularisations") ? r.Array(o, "", "regularisations", false) : nullptr;
+          a && !a->empty()) {
+        auto list = b.initRegularisations(static_cast<unsigned>(a->size()));
+        for (size_t i = 0; i < a->size() && !r.failed(); ++i) {
+          const std::string path = "regularisations[" + std::to_string(i) + "]";
+          const json::object* g = r.Object((*a)[i], path);
+          if (!g) break;
+          r.CheckKeys(*g, path, {"month", "fee_cents", "copay_cents", "insurer_cents"});
+          std::string_view m = r.Str(*g, path, "month", 8);
+          if (r.failed()) break;
+          auto parsed = ParseMonth(m);
+          if (!parsed) {
+            r.Fail(path + ".month", "must be YYYY-MM");
+            break;
+          }
+          list[i].setMonth(*parsed);
+          list[i].setFeeCents(r.Int(*g, path, "fee_cents", -kBig, kBig));
+          list[i].setCopayCents(r.Int(*g, path, "copay_cents", -kBig, kBig));
+          list[i].setInsurerCents(r.Int(*g, path, "insurer_cents", -kBig, kBig));
+        }
+      }
       return;
     }
   }
@@ -756,6 +778,16 @@ void EncodeBody(Event::Body::Reader body, json::object& o) {
       o["insurer_cents"] = b.getInsurerCents();
       o["lines"] = b.getLines();
       if (b.getLinesSha256().size() > 0) o["lines_sha256"] = b.getLinesSha256().cStr();
+      if (b.hasRegularisations() && b.getRegularisations().size() > 0) {
+        json::array regs;
+        for (auto g : b.getRegularisations()) {
+          regs.emplace_back(json::object{{"month", FormatMonth(g.getMonth())},
+                                         {"fee_cents", g.getFeeCents()},
+                                         {"copay_cents", g.getCopayCents()},
+                                         {"insurer_cents", g.getInsurerCents()}});
+        }
+        o["regularisations"] = std::move(regs);
+      }
       return;
     }
   }

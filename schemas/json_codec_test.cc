@@ -174,6 +174,12 @@ constexpr RoundTripCase kRoundTrips[] = {
      R"("provider_id":"P-100","month":"2024-05","ruleset":{"id":"rules-2024","version":3},)"
      R"("fee_cents":26007,"copay_cents":3300,"insurer_cents":22707,"lines":4,)"
      R"("lines_sha256":"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"})"},
+    {"InvoiceIssuedWithRegularisations",
+     R"({"id":"inv-3","type":"invoice.issued","occurred_on":"2024-07-31",)"
+     R"("provider_id":"P-100","month":"2024-07","ruleset":{"id":"rules-2024","version":4},)"
+     R"("fee_cents":0,"copay_cents":0,"insurer_cents":0,"lines":0,"regularisations":[)"
+     R"({"month":"2024-05","fee_cents":924,"copay_cents":0,"insurer_cents":924},)"
+     R"({"month":"2024-06","fee_cents":-8669,"copay_cents":-1100,"insurer_cents":-7569}]})"},
 };
 
 class RoundTripTest : public ::testing::TestWithParam<RoundTripCase> {};
@@ -448,6 +454,32 @@ TEST(JsonCodecBadInputTest, UnknownNestedField) {
                        "participants[1].y"));
   EXPECT_TRUE(Rejected(Decode(With(kInvoice, "ruleset.sha", R"("x")"), 0), 0, "inv-P-100-2024-04",
                        "ruleset.sha"));
+  EXPECT_TRUE(Rejected(Decode(With(kInvoice, "regularisations",
+                                   R"([{"month":"2024-03","fee_cents":1,"copay_cents":0,)"
+                                   R"("insurer_cents":1,"x":2}])"),
+                              0),
+                       0, "inv-P-100-2024-04", "regularisations[0].x"));
+}
+
+TEST(JsonCodecBadInputTest, InvoiceRegularisationsAreChecked) {
+  const auto reg = [](const char* entry) {
+    return Decode(With(kInvoice, "regularisations", std::string("[") + entry + "]"), 0);
+  };
+  EXPECT_TRUE(Rejected(reg(R"({"month":"2024-13","fee_cents":1,"copay_cents":0,)"
+                           R"("insurer_cents":1})"),
+                       0, "inv-P-100-2024-04", "regularisations[0].month"));
+  EXPECT_TRUE(Rejected(reg(R"({"month":"2024-03","copay_cents":0,"insurer_cents":1})"), 0,
+                       "inv-P-100-2024-04", "regularisations[0].fee_cents"));
+  EXPECT_TRUE(Rejected(reg(R"({"month":"2024-03","fee_cents":1.5,"copay_cents":0,)"
+                           R"("insurer_cents":1})"),
+                       0, "inv-P-100-2024-04", "regularisations[0].fee_cents"));
+  EXPECT_TRUE(Rejected(reg(R"("2024-03")"), 0, "inv-P-100-2024-04", "regularisations[0]"));
+  // An empty list is the same fact as none: it stores (and digests) the same.
+  auto none = Decode(kInvoice, 0);
+  auto empty = Decode(With(kInvoice, "regularisations", "[]"), 0);
+  ASSERT_TRUE(none.ok() && empty.ok());
+  EXPECT_EQ(json::serialize(EncodeEvent(empty->event())),
+            json::serialize(EncodeEvent(none->event())));
 }
 
 struct FieldCase {
