@@ -380,6 +380,10 @@ Result<json::value> ReadJsonFile(const std::string& path) {
   boost::system::error_code ec;
   json::value v = json::parse(text, ec);
   if (ec) return Error{ErrorCode::kInvalidArgument, path + ": malformed JSON: " + ec.message()};
+  if (auto dup = FindDuplicateKey(text)) {
+    return Error{ErrorCode::kInvalidArgument, path + ": a field given twice in one object", -1, "",
+                 dup->path};
+  }
   return v;
 }
 

@@ -3,8 +3,11 @@
 #  1. bulk append of 200k events end to end (JSON in, durable out) vs
 #     db_bench fillseq --sync=1 --batch_size=1000, same count; and peak memory of a 1M append;
 #  2. full rebuild of all projections over 1M events vs db_bench readseq, same count; and the
-#     median cost of maintaining the projections per appended event (batches of 1 and 100).
-# BENCH_10M=1 adds a rebuild over 10M events (peak memory). BENCH_DIR sets the work dir.
+#     median cost of maintaining the projections per appended event (batches of 1 and 100);
+#  3. a replay (dry run of a tariff revision: every projection folded under the rulesets in
+#     force and under the revision) over the same 1M events vs the same readseq.
+# BENCH_10M=1 adds a rebuild over 10M events (peak memory); BENCH_20M=1 a replay over 20M
+# events (ten national years; target <= 30 s and <= 2 GB). BENCH_DIR sets the work dir.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 LEDGER_EXTRA_PACKAGES="rocksdb-tools" ops/setup.sh
@@ -45,11 +48,57 @@ refread=$(db_bench --benchmarks=fillseq,readseq --num=1000000 --db="$work/dbr" 2
   ops_per_s readseq)
 echo "db_bench readseq (1M): $refread ops/s (compare with projections_rebuild events_per_s)"
 
+# A revision: convention-2024 with the next version and the individual session at 89.00.
+revise() {
+  "$ctl" rules show convention-2024 --db "$1" | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+d["version"] += 1
+for f in d["fees"]:
+    if f["item"] == "individual_session":
+        f["cents"] = 8900
+json.dump(d, sys.stdout)' >"$2"
+}
+# Replays the history in $1 under the revision; prints events/s (and the ratio to readseq).
+replay() {
+  local db=$1 label=$2 n
+  n=$("$ctl" checkpoint --db "$db" | python3 -c 'import json,sys; print(json.load(sys.stdin)["seq"])')
+  revise "$db" "$work/revised.json"
+  python3 "$measure" "$label" "$ctl" replay --rules "$work/revised.json" --db "$db" \
+    >/dev/null 2>"$work/$label.measure"
+  cat "$work/$label.measure"
+  python3 - "$work/$label.measure" "$n" "$refread" <<'PY'
+import json, sys
+m = json.loads(open(sys.argv[1]).read().strip().splitlines()[-1])
+n, ref = int(sys.argv[2]), int(sys.argv[3])
+eps = n / m["wall_s"]
+print(f"replay: {n} events in {m['wall_s']} s = {eps:,.0f} events/s, peak {m['max_rss_mb']} MB; "
+      f"ratio to db_bench readseq {eps / ref * 100:.1f}%")
+PY
+}
+
+echo "== 3. Replay of a tariff revision over 1M events"
+replay "$work/db1m" replay-1m
+
 if [[ "${BENCH_10M:-0}" == 1 ]]; then
-  echo "== 3. Rebuild over 10M events: peak memory"
+  echo "== 4. Rebuild over 10M events: peak memory"
   "$ctl" generate --seed 4 --events 10000000 --out "$work/10m.jsonl"
   rm -rf "$work/db10m"
   "$ctl" append --defer-projections --db "$work/db10m" "$work/10m.jsonl" >/dev/null
   python3 "$measure" rebuild-10m "$ctl" projections rebuild --db "$work/db10m"
+fi
+if [[ "${BENCH_20M:-0}" == 1 ]]; then
+  echo "== 5. Replay over 20M events (target <= 30 s, <= 2 GB)"
+  # Twenty million events over the conventions so far (ten years of national volume).
+  "$ctl" generate --seed 5 --events 20000000 --from 2021-09-01 --to 2026-10-31 \
+    --out "$work/20m.jsonl"
+  rm -rf "$work/db20m"
+  # Appended in 1M-event batches: one 20M batch would hold its whole index in memory.
+  split -l 1000000 "$work/20m.jsonl" "$work/20m.part."
+  for part in "$work"/20m.part.*; do
+    "$ctl" append --defer-projections --db "$work/db20m" "$part" >/dev/null
+  done
+  rm -f "$work"/20m.part.*
+  replay "$work/db20m" replay-20m
 fi
 [[ -n "${BENCH_DIR:-}" ]] || rm -rf "$work"

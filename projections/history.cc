@@ -6,7 +6,7 @@
 namespace ledger {
 
 uint32_t Interner::Intern(std::string_view name) {
-  auto it = index_.find(std::string(name));
+  auto it = index_.find(name);
   if (it != index_.end()) return it->second;
   const auto idx = static_cast<uint32_t>(names_.size());
   names_.emplace_back(name);
@@ -15,7 +15,7 @@ uint32_t Interner::Intern(std::string_view name) {
 }
 
 std::optional<uint32_t> Interner::Find(std::string_view name) const {
-  auto it = index_.find(std::string(name));
+  auto it = index_.find(name);
   if (it == index_.end()) return std::nullopt;
   return it->second;
 }

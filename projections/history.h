@@ -27,7 +27,12 @@ class Interner {
   size_t size() const { return names_.size(); }
 
  private:
-  std::unordered_map<std::string, uint32_t> index_;
+  // Transparent hashing: a lookup by string_view builds no string.
+  struct Hash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  std::unordered_map<std::string, uint32_t, Hash, std::equal_to<>> index_;
   std::vector<std::string> names_;
 };
 

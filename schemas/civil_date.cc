@@ -40,20 +40,6 @@ CivilDay ToDay(const CivilDate& d) {
   return static_cast<CivilDay>(DaysFromCivil(d.year, d.month, d.day));
 }
 
-CivilDate FromDay(CivilDay day) {
-  int64_t z = static_cast<int64_t>(day) + 719468;
-  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  const int64_t doe = z - era * 146097;
-  const int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  const int64_t y = yoe + era * 400;
-  const int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const int64_t mp = (5 * doy + 2) / 153;
-  const int64_t d = doy - (153 * mp + 2) / 5 + 1;
-  const int64_t m = mp + (mp < 10 ? 3 : -9);
-  return CivilDate{static_cast<int32_t>(y + (m <= 2)), static_cast<int32_t>(m),
-                   static_cast<int32_t>(d)};
-}
-
 std::optional<CivilDate> ParseDate(std::string_view s) {
   if (s.size() != 10 || s[4] != '-' || s[7] != '-') return std::nullopt;
   CivilDate d;
@@ -102,7 +88,7 @@ std::string FormatTimestampUs(int64_t micros) {
   const int64_t in_day = micros - static_cast<int64_t>(day) * kUsPerDay;
   const int64_t secs = in_day / 1000000, us = in_day % 1000000;
   const CivilDate d = FromDay(day);
-  char buf[40];
+  char buf[96];  // room for any int32 year, as the compiler checks
   std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%06lldZ", d.year, d.month, d.day,
                 static_cast<int>(secs / 3600), static_cast<int>(secs / 60 % 60),
                 static_cast<int>(secs % 60), static_cast<long long>(us));

@@ -22,7 +22,20 @@ using CivilDay = int32_t;
 bool IsLeapYear(int32_t year);
 int32_t DaysInMonth(int32_t year, int32_t month);
 CivilDay ToDay(const CivilDate& d);
-CivilDate FromDay(CivilDay day);
+// Inline: the folds call it for every line.
+inline CivilDate FromDay(CivilDay day) {
+  int64_t z = static_cast<int64_t>(day) + 719468;
+  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  const int64_t doe = z - era * 146097;
+  const int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  const int64_t y = yoe + era * 400;
+  const int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const int64_t mp = (5 * doy + 2) / 153;
+  const int64_t d = doy - (153 * mp + 2) / 5 + 1;
+  const int64_t m = mp + (mp < 10 ? 3 : -9);
+  return CivilDate{static_cast<int32_t>(y + (m <= 2)), static_cast<int32_t>(m),
+                   static_cast<int32_t>(d)};
+}
 
 // Strict "YYYY-MM-DD" (years 1900..9999); nullopt for anything else or a date that does
 // not exist (2023-02-29).

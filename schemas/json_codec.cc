@@ -619,7 +619,23 @@ Result<DecodedEvent> DecodeEventJson(std::string_view text, int64_t index, Civil
   if (ec) {
     return Error{ErrorCode::kInvalidEvent, "malformed JSON: " + ec.message(), index};
   }
-  return DecodeEventValue(v, index, recording_day);
+  auto decoded = DecodeEventValue(v, index, recording_day);
+  // Checked once the event decodes: every key is then a field of the contract, so the path
+  // names no client data.
+  if (decoded) {
+    if (auto dup = FindDuplicateKey(text)) return DuplicateKeyError(*dup, v, index);
+  }
+  return decoded;
+}
+
+Error DuplicateKeyError(const DuplicateKey& dup, const json::value& event, int64_t index) {
+  Error e{ErrorCode::kInvalidEvent, "field given twice in one object", index, "", dup.path};
+  if (const json::object* o = event.if_object()) {
+    if (const json::value* id = o->if_contains("id"); id && id->is_string()) {
+      e.id = std::string(id->get_string());
+    }
+  }
+  return e;
 }
 
 namespace {

@@ -19,6 +19,7 @@
 
 #include "schemas/civil_date.h"
 #include "schemas/event.capnp.h"
+#include "schemas/json_keys.h"
 #include "schemas/result.h"
 
 namespace ledger {
@@ -45,6 +46,10 @@ class DecodedEvent {
 Result<DecodedEvent> DecodeEventJson(std::string_view text, int64_t index, CivilDay recording_day);
 Result<DecodedEvent> DecodeEventValue(const boost::json::value& value, int64_t index,
                                       CivilDay recording_day);
+// DecodeEventJson refuses an event that names a field twice in one object (schemas/json_keys.h).
+// A caller that parses a batch itself and decodes its values checks the text with
+// FindDuplicateKey, and reports with this (the event's id taken from `event`).
+Error DuplicateKeyError(const DuplicateKey& dup, const boost::json::value& event, int64_t index);
 
 // The event's public face: the client's fields, in the contract's order.
 boost::json::object EncodeEvent(schema::Event::Reader event);

@@ -461,6 +461,24 @@ TEST(JsonCodecBadInputTest, UnknownNestedField) {
                        0, "inv-P-100-2024-04", "regularisations[0].x"));
 }
 
+TEST(JsonCodecBadInputTest, AFieldGivenTwiceIsRefused) {
+  // Top level, nested, and inside a list: the path names the repeated field.
+  std::string twice = kIndividual;
+  twice.insert(twice.size() - 1, R"(,"minutes":45)");
+  EXPECT_TRUE(Rejected(Decode(twice, 0), 0, "c1-s1", "minutes"));
+  std::string nested = kIndividual;
+  const size_t bim = nested.find(R"("bim")");
+  ASSERT_NE(bim, std::string::npos);
+  nested.insert(bim, R"("bim":true,)");
+  EXPECT_TRUE(Rejected(Decode(nested, 0), 0, "c1-s1", "beneficiary.bim"));
+  auto dup = FindDuplicateKey(R"([{"a":1},{"b":[{"c":1},{"c":2,"c":3}]}])");
+  ASSERT_TRUE(dup.has_value());
+  EXPECT_EQ(dup->index, 1);
+  EXPECT_EQ(dup->path, "b[1].c");
+  EXPECT_FALSE(FindDuplicateKey(R"({"a":{"x":1},"b":{"x":1}})").has_value());
+  EXPECT_FALSE(FindDuplicateKey(kIndividual).has_value());
+}
+
 TEST(JsonCodecBadInputTest, InvoiceRegularisationsAreChecked) {
   const auto reg = [](const char* entry) {
     return Decode(With(kInvoice, "regularisations", std::string("[") + entry + "]"), 0);

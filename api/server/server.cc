@@ -440,6 +440,10 @@ std::optional<Response> Server::Impl::RulesetBody(Exchange& x, const Request& re
   if (ec) {
     return Fail(x, 400, ErrorCode::kInvalidArgument, "the body is not JSON: " + ec.message());
   }
+  if (auto dup = FindDuplicateKey(req.body())) {
+    return Fail(x, 400, ErrorCode::kInvalidArgument, "a field given twice in one object",
+                dup->path);
+  }
   return std::nullopt;
 }
 
@@ -571,6 +575,10 @@ void Server::Impl::Append(Exchange x, Request req, std::function<void(Response)>
       auto d = DecodeEventValue(e, static_cast<int64_t>(events.size()), today);
       if (!d) return reply(Error(x, d.error()));
       events.push_back(std::move(*d));
+    }
+    if (auto dup = FindDuplicateKey(body);
+        dup && dup->index >= 0 && dup->index < static_cast<int64_t>(events.size())) {
+      return reply(Error(x, DuplicateKeyError(*dup, v.get_array()[dup->index], dup->index)));
     }
   } else {
     for (std::string_view line : Split(body, '\n')) {
