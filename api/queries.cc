@@ -27,24 +27,20 @@ class Source {
     src.log_ = std::move(*log);
     auto as_of = AsOfSeq(f, *src.log_);
     if (!as_of) return as_of.error();
-    bool fold = *as_of != src.log_->head().seq;
-    if (!fold && src.log_->read_only()) {
-      auto projected = ProjectionStore(*src.log_).seq();
-      if (!projected) return projected.error();
-      fold = *projected != src.log_->head().seq;
-    }
-    if (fold) {
-      auto q = QuerySource::AsOf(*src.log_, *as_of);
-      if (!q) return q.error();
-      src.query_ = std::make_unique<QuerySource>(std::move(*q));
-      return src;
-    }
+    const Seq head = src.log_->head().seq;
     src.store_ = std::make_unique<ProjectionStore>(*src.log_);
-    Progress progress("updating projections", src.log_->head().seq);
-    if (Status s = src.store_->CatchUp([&](Seq d, Seq) { progress.Update(d); }); !s) {
-      return s.error();
+    bool fold = *as_of != head;
+    if (!fold && src.log_->read_only()) {
+      auto projected = src.store_->seq();
+      if (!projected) return projected.error();
+      fold = *projected != head;
+    } else if (!fold) {
+      Progress progress("updating projections", head);
+      if (Status s = src.store_->CatchUp([&](Seq d, Seq) { progress.Update(d); }); !s) {
+        return s.error();
+      }
     }
-    auto q = QuerySource::FromStore(*src.store_);
+    auto q = fold ? QuerySource::AsOf(*src.log_, *as_of) : QuerySource::FromStore(*src.store_);
     if (!q) return q.error();
     src.query_ = std::make_unique<QuerySource>(std::move(*q));
     return src;

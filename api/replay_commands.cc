@@ -143,13 +143,6 @@ json::object CloseAnswer(int32_t month, const AppendResult& appended,
     const json::object& rs = e.at("ruleset").as_object();
     totals += Amounts{Cents{e.at("fee_cents").as_int64()}, Cents{e.at("copay_cents").as_int64()},
                       Cents{e.at("insurer_cents").as_int64()}};
-    if (const json::value* regs = e.if_contains("regularisations")) {
-      for (const json::value& g : regs->as_array()) {
-        regularised +=
-            Amounts{Cents{g.at("fee_cents").as_int64()}, Cents{g.at("copay_cents").as_int64()},
-                    Cents{g.at("insurer_cents").as_int64()}};
-      }
-    }
     invoices.push_back(json::object{{"id", e.at("id")},
                                     {"provider_id", e.at("provider_id")},
                                     {"ruleset", std::string(rs.at("id").as_string()) + "@" +
@@ -160,6 +153,11 @@ json::object CloseAnswer(int32_t month, const AppendResult& appended,
                                     {"lines", e.at("lines")}});
     if (const json::value* regs = e.if_contains("regularisations")) {
       invoices.back().as_object()["regularisations"] = *regs;
+      for (const json::value& g : regs->as_array()) {
+        regularised +=
+            Amounts{Cents{g.at("fee_cents").as_int64()}, Cents{g.at("copay_cents").as_int64()},
+                    Cents{g.at("insurer_cents").as_int64()}};
+      }
     }
   }
   json::object out;

@@ -213,8 +213,7 @@ Result<std::unique_ptr<EventLog>> EventLog::Open(const std::string& dir, LogOpti
     s = rocksdb::DB::OpenAsSecondary(db_options, dir, log->secondary_dir_, descriptors, &log->cfs_,
                                      &raw);
     if (s.ok()) s = raw->TryCatchUpWithPrimary();
-    log->failure_ = "opened read-only beside the process that writes it";
-    log->failed_.store(true);
+    log->failed_.store(true);  // every write goes to Refuse(), which says why
   } else {
     s = rocksdb::DB::Open(db_options, dir, descriptors, &log->cfs_, &raw);
   }

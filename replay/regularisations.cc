@@ -18,13 +18,22 @@ struct Row {
   std::string issued_digest;  // lines_sha256 of the invoice when exactly one was issued
 };
 
-// What was issued per provider-month, from the live invoices (summed if several).
+// What was issued per provider-month, from the live invoices (summed if several), and what
+// later invoices billed for it (their `regularisations`).
 std::map<Key, Row> Issued(const History& h, std::optional<int32_t> month,
                           std::optional<std::string_view> provider, int64_t* checked) {
   std::map<Key, Row> out;
   for (const IssuedInvoice& inv : LiveInvoices(h)) {
-    if (month && inv.month != *month) continue;
     if (provider && inv.provider_id != *provider) continue;
+    for (const IssuedInvoice::Regularisation& g : inv.regularisations) {
+      if (month && g.month != *month) continue;
+      Regularisation& r = out[{g.month, inv.provider_id}].r;
+      r.provider_id = inv.provider_id;
+      r.month = g.month;
+      r.billed += Amounts{g.fee, g.copay, g.insurer};
+      r.billed_with.push_back(inv.id);
+    }
+    if (month && inv.month != *month) continue;
     ++*checked;
     Row& row = out[{inv.month, inv.provider_id}];
     Regularisation& r = row.r;
@@ -61,18 +70,6 @@ RegularisationReport Regularisations(const History& h, const Projection& p,
   const std::set<int32_t> closed = ClosedMonths(h);
   report.closed_months.assign(closed.begin(), closed.end());
   std::map<Key, Row> rows = Issued(h, month, provider, &report.invoices_checked);
-  // What later invoices billed for these provider-months.
-  for (const IssuedInvoice& inv : LiveInvoices(h)) {
-    if (provider && inv.provider_id != *provider) continue;
-    for (const IssuedInvoice::Regularisation& g : inv.regularisations) {
-      if (month && g.month != *month) continue;
-      Regularisation& r = rows[{g.month, inv.provider_id}].r;
-      r.provider_id = inv.provider_id;
-      r.month = g.month;
-      r.billed += Amounts{g.fee, g.copay, g.insurer};
-      r.billed_with.push_back(inv.id);
-    }
-  }
   // Providers that gained lines in a closed month they were not invoiced for.
   for (int32_t m : closed) {
     if (month && m != *month) continue;

@@ -794,7 +794,7 @@ void EncodeBody(Event::Body::Reader body, json::object& o) {
       o["insurer_cents"] = b.getInsurerCents();
       o["lines"] = b.getLines();
       if (b.getLinesSha256().size() > 0) o["lines_sha256"] = b.getLinesSha256().cStr();
-      if (b.hasRegularisations() && b.getRegularisations().size() > 0) {
+      if (b.getRegularisations().size() > 0) {
         json::array regs;
         for (auto g : b.getRegularisations()) {
           regs.emplace_back(json::object{{"month", FormatMonth(g.getMonth())},

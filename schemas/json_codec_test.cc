@@ -477,6 +477,13 @@ TEST(JsonCodecBadInputTest, AFieldGivenTwiceIsRefused) {
   EXPECT_EQ(dup->path, "b[1].c");
   EXPECT_FALSE(FindDuplicateKey(R"({"a":{"x":1},"b":{"x":1}})").has_value());
   EXPECT_FALSE(FindDuplicateKey(kIndividual).has_value());
+  // A large object (past the linear search): still found, still named.
+  std::string big = R"({"e":{)";
+  for (int i = 0; i < 40; ++i) big += "\"k" + std::to_string(i) + "\":1,";
+  EXPECT_FALSE(FindDuplicateKey(big + R"("z":1}})").has_value());
+  dup = FindDuplicateKey(big + R"("k7":2}})");
+  ASSERT_TRUE(dup.has_value());
+  EXPECT_EQ(dup->path, "e.k7");
 }
 
 TEST(JsonCodecBadInputTest, InvoiceRegularisationsAreChecked) {

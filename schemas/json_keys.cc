@@ -1,5 +1,6 @@
 #include "schemas/json_keys.h"
 
+#include <algorithm>
 #include <boost/json/basic_parser_impl.hpp>
 #include <unordered_set>
 #include <vector>
@@ -27,7 +28,7 @@ class KeyChecker {
     return true;
   }
   bool on_object_end(std::size_t, error_code&) {
-    frames_.pop_back();
+    Pop();
     ValueDone();
     return true;
   }
@@ -36,7 +37,7 @@ class KeyChecker {
     return true;
   }
   bool on_array_end(std::size_t, error_code&) {
-    frames_.pop_back();
+    Pop();
     ValueDone();
     return true;
   }
@@ -46,13 +47,11 @@ class KeyChecker {
   }
   bool on_key(string_view s, std::size_t, error_code& ec) {
     key_.append(s.data(), s.size());
-    Frame& f = frames_.back();
-    if (!f.keys.insert(key_).second) {
+    if (Repeated(key_)) {
       found_ = Describe(key_);
       ec = json::error::syntax;  // any error: it only stops the scan
       return false;
     }
-    f.last_key = std::move(key_);
     key_.clear();
     return true;
   }
@@ -70,42 +69,61 @@ class KeyChecker {
   std::optional<DuplicateKey> found() { return std::move(found_); }
 
  private:
+  // One open object or array. Frames are reused from one value to the next (their key lists
+  // keep their capacity): the scan runs on every appended event.
   struct Frame {
     bool object = false;
-    std::string label;  // how the parent names it: "beneficiary", "[2]", "" for an event
-    std::unordered_set<std::string> keys;
-    std::string last_key;
-    int64_t count = 0;  // arrays: elements so far
+    std::vector<std::string> keys;  // in order; an event's objects have a dozen: linear search
+    std::unordered_set<std::string> many;  // used instead past kLinearMax keys
+    int64_t count = 0;                     // arrays: elements so far
   };
+  static constexpr size_t kLinearMax = 32;
 
   void Push(bool object) {
-    std::string label;
-    if (!frames_.empty()) {
-      const Frame& parent = frames_.back();
-      if (parent.object) {
-        label = parent.last_key;
-      } else if (frames_.size() > 1) {
-        label = "[" + std::to_string(parent.count) + "]";
-      }  // else an element of a top-level array: an event, the root of its paths
+    if (depth_ == frames_.size()) frames_.emplace_back();
+    Frame& f = frames_[depth_++];
+    f.object = object;
+    f.keys.clear();
+    f.many.clear();
+    f.count = 0;
+  }
+  void Pop() { --depth_; }
+
+  // Whether `key` was already in the innermost object; adds it.
+  bool Repeated(const std::string& key) {
+    Frame& f = frames_[depth_ - 1];
+    if (!f.many.empty()) {
+      if (!f.many.insert(key).second) return true;
+      f.keys.push_back(key);  // keys.back() stays the latest key, for Label()
+      return false;
     }
-    frames_.push_back(Frame{object, std::move(label), {}, {}, 0});
+    if (std::find(f.keys.begin(), f.keys.end(), key) != f.keys.end()) return true;
+    f.keys.push_back(key);
+    if (f.keys.size() > kLinearMax) f.many.insert(f.keys.begin(), f.keys.end());
+    return false;
   }
 
   bool ValueDone() {
-    if (!frames_.empty() && !frames_.back().object) ++frames_.back().count;
+    if (depth_ > 0 && !frames_[depth_ - 1].object) ++frames_[depth_ - 1].count;
     return true;
+  }
+
+  // How frame `i` is named by its parent: the parent's latest key, or "[n]".
+  std::string Label(size_t i) const {
+    const Frame& parent = frames_[i - 1];
+    return parent.object ? parent.keys.back() : "[" + std::to_string(parent.count) + "]";
   }
 
   DuplicateKey Describe(const std::string& key) const {
     DuplicateKey d;
     size_t first = 1;  // frames_[0] is the event, or the top-level array
-    if (!frames_.front().object) {
-      d.index = frames_.front().count;
-      first = 2;
+    if (!frames_[0].object) {
+      d.index = frames_[0].count;
+      first = 2;  // frames_[1] is the event
     }
-    for (size_t i = first; i < frames_.size(); ++i) {
-      const std::string& label = frames_[i].label;
-      if (!d.path.empty() && !label.empty() && label.front() != '[') d.path.push_back('.');
+    for (size_t i = first; i < depth_; ++i) {
+      const std::string label = Label(i);
+      if (!d.path.empty() && label.front() != '[') d.path.push_back('.');
       d.path += label;
     }
     if (!d.path.empty()) d.path.push_back('.');
@@ -114,6 +132,7 @@ class KeyChecker {
   }
 
   std::vector<Frame> frames_;
+  size_t depth_ = 0;
   std::string key_;
   std::optional<DuplicateKey> found_;
 };

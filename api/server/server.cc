@@ -161,6 +161,19 @@ std::map<std::string, std::string> Query(std::string_view q) {
   return out;
 }
 
+// The networks the provider has ever been enrolled in (its stream's events).
+Result<std::set<std::string>> EnrolledNetworks(const EventLog& log, const std::string& provider) {
+  auto seqs = log.StreamSeqs("provider/" + provider);
+  if (!seqs) return seqs.error();
+  std::set<std::string> networks;
+  Status s = log.ReadSeqs(*seqs, [&](const StoredEventView& v) {
+    const auto body = v.event().getBody();
+    if (body.isProviderEnrolled()) networks.emplace(body.getProviderEnrolled().getNetworkId());
+  });
+  if (!s) return s.error();
+  return networks;
+}
+
 CivilDay Today() {
   return DayOfTimestampUs(std::chrono::duration_cast<std::chrono::microseconds>(
                               std::chrono::system_clock::now().time_since_epoch())
@@ -246,6 +259,9 @@ struct Server::Impl {
   }
 
   void AuditLoop();
+  // The work of an audit route (replay, regularisations, explain, publish, close).
+  Response Audit(Exchange& x, const Request& req, const std::vector<std::string>& params,
+                 const std::map<std::string, std::string>& query);
   void SubmitAudit(Exchange x, std::function<Response(Exchange&)> work,
                    std::function<void(Response)> reply);
   Response Replay(Exchange& x, const Request& req, const std::map<std::string, std::string>& query);
@@ -348,33 +364,38 @@ void Server::Impl::Handle(Request req, std::function<void(Response)> reply) {
     case RouteId::kAppend:
       return Append(std::move(x), std::move(req), std::move(reply));
     case RouteId::kReplay:
-      return SubmitAudit(
-          std::move(x),
-          [this, req = std::move(req), query](Exchange& ex) { return Replay(ex, req, query); },
-          std::move(reply));
     case RouteId::kRegularisations:
-      return SubmitAudit(
-          std::move(x),
-          [this, provider = params[0], query](Exchange& ex) {
-            return RegularisationsOf(ex, provider, query);
-          },
-          std::move(reply));
     case RouteId::kExplain:
-      return SubmitAudit(
-          std::move(x),
-          [this, id = params[0], query](Exchange& ex) { return Explain(ex, id, query); },
-          std::move(reply));
     case RouteId::kPublish:
-      return SubmitAudit(
-          std::move(x),
-          [this, req = std::move(req), query](Exchange& ex) { return Publish(ex, req, query); },
-          std::move(reply));
     case RouteId::kClose:
       return SubmitAudit(
-          std::move(x), [this, month = params[0]](Exchange& ex) { return Close(ex, month); },
+          std::move(x),
+          [this, req = std::move(req), params, query](Exchange& ex) {
+            return Audit(ex, req, params, query);
+          },
           std::move(reply));
     default:
       return reply(Read(x, req, params, query));
+  }
+}
+
+// On the audit thread.
+Response Server::Impl::Audit(Exchange& x, const Request& req,
+                             const std::vector<std::string>& params,
+                             const std::map<std::string, std::string>& query) {
+  switch (x.route->id) {
+    case RouteId::kReplay:
+      return Replay(x, req, query);
+    case RouteId::kRegularisations:
+      return RegularisationsOf(x, params[0], query);
+    case RouteId::kExplain:
+      return Explain(x, params[0], query);
+    case RouteId::kPublish:
+      return Publish(x, req, query);
+    case RouteId::kClose:
+      return Close(x, params[0]);
+    default:
+      return Fail(x, 500, ErrorCode::kInvalidArgument, "not an audit route");
   }
 }
 
@@ -389,7 +410,8 @@ void Server::Impl::SubmitAudit(Exchange x, std::function<Response(Exchange&)> wo
     }
   }
   ledger::Error e{ErrorCode::kBusy,
-                  "too many replays, regularisations and explains waiting; retry later"};
+                  "too many replays, regularisations, explains, publishes and closes waiting; "
+                  "retry later"};
   Response res = Error(x, e);
   res.set(http::field::retry_after, "5");
   reply(std::move(res));
@@ -495,12 +517,6 @@ Response Server::Impl::Close(Exchange& x, const std::string& month_text) {
   return Finish(x, 200, json::serialize(*out), "application/json", seq);
 }
 
-namespace {
-
-Result<std::set<std::string>> EnrolledNetworks(const EventLog& log, const std::string& provider);
-
-}  // namespace
-
 // GET /v1/providers/{id}/regularisations[?month=YYYY-MM][&as_of=SEQ]. A coordinator sees a
 // provider that only ever worked in their network: invoices are per provider, so the figures of
 // a provider who also works elsewhere include the other network's lines.
@@ -517,7 +533,7 @@ Response Server::Impl::RegularisationsOf(Exchange& x, const std::string& provide
   if (x.who && x.who->role == AccessRole::kCoordinator) {
     auto networks = EnrolledNetworks(log, provider);
     if (!networks) return Error(x, networks.error());
-    if (networks->empty() || *networks != std::set<std::string>{x.who->network}) {
+    if (*networks != std::set<std::string>{x.who->network}) {
       return Fail(x, 403, ErrorCode::kInvalidArgument,
                   networks->count(x.who->network)
                       ? "provider also works in another network; ask an auditor"
@@ -557,9 +573,7 @@ void Server::Impl::Append(Exchange x, Request req, std::function<void(Response)>
     return reply(Fail(x, 415, ErrorCode::kInvalidArgument,
                       "send application/json (an array) or application/x-ndjson (JSON Lines)"));
   }
-  const CivilDay today = DayOfTimestampUs(std::chrono::duration_cast<std::chrono::microseconds>(
-                                              std::chrono::system_clock::now().time_since_epoch())
-                                              .count());
+  const CivilDay today = Today();
   std::vector<DecodedEvent> events;
   const std::string& body = req.body();
   const size_t first = body.find_first_not_of(" \t\r\n");
@@ -598,19 +612,6 @@ void Server::Impl::Append(Exchange x, Request req, std::function<void(Response)>
 }
 
 namespace {
-
-// The networks the provider has ever been enrolled in (its stream's events).
-Result<std::set<std::string>> EnrolledNetworks(const EventLog& log, const std::string& provider) {
-  auto seqs = log.StreamSeqs("provider/" + provider);
-  if (!seqs) return seqs.error();
-  std::set<std::string> networks;
-  Status s = log.ReadSeqs(*seqs, [&](const StoredEventView& v) {
-    const auto body = v.event().getBody();
-    if (body.isProviderEnrolled()) networks.emplace(body.getProviderEnrolled().getNetworkId());
-  });
-  if (!s) return s.error();
-  return networks;
-}
 
 // True when the provider has ever been enrolled in the network.
 Result<bool> EverEnrolled(const EventLog& log, const std::string& provider,
