@@ -27,6 +27,7 @@ const std::set<std::string> kValued = {"db",
                                        "idle-timeout-ms",
                                        "max-connections",
                                        "max-audit-queue",
+                                       "answer-cache",
                                        "port-file"};
 
 constexpr const char* kUsage =
@@ -40,6 +41,8 @@ constexpr const char* kUsage =
     "  --max-connections N       open connections at most (default 1024)\n"
     "  --max-audit-queue N       replays, regularisations and explains waiting (default 4;\n"
     "                            they run one at a time; more waiting: 503 busy)\n"
+    "  --answer-cache N          rendered invoice, quota and balance answers kept while the\n"
+    "                            projections stay at one seq (default 4096; 0: none)\n"
     "  --port-file FILE          write the bound port there (with --listen HOST:0)\n"
     "  --quiet                   no per-request log lines\n";
 
@@ -96,7 +99,8 @@ Result<ServerOptions> Options(const std::map<std::string, std::string>& s) {
                     num("read-timeout-ms", 10, 3600000, &o.read_timeout_ms),
                     num("idle-timeout-ms", 10, 3600000, &o.idle_timeout_ms),
                     num("max-connections", 1, 1000000, &o.connections_max),
-                    num("max-audit-queue", 1, 1000, &o.audit_queue_max)}) {
+                    num("max-audit-queue", 1, 1000, &o.audit_queue_max),
+                    num("answer-cache", 0, 10000000, &o.answer_cache_entries)}) {
     if (!st) return st.error();
   }
   auto listen = s.find("listen");

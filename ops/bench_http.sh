@@ -142,7 +142,21 @@ out=$(wrk -t2 -c32 -d"${seconds}s" --timeout 10s -s "$work/summary.lua" \
 ours_rps=$(echo "$out" | field rps)
 ours_p99=$(echo "$out" | field p99_ms)
 echo "ledgerd invoice: $ours_rps req/s, p50 $(echo "$out" | field p50_ms) ms, p99 $ours_p99 ms," \
-  "non-2xx $(echo "$out" | field non2xx), errors $(echo "$out" | field errors)"
+  "non-2xx $(echo "$out" | field non2xx), errors $(echo "$out" | field errors)" \
+  "(the projections stay at one seq: answered from the answer cache)"
+# For comparison, every answer rendered afresh from the projections: ledgerd restarted on the
+# same data with --answer-cache 0.
+kill "${pids[0]}"
+wait "${pids[0]}" 2>/dev/null || true
+"$bin/ledgerd" --db "$work/db" --listen 127.0.0.1:0 --port-file "$work/port-nocache" \
+  --tokens "$work/tokens" --threads "$threads" --quiet --answer-cache 0 2>>"$work/ledgerd.log" &
+pids+=($!)
+wait_port_file "$work/port-nocache"
+out=$(wrk -t2 -c32 -d"${seconds}s" --timeout 10s -s "$work/summary.lua" \
+  -H "Authorization: Bearer $token" "http://127.0.0.1:$(cat "$work/port-nocache")$target" |
+  grep RESULT)
+echo "ledgerd invoice, rendered afresh each time (--answer-cache 0): $(echo "$out" | field rps)" \
+  "req/s, p50 $(echo "$out" | field p50_ms) ms, p99 $(echo "$out" | field p99_ms) ms"
 
 # nginx: its own prefix, a loopback port, no privileges needed (as root its workers run as
 # nobody, hence the readable directory).
@@ -187,3 +201,6 @@ echo "nginx static file ($size bytes): $nginx_rps req/s, p50 $(echo "$out" | fie
 python3 -c "r=$ours_rps/$nginx_rps*100; p=$ours_p99
 print(f'ratio: {r:.0f}% of nginx (target >= 50%),', 'ok' if r >= 50 else 'BELOW TARGET', end='; ')
 print(f'ledgerd p99 {p} ms (target <= 5 ms),', 'ok' if p <= 5 else 'ABOVE TARGET')"
+# What the append target asks of this machine, beside what its fastest HTTP server does.
+python3 -c "print(f'append target on this machine: 20 x $ref = {20*$ref:.0f} req/s of durable'
+  f' single-event POSTs; nginx serves {$nginx_rps:.0f} req/s of a static file here')"

@@ -1196,6 +1196,67 @@ TEST(LedgerdTest, ReadsCarryLedgerSeqAndAnswerAsOf) {
   EXPECT_EQ(quota.Json().at("trajectories").at(0).at("used"), 3) << quota;
 }
 
+// Reads are answered from a cache of rendered bodies while the projections stay at one seq; an
+// append retires them, and a coordinator's filtered answer is never given to another reader.
+TEST(LedgerdTest, CachedAnswersFollowTheProjections) {
+  TestServer s;
+  s.Seed(History());
+  const Tokens& t = s.tokens();
+  Client c(s.port());
+  auto hits = [&] {
+    const std::string m = c.Get("/metrics").body;
+    const size_t at = m.find("\nledgerd_answer_cache_hits_total ");
+    EXPECT_NE(at, std::string::npos) << m;
+    return std::stoull(m.substr(m.find(' ', at + 1) + 1));
+  };
+  const std::string invoice = "/v1/providers/P-A/invoices/2024-04";
+  const std::string balance = "/v1/networks/N-A/balances/2024";
+  const std::string quota = std::string("/v1/beneficiaries/") + kNissA + "/quota?on=2024-05-31";
+  Reply inv = c.Get(invoice, t.auditor), bal = c.Get(balance, t.auditor),
+        quo = c.Get(quota, t.auditor);
+  ASSERT_EQ(inv.status, 200) << inv;
+  ASSERT_EQ(bal.status, 200) << bal;
+  ASSERT_EQ(quo.status, 200) << quo;
+  const uint64_t before = hits();
+  // The same requests again: the same bytes and seq, from the cache.
+  for (const auto& [target, first] : {std::pair{invoice, inv}, {balance, bal}, {quota, quo}}) {
+    Reply again = c.Get(target, t.auditor);
+    EXPECT_EQ(again.body, first.body) << target;
+    EXPECT_EQ(again.Header("ledger-seq"), first.Header("ledger-seq")) << target;
+  }
+  EXPECT_EQ(hits(), before + 3);
+
+  // Scope is part of the key: coordinator A's quota of a person cared for in both networks never
+  // reaches coordinator B, nor the auditor's whole answer a coordinator.
+  s.Seed({Session("a9", "P-A", "N-A", kNissB, "2024-04-25")});
+  const std::string quota_b = std::string("/v1/beneficiaries/") + kNissB + "/quota?on=2024-05-31";
+  Reply whole = c.Get(quota_b, t.auditor);
+  ASSERT_EQ(whole.Json().at("trajectories").as_array().size(), 2u) << whole;
+  for (const auto& [token, network] :
+       {std::pair{t.coordinator_a, "N-A"}, {t.coordinator_b, "N-B"}, {t.coordinator_a, "N-A"}}) {
+    Reply r = c.Get(quota_b, token);
+    ASSERT_EQ(r.Json().at("trajectories").as_array().size(), 1u) << r;
+    EXPECT_EQ(r.Json().at("trajectories").at(0).at("network_id"), network) << r;
+  }
+  EXPECT_EQ(c.Get(quota_b, t.auditor).body, whole.body);
+  // Checks run before the cache: a cached answer does not open another network's balance.
+  EXPECT_EQ(c.Get(balance, t.coordinator_b).status, 403);
+
+  // An append moves the projections: the next answers are rendered afresh at the new seq.
+  s.Seed({Session("a5", "P-A", "N-A", kNissA, "2024-04-26")});
+  Reply after = c.Get(invoice, t.auditor);
+  ASSERT_EQ(after.status, 200) << after;
+  EXPECT_EQ(after.Header("ledger-seq"), std::to_string(s.LastSeq()));
+  // a9 (for the other person) and a5, both P-A's in April.
+  EXPECT_EQ(after.Json().at("billable_lines").as_int64(),
+            inv.Json().at("billable_lines").as_int64() + 2);
+  Reply bal_after = c.Get(balance, t.auditor);
+  EXPECT_GT(bal_after.Json().at("consumed_cents").as_int64(),
+            bal.Json().at("consumed_cents").as_int64());
+  EXPECT_EQ(c.Get(quota, t.auditor).Json().at("trajectories").at(0).at("used").as_int64(),
+            quo.Json().at("trajectories").at(0).at("used").as_int64() + 1);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Limits, timeouts and malformed requests.
 

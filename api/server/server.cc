@@ -14,6 +14,7 @@
 
 #include "api/query_source.h"
 #include "api/replay_commands.h"
+#include "api/server/answer_cache.h"
 #include "projections/views.h"
 #include "schemas/civil_date.h"
 #include "schemas/niss.h"
@@ -216,6 +217,7 @@ struct Server::Impl {
   TokenStore tokens;
   Committer& committer;
   Metrics& metrics;
+  AnswerCache answers;
   net::io_context ioc;
   std::optional<tcp::acceptor> acceptor;
   std::vector<std::thread> threads;
@@ -246,6 +248,7 @@ struct Server::Impl {
         tokens(std::move(t)),
         committer(c),
         metrics(m),
+        answers(options.answer_cache_entries),
         ioc(std::max(1, options.threads)) {
     audit_thread = std::thread([this] { AuditLoop(); });
   }
@@ -293,6 +296,10 @@ struct Server::Impl {
   }
   Response Read(Exchange& x, const Request& req, const std::vector<std::string>& params,
                 const std::map<std::string, std::string>& query);
+  // What a projection read's answer depends on besides the projection seq: the route, its
+  // parameters, the quota's day and a coordinator's network (which filters lines).
+  static std::string AnswerKey(const Exchange& x, const std::vector<std::string>& params,
+                               std::optional<CivilDay> on);
   void Append(Exchange x, Request req, std::function<void(Response)> reply);
 };
 
@@ -664,6 +671,22 @@ class ReadSource {
 
 }  // namespace
 
+std::string Server::Impl::AnswerKey(const Exchange& x, const std::vector<std::string>& params,
+                                    std::optional<CivilDay> on) {
+  // Length-prefixed parts: no parameter can run into the next.
+  std::string key;
+  auto part = [&](std::string_view s) {
+    key += std::to_string(s.size());
+    key += ':';
+    key += s;
+  };
+  part(x.route->pattern);
+  for (const std::string& p : params) part(p);
+  part(on ? std::to_string(*on) : "");
+  part(x.who && x.who->role == AccessRole::kCoordinator ? x.who->network : "");
+  return key;
+}
+
 Response Server::Impl::Read(Exchange& x, const Request& req, const std::vector<std::string>& params,
                             const std::map<std::string, std::string>& query) {
   const Seq head = log.head().seq;
@@ -680,7 +703,14 @@ Response Server::Impl::Read(Exchange& x, const Request& req, const std::vector<s
     case RouteId::kMetrics: {
       auto projected = store.seq();
       metrics.SetSeqs(head, projected ? *projected : 0);
-      return Finish(x, 200, metrics.Render(), "text/plain; version=0.0.4");
+      std::string text = metrics.Render();
+      text += "# HELP ledgerd_answer_cache_hits_total Projection reads answered from the cache.\n";
+      text += "# TYPE ledgerd_answer_cache_hits_total counter\n";
+      text += "ledgerd_answer_cache_hits_total " + std::to_string(answers.hits()) + "\n";
+      text += "# HELP ledgerd_answer_cache_misses_total Projection reads rendered afresh.\n";
+      text += "# TYPE ledgerd_answer_cache_misses_total counter\n";
+      text += "ledgerd_answer_cache_misses_total " + std::to_string(answers.misses()) + "\n";
+      return Finish(x, 200, std::move(text), "text/plain; version=0.0.4");
     }
     case RouteId::kEvents: {
       Seq from = 1;
@@ -737,69 +767,86 @@ Response Server::Impl::Read(Exchange& x, const Request& req, const std::vector<s
       break;
   }
 
-  // Projection reads: one seq per answer.
+  // Projection reads: one seq per answer. Each request is checked (arguments, role, scope)
+  // before the answer cache is consulted, so that a cached body is only ever given to a request
+  // that may have it.
   const bool coordinator = x.who && x.who->role == AccessRole::kCoordinator;
   std::optional<Response> bad;
   const std::optional<Seq> as_of = AsOf(x, query, &bad);
   if (bad) return std::move(*bad);
-  std::shared_lock<std::shared_mutex> lock(projection_mu, std::defer_lock);
-  if (!as_of) lock.lock();
-  auto src = ReadSource::Open(log, store, as_of, x.route->id == RouteId::kQuota);
-  if (!src) return Error(x, src.error());
-
+  std::optional<int32_t> month;
+  std::optional<CivilDay> on;
+  int32_t year = 0;
   if (x.route->id == RouteId::kInvoice) {
-    const std::string& provider = params[0];
-    auto month = ParseMonth(params[1]);
+    month = ParseMonth(params[1]);
     if (!month) return Fail(x, 400, ErrorCode::kInvalidArgument, "month must be YYYY-MM", "month");
     if (coordinator) {
-      auto enrolled = EverEnrolled(log, provider, x.who->network);
+      auto enrolled = EverEnrolled(log, params[0], x.who->network);
       if (!enrolled) return Error(x, enrolled.error());
       if (!*enrolled) {
         return Fail(x, 403, ErrorCode::kInvalidArgument, "provider not in your network");
       }
     }
-    auto lines = src->Lines(provider, *month);
+  } else if (x.route->id == RouteId::kQuota) {
+    if (!IsValidNiss(params[0])) {
+      return Fail(x, 400, ErrorCode::kInvalidArgument, "not a valid NISS", "niss");
+    }
+    auto on_it = query.find("on");
+    auto date = on_it == query.end() ? std::nullopt : ParseDate(on_it->second);
+    if (!date) return Fail(x, 400, ErrorCode::kInvalidArgument, "on must be YYYY-MM-DD", "on");
+    on = ToDay(*date);
+  } else {
+    if (coordinator && params[0] != x.who->network) {
+      return Fail(x, 403, ErrorCode::kInvalidArgument, "not your network");
+    }
+    char* end = nullptr;
+    const long y = std::strtol(params[1].c_str(), &end, 10);
+    if (*end != '\0' || y < 1900 || y > 9999) {
+      return Fail(x, 400, ErrorCode::kInvalidArgument, "year must be YYYY", "year");
+    }
+    year = static_cast<int32_t>(y);
+  }
+
+  std::shared_lock<std::shared_mutex> lock(projection_mu, std::defer_lock);
+  if (!as_of) lock.lock();
+  // ?as_of answers fold history in memory and are not cached (auditors' reads, rare).
+  std::string key;
+  if (!as_of) {
+    auto seq = store.seq();
+    if (!seq) return Error(x, seq.error());
+    key = AnswerKey(x, params, on);
+    if (auto body = answers.Find(key, *seq)) {
+      return Finish(x, 200, std::string(*body), "application/json", *seq);
+    }
+  }
+  auto src = ReadSource::Open(log, store, as_of, x.route->id == RouteId::kQuota);
+  if (!src) return Error(x, src.error());
+
+  std::string body;
+  if (x.route->id == RouteId::kInvoice) {
+    auto lines = src->Lines(params[0], *month);
     if (!lines) return Error(x, lines.error());
     if (coordinator) {
       std::erase_if(*lines, [&](const LineRecord& l) { return l.network_id != x.who->network; });
     }
-    return Finish(x, 200, json::serialize(InvoiceJson(provider, *month, *lines)),
-                  "application/json", src->seq());
-  }
-  if (x.route->id == RouteId::kQuota) {
-    const std::string& niss = params[0];
-    if (!IsValidNiss(niss)) {
-      return Fail(x, 400, ErrorCode::kInvalidArgument, "not a valid NISS", "niss");
-    }
-    auto on_it = query.find("on");
-    auto on = on_it == query.end() ? std::nullopt : ParseDate(on_it->second);
-    if (!on) return Fail(x, 400, ErrorCode::kInvalidArgument, "on must be YYYY-MM-DD", "on");
-    auto trajectories = src->query().Trajectories(niss);
+    body = json::serialize(InvoiceJson(params[0], *month, *lines));
+  } else if (x.route->id == RouteId::kQuota) {
+    auto trajectories = src->query().Trajectories(params[0]);
     if (!trajectories) return Error(x, trajectories.error());
     if (coordinator) {
       std::erase_if(*trajectories,
                     [&](const TrajectoryRecord& t) { return t.network_id != x.who->network; });
     }
-    const auto& rules = src->query().rules();
-    return Finish(x, 200, json::serialize(QuotaJson(niss, ToDay(*on), *trajectories, rules)),
-                  "application/json", src->seq());
+    body = json::serialize(QuotaJson(params[0], *on, *trajectories, src->query().rules()));
+  } else {
+    auto allocated = src->Allocated(params[0], year);
+    if (!allocated) return Error(x, allocated.error());
+    auto daily = src->Daily(params[0], year);
+    if (!daily) return Error(x, daily.error());
+    body = json::serialize(BalanceJson(params[0], year, *allocated, *daily));
   }
-  const std::string& network = params[0];
-  if (coordinator && network != x.who->network) {
-    return Fail(x, 403, ErrorCode::kInvalidArgument, "not your network");
-  }
-  char* end = nullptr;
-  const long year = std::strtol(params[1].c_str(), &end, 10);
-  if (*end != '\0' || year < 1900 || year > 9999) {
-    return Fail(x, 400, ErrorCode::kInvalidArgument, "year must be YYYY", "year");
-  }
-  auto allocated = src->Allocated(network, static_cast<int32_t>(year));
-  if (!allocated) return Error(x, allocated.error());
-  auto daily = src->Daily(network, static_cast<int32_t>(year));
-  if (!daily) return Error(x, daily.error());
-  return Finish(
-      x, 200, json::serialize(BalanceJson(network, static_cast<int32_t>(year), *allocated, *daily)),
-      "application/json", src->seq());
+  if (!as_of) answers.Put(key, src->seq(), std::make_shared<const std::string>(body));
+  return Finish(x, 200, std::move(body), "application/json", src->seq());
 }
 
 // --- connections ------------------------------------------------------------------------------
@@ -847,9 +894,11 @@ class Session : public std::enable_shared_from_this<Session> {
     // session is queued on the io_context: the work guard keeps the I/O threads running until
     // the answer is being written, so that Stop() can drain it.
     auto work = net::make_work_guard(stream_.get_executor());
+    // A read is answered within Handle(), on this session's strand: dispatch writes it at once.
+    // An append's answer comes from the committer's thread: dispatch posts it to the strand.
     server_.Handle(parser_->release(), [self, work](Response res) {
-      net::post(self->stream_.get_executor(),
-                [self, work, r = std::move(res)]() mutable { self->Write(std::move(r)); });
+      net::dispatch(self->stream_.get_executor(),
+                    [self, work, r = std::move(res)]() mutable { self->Write(std::move(r)); });
     });
   }
 

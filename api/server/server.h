@@ -31,6 +31,7 @@ struct ServerOptions {
   int connections_max = 1024;
   int events_page_max = 10000;  // GET /v1/events
   int audit_queue_max = 4;      // replays, regularisations, explains waiting their turn
+  size_t answer_cache_entries = 4096;  // rendered reads kept per projection seq (0: none)
   bool log_requests = true;     // one JSON line per request on stderr
 };
 
