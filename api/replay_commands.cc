@@ -128,9 +128,10 @@ Result<ReplayReport> ReplayRuleset(const EventLog& log, const json::value& docum
                                    std::optional<CivilDay> from, const ReadProgress& progress) {
   auto candidate = ParseRuleset(document);
   if (!candidate) return candidate.error();
-  auto h = LoadHistory(log, log.head().seq, progress);
+  // The packed history, read by both cores: a replay needs no event id nor whole CareEvent.
+  auto h = PackedHistory::Load(log, kFoldThreads, progress);
   if (!h) return h.error();
-  return Replay(*h, RulesetCatalog(), *candidate, from, kFoldThreads);
+  return ReplayPacked(*h, RulesetCatalog(), *candidate, from, kFoldThreads);
 }
 
 namespace {

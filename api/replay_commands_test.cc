@@ -4,11 +4,13 @@
 
 #include <gtest/gtest.h>
 
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "api/generator.h"
 #include "projections/fold.h"
+#include "projections/packed_history.h"
 #include "replay/testing/test_ledger.h"
 
 namespace ledger {
@@ -234,6 +236,126 @@ TEST(ReplayGenerated, AnIndexationMovesExactlyTheLaterIndividualSessions) {
   auto same = ReplayRuleset(ledger.log(), ShippedDocument("convention-2021"), std::nullopt);
   ASSERT_TRUE(same);
   EXPECT_TRUE(same->provider_months.empty());
+}
+
+// --- ReplayPacked against the reference -------------------------------------------------------
+
+// Every fee row of `item` at `cents`.
+json::object WithFee(json::object doc, std::string_view item, int64_t cents) {
+  for (json::value& v : doc.at("fees").as_array()) {
+    if (v.as_object().at("item").as_string() == item) v.as_object()["cents"] = cents;
+  }
+  return doc;
+}
+
+// A generated history (both conventions, groups, community interventions, missions,
+// concertations, voids) with more voids on top: of an individual session, of a group session,
+// and a void of a void (its target stands again); and a published revision of 2021 that the
+// candidates of 2021 must supersede.
+class ReplayPackedTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    ledger_ = new TestLedger();
+    GeneratorOptions o;
+    o.seed = 11;
+    o.events_target = 30000;
+    std::vector<std::string> lines;
+    ASSERT_TRUE(GenerateHistory(o, [&](std::string_view l) { lines.emplace_back(l); }));
+    std::string individual, group;
+    for (const std::string& l : lines) {
+      const json::object e = json::parse(l).as_object();
+      const std::string id(e.at("id").as_string());
+      if (e.at("type") == "session.individual" && e.at("occurred_on").as_string() > "2025-02-01")
+        individual = id;
+      if (e.at("type") == "session.group" && e.at("occurred_on").as_string() > "2024-06-01" &&
+          group.empty())
+        group = id;
+    }
+    ASSERT_FALSE(individual.empty());
+    ASSERT_FALSE(group.empty());
+    lines.push_back(Void("t-void-1", "2026-07-01", individual));
+    lines.push_back(Void("t-void-2", "2026-07-01", group));
+    lines.push_back(Void("t-void-3", "2026-07-02", "t-void-1"));
+    json::object v2021 = WithFee(ShippedDocument("convention-2021"), "individual_session", 7600);
+    v2021["version"] = 2;
+    lines.push_back(Publish("t-rs-2021-v2", "2021-09-01", v2021));
+    ledger_->Append(lines);
+  }
+  static void TearDownTestSuite() {
+    delete ledger_;
+    ledger_ = nullptr;
+  }
+
+  // The reference report and the packed ones (on 1 to 3 threads) serialised; returns how many
+  // provider-months differ.
+  size_t ExpectSameReports(const json::object& doc, std::optional<CivilDay> from) {
+    const History h = ledger_->Load();
+    auto reference = Replay(h, RulesetCatalog(), Parsed(doc), from);
+    EXPECT_TRUE(reference) << reference.error().ToString();
+    if (!reference) return 0;
+    const std::string want = json::serialize(ReplayReportJson(*reference));
+    for (int threads = 1; threads <= 3; ++threads) {
+      auto packed = PackedHistory::Load(ledger_->log(), threads);
+      EXPECT_TRUE(packed) << packed.error().ToString();
+      if (!packed) return 0;
+      EXPECT_EQ(packed->care_events(), h.care.size());
+      EXPECT_EQ(packed->last_seq(), h.last_seq());
+      auto r = ReplayPacked(*packed, RulesetCatalog(), Parsed(doc), from, threads);
+      EXPECT_TRUE(r) << r.error().ToString();
+      if (!r) return 0;
+      EXPECT_EQ(json::serialize(ReplayReportJson(*r)), want) << threads << " threads";
+      EXPECT_EQ(ReplayReportText(*r), ReplayReportText(*reference));
+    }
+    auto command = ReplayRuleset(ledger_->log(), doc, from);
+    EXPECT_TRUE(command) << command.error().ToString();
+    if (command) {
+      EXPECT_EQ(json::serialize(ReplayReportJson(*command)), want);
+    }
+    return reference->provider_months.size();
+  }
+
+  static TestLedger* ledger_;
+};
+TestLedger* ReplayPackedTest::ledger_ = nullptr;
+
+TEST_F(ReplayPackedTest, ARevisionOfEveryDate) {
+  json::object doc = WithFee(ShippedDocument("convention-2024"), "individual_session", 8900);
+  doc["version"] = 2;
+  EXPECT_GT(ExpectSameReports(doc, std::nullopt), 100u);
+}
+
+TEST_F(ReplayPackedTest, ARevisionFromMidHistoryWithOtherCounters) {
+  json::object doc = Revision2024(2, "2025-01-01", 8900);
+  doc["counters"].as_object()["adults"].as_object()["support_individual"] = 6;
+  doc["copay"].as_object()["group_participant_cents"] = 300;
+  EXPECT_GT(ExpectSameReports(doc, std::nullopt), 100u);
+  EXPECT_GT(ExpectSameReports(doc, D("2025-03-01")), 50u);
+  EXPECT_EQ(ExpectSameReports(doc, D("2030-01-01")), 0u);  // nothing that late
+}
+
+TEST_F(ReplayPackedTest, ARevisionOfTheEarlierConventionSupersedesThePublishedOne) {
+  json::object doc =
+      WithFee(ShippedDocument("convention-2021"), "group_session_psychologist", 21000);
+  doc = WithFee(std::move(doc), "individual_session", 7700);
+  doc["version"] = 3;
+  EXPECT_GT(ExpectSameReports(doc, std::nullopt), 100u);
+  EXPECT_GT(ExpectSameReports(doc, D("2023-01-01")), 10u);
+}
+
+TEST_F(ReplayPackedTest, ANewRulesetIdAndTheRulesetInForce) {
+  json::object doc = Revision2024(1, "2025-07-01", 9000);
+  doc["id"] = "indexation-2025";
+  doc["valid_from"] = "2025-07-01";
+  json::array fees;
+  for (const json::value& v : doc.at("fees").as_array()) {
+    if (v.as_object().at("from").as_string() >= "2025-07-01") fees.push_back(v);
+  }
+  doc["fees"] = std::move(fees);  // groups, community and missions no longer paid from then
+  EXPECT_GT(ExpectSameReports(doc, std::nullopt), 10u);
+  EXPECT_EQ(ExpectSameReports(ShippedDocument("convention-2024"), std::nullopt), 0u);
+  json::object published = WithFee(ShippedDocument("convention-2021"), "individual_session", 7600);
+  published["version"] = 2;
+  EXPECT_EQ(ExpectSameReports(published, D("2022-06-01")), 0u);
 }
 
 }  // namespace

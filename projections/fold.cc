@@ -230,6 +230,35 @@ GroupPricing PriceGroupSession(const FoldContext& ctx, const CareEvent& c) {
   return g;
 }
 
+// Whether a group session is paid to any facilitator (PriceGroupSession's first_paid >= 0), as
+// each participant's fold asks: the same conditions, checked cheapest first, counting eligible
+// participants only up to the minimum.
+bool GroupPaid(const FoldContext& ctx, const CareEvent& c, const Ruleset* r) {
+  if (!r || !FunctionBillable(*r, c.function) ||
+      ctx.PopulationOf(c.network) == Population::kUnknown) {
+    return false;  // kNoConvention
+  }
+  const bool payable =
+      std::any_of(c.facilitators.begin(), c.facilitators.end(), [&](const Facilitator& f) {
+        return FeeOf(r, GroupItem(f.role), c.day) && ctx.Enrolled(f.provider, c.network, c.day);
+      });
+  if (!payable) return false;
+  if (c.function == CareFunction::kTreatment) {
+    for (const Person& p : c.participants) {
+      if (!ctx.Assessed(p.who, c.network, c.day)) return false;  // kNoAssessment
+    }
+  }
+  if (r->group_min_participants <= 0) return true;
+  int32_t eligible = 0;
+  for (const Person& p : c.participants) {
+    if (ctx.AgeReason(c.network, p, c.day, *r) == Reason::kNone &&
+        ++eligible >= r->group_min_participants) {
+      return true;
+    }
+  }
+  return false;  // kGroupTooSmall
+}
+
 // One beneficiary's fold state.
 class Folder {
  public:
@@ -328,7 +357,7 @@ void Folder::Individual(const CareEvent& c) {
 
 void Folder::Group(const CareEvent& c) {
   const Ruleset* r = ctx_.rules().InForce(c.day);
-  const GroupPricing g = PriceGroupSession(ctx_, c);
+  const bool paid = GroupPaid(ctx_, c, r);
   for (size_t i = 0; i < c.participants.size(); ++i) {
     const Person& p = c.participants[i];
     if (p.who != who_) continue;
@@ -336,7 +365,7 @@ void Folder::Group(const CareEvent& c) {
     GroupShare share{c.seq, static_cast<uint16_t>(i), false, Cents{0}};
     // Counted only when the session is paid to someone; out-of-age participants pay nothing;
     // over the group counter (2021): no co-pay, reported, facilitators' fees unaffected.
-    if (g.first_paid >= 0 && ctx_.AgeReason(c.network, p, c.day, *r) == Reason::kNone) {
+    if (paid && ctx_.AgeReason(c.network, p, c.day, *r) == Reason::kNone) {
       const std::optional<int32_t> max = GroupMax(*r, t.column, c.function);
       if (!max || static_cast<int32_t>(t.group_days.size()) < *max) {
         t.group_days.push_back(c.day);

@@ -14,6 +14,30 @@ uint32_t Interner::Intern(std::string_view name) {
   return idx;
 }
 
+Role RoleOf(schema::Profession p) {
+  switch (p) {
+    case schema::Profession::PSYCHOLOGIST:
+      return Role::kPsychologist;
+    case schema::Profession::ORTHOPEDAGOGUE:
+      return Role::kOrthopedagogue;
+    case schema::Profession::OTHER:
+      return Role::kOther;
+  }
+  return Role::kOther;
+}
+
+Population PopulationOf(schema::Population p) {
+  switch (p) {
+    case schema::Population::CHILDREN:
+      return Population::kChildren;
+    case schema::Population::ADULTS:
+      return Population::kAdults;
+    case schema::Population::MIXED:
+      return Population::kMixed;
+  }
+  return Population::kUnknown;
+}
+
 std::optional<uint32_t> Interner::Find(std::string_view name) const {
   auto it = index_.find(name);
   if (it == index_.end()) return std::nullopt;
@@ -40,17 +64,6 @@ Person History::PersonOf(schema::Beneficiary::Reader b) {
 }
 
 namespace {
-Role RoleOf(schema::Profession p) {
-  switch (p) {
-    case schema::Profession::PSYCHOLOGIST:
-      return Role::kPsychologist;
-    case schema::Profession::ORTHOPEDAGOGUE:
-      return Role::kOrthopedagogue;
-    case schema::Profession::OTHER:
-      return Role::kOther;
-  }
-  return Role::kOther;
-}
 CareFunction FunctionOf(schema::CareFunction f) {
   return f == schema::CareFunction::TREATMENT ? CareFunction::kTreatment : CareFunction::kSupport;
 }
@@ -77,17 +90,7 @@ void History::Add(const StoredEventView& view) {
       const NetworkIdx n = Network(b.getNetworkId());
       // The first registration holds; the population is a fact of the network.
       if (population[n] == Population::kUnknown) {
-        switch (b.getPopulation()) {
-          case schema::Population::CHILDREN:
-            population[n] = Population::kChildren;
-            break;
-          case schema::Population::ADULTS:
-            population[n] = Population::kAdults;
-            break;
-          case schema::Population::MIXED:
-            population[n] = Population::kMixed;
-            break;
-        }
+        population[n] = PopulationOf(b.getPopulation());
       }
       return;
     }

@@ -62,6 +62,10 @@ struct IssuedInvoice {
   std::vector<Regularisation> regularisations;
 };
 
+// A network's population and a provider's profession as the fold knows them.
+Population PopulationOf(schema::Population p);
+Role RoleOf(schema::Profession p);
+
 class History {
  public:
   // Adds one stored event, in any seq order (a history may hold a subset of the log).

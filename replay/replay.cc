@@ -1,9 +1,13 @@
 #include "replay/replay.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cassert>
 #include <cstdio>
+#include <functional>
 #include <map>
+#include <optional>
+#include <span>
 #include <thread>
 #include <tuple>
 #include <utility>
@@ -41,7 +45,40 @@ bool SamePricing(const Line& a, const Line& b) {
   return a.reason == b.reason && a.fee == b.fee && a.copay == b.copay && a.insurer == b.insurer;
 }
 
-bool KeyLess(const Line& a, const Line& b) { return LineOrder(a, b); }
+// Pairs two line lists in LineOrder by key (a line may be on one side only) and gives each pair
+// dated on or after `first` to `add(before, after)`.
+template <class Add>
+void MergeLines(std::span<const Line> b, std::span<const Line> a, CivilDay first, Add&& add) {
+  size_t i = 0, j = 0;
+  while (i < b.size() || j < a.size()) {
+    if (i < b.size() && b[i].day < first) {
+      ++i;
+    } else if (j < a.size() && a[j].day < first) {
+      ++j;
+    } else if (j == a.size() || (i < b.size() && LineOrder(b[i], a[j]))) {
+      add(&b[i++], nullptr);
+    } else if (i == b.size() || LineOrder(a[j], b[i])) {
+      add(nullptr, &a[j++]);
+    } else {
+      add(&b[i++], &a[j++]);
+    }
+  }
+}
+
+// Adds a line compared under both catalogs (either side may be missing) to a provider-month's
+// sums and counts (ProviderMonthDiff or the packed replay's Bucket); returns what it bills
+// before and after.
+template <class Sums>
+std::pair<Amounts, Amounts> AddCompared(const Line* before, const Line* after, Sums* m) {
+  const Amounts b = before ? Billed(*before) : Amounts{};
+  const Amounts a = after ? Billed(*after) : Amounts{};
+  m->before += b;
+  m->after += a;
+  const bool billable_b = before && before->billable(), billable_a = after && after->billable();
+  if (!before || !after || !SamePricing(*before, *after)) ++m->lines_repriced;
+  if (billable_b != billable_a) ++m->billability_changed;
+  return {b, a};
+}
 
 // Accumulates matched lines (either side may be missing) into provider-month buckets, which
 // arrive contiguously because both sides are in LineOrder, and network-year totals.
@@ -59,13 +96,7 @@ class DiffBuilder {
       month_ = month;
       bucket_ = ProviderMonthDiff{};
     }
-    const Amounts b = before ? Billed(*before) : Amounts{};
-    const Amounts a = after ? Billed(*after) : Amounts{};
-    bucket_.before += b;
-    bucket_.after += a;
-    const bool billable_b = before && before->billable(), billable_a = after && after->billable();
-    if (!before || !after || !SamePricing(*before, *after)) ++bucket_.lines_repriced;
-    if (billable_b != billable_a) ++bucket_.billability_changed;
+    const auto [b, a] = AddCompared(before, after, &bucket_);
     auto& [consumed_b, consumed_a] = consumed_[{any.network, FromDay(any.day).year}];
     consumed_b += b.insurer;
     consumed_a += a.insurer;
@@ -120,23 +151,8 @@ ReplayReport DiffProjections(const History& h, const Projection& before, const P
   out.last_seq = h.last_seq();
   out.care_events = h.care.size();
   DiffBuilder diff(h, &out);
-  const std::vector<Line>& b = before.lines;
-  const std::vector<Line>& a = after.lines;
-  const CivilDay first = from.value_or(INT32_MIN);
-  size_t i = 0, j = 0;
-  while (i < b.size() || j < a.size()) {
-    if (i < b.size() && b[i].day < first) {
-      ++i;
-    } else if (j < a.size() && a[j].day < first) {
-      ++j;
-    } else if (j == a.size() || (i < b.size() && KeyLess(b[i], a[j]))) {
-      diff.Add(&b[i++], nullptr);
-    } else if (i == b.size() || KeyLess(a[j], b[i])) {
-      diff.Add(nullptr, &a[j++]);
-    } else {
-      diff.Add(&b[i++], &a[j++]);
-    }
-  }
+  MergeLines(before.lines, after.lines, from.value_or(INT32_MIN),
+             [&](const Line* b, const Line* a) { diff.Add(b, a); });
   diff.Finish();
   assert(out.total_before.fee == out.total_before.copay + out.total_before.insurer);
   assert(out.total_after.fee == out.total_after.copay + out.total_after.insurer);
@@ -167,6 +183,383 @@ Result<ReplayReport> Replay(const History& h, const RulesetCatalog& base, const 
   out.candidate = candidate.Label();
   out.supersedes = current ? current->Label() : "";
   out.standing = *standing;
+  return out;
+}
+
+// --- the packed dry run ----------------------------------------------------------------------
+
+namespace {
+
+struct Bucket {
+  Amounts before, after;
+  int64_t lines_repriced = 0, billability_changed = 0;
+};
+
+// (id, period) -> a dense index in first-seen order, through a table of every id and period
+// of the history: a lookup is one array read (ids are dense, periods a range).
+class PeriodIndex {
+ public:
+  PeriodIndex(size_t ids, int32_t first, int32_t last)
+      : first_(first), count_(last - first + 1), slots_(ids * static_cast<size_t>(count_), kNone) {}
+  // `key` is kept for key(): what the index stands for.
+  uint32_t Intern(uint32_t id, int32_t period, uint64_t key) {
+    assert(period >= first_ && period < first_ + count_);
+    uint32_t& slot =
+        slots_[size_t{id} * static_cast<size_t>(count_) + static_cast<size_t>(period - first_)];
+    if (slot == kNone) {
+      slot = static_cast<uint32_t>(keys_.size());
+      keys_.push_back(key);
+    }
+    return slot;
+  }
+  size_t size() const { return keys_.size(); }
+  uint64_t key(uint32_t i) const { return keys_[i]; }
+
+ private:
+  static constexpr uint32_t kNone = UINT32_MAX;
+  int32_t first_, count_;
+  std::vector<uint32_t> slots_;
+  std::vector<uint64_t> keys_;
+};
+
+int32_t MonthOrdinal(int32_t yyyymm) { return yyyymm / 100 * 12 + yyyymm % 100 - 1; }
+
+// One worker's sums over the lines it compared, per provider-month and network-year: the
+// same sums DiffBuilder makes. They are sums of integers, so neither the order of the lines
+// nor how they are split over workers changes them.
+class LineSums {
+ public:
+  // For lines of `providers` and `networks` dated from `first` to `last`.
+  LineSums(size_t providers, size_t networks, CivilDay first, CivilDay last)
+      : month_index_(providers, MonthOrdinal(MonthOf(first)), MonthOrdinal(MonthOf(last))),
+        year_index_(networks, FromDay(first).year, FromDay(last).year) {}
+
+  // A line under both catalogs (either may be missing), as DiffBuilder::Add.
+  void Add(const Line* before, const Line* after) {
+    const Line& any = before ? *before : *after;
+    if (any.day != day_) {
+      const CivilDate d = FromDay(any.day);
+      day_ = any.day;
+      month_ = d.year * 100 + d.month;
+      year_ = d.year;
+    }
+    Bucket& m = months_[At(&month_index_, &months_, any.provider, month_, MonthOrdinal(month_))];
+    auto& consumed = years_[At(&year_index_, &years_, any.network, year_, year_)];
+    const auto [b, a] = AddCompared(before, after, &m);
+    consumed.first += b.insurer;
+    consumed.second += a.insurer;
+    ++lines_;
+  }
+
+  void Merge(const LineSums& o) {
+    for (uint32_t i = 0; i < o.months_.size(); ++i) {
+      const uint64_t k = o.month_index_.key(i);
+      Bucket& m = months_[At(&month_index_, &months_, Id(k), Period(k), MonthOrdinal(Period(k)))];
+      const Bucket& x = o.months_[i];
+      m.before += x.before;
+      m.after += x.after;
+      m.lines_repriced += x.lines_repriced;
+      m.billability_changed += x.billability_changed;
+    }
+    for (uint32_t i = 0; i < o.years_.size(); ++i) {
+      const uint64_t k = o.year_index_.key(i);
+      auto& c = years_[At(&year_index_, &years_, Id(k), Period(k), Period(k))];
+      c.first += o.years_[i].first;
+      c.second += o.years_[i].second;
+    }
+    lines_ += o.lines_;
+  }
+
+  uint64_t lines() const { return lines_; }
+  // fn(provider, yyyymm, bucket) / fn(network, year, consumed before, after), in no order.
+  template <typename Fn>
+  void ForEachMonth(Fn fn) const {
+    for (uint32_t i = 0; i < months_.size(); ++i) {
+      const uint64_t k = month_index_.key(i);
+      fn(static_cast<ProviderIdx>(Id(k)), Period(k), months_[i]);
+    }
+  }
+  template <typename Fn>
+  void ForEachYear(Fn fn) const {
+    for (uint32_t i = 0; i < years_.size(); ++i) {
+      const uint64_t k = year_index_.key(i);
+      fn(static_cast<NetworkIdx>(Id(k)), Period(k), years_[i].first, years_[i].second);
+    }
+  }
+
+ private:
+  static uint32_t Id(uint64_t key) { return static_cast<uint32_t>(key >> 32); }
+  static int32_t Period(uint64_t key) { return static_cast<int32_t>(key & UINT32_MAX); }
+  // The index of (id, yyyymm or year, whose ordinal in the index is `ordinal`), its value added
+  // when new.
+  template <typename T>
+  static uint32_t At(PeriodIndex* index, std::vector<T>* values, uint32_t id, int32_t when,
+                     int32_t ordinal) {
+    const uint32_t i = index->Intern(id, ordinal, uint64_t{id} << 32 | static_cast<uint32_t>(when));
+    if (i == values->size()) values->emplace_back();
+    return i;
+  }
+
+  PeriodIndex month_index_, year_index_;
+  std::vector<Bucket> months_;                  // by month_index_
+  std::vector<std::pair<Cents, Cents>> years_;  // by year_index_
+  uint64_t lines_ = 0;
+  CivilDay day_ = INT32_MIN;
+  int32_t month_ = 0, year_ = 0;
+};
+
+// Compares one event's or one beneficiary's lines under both catalogs, lines dated before
+// `first` left out, pairing them as DiffProjections does: by LineOrder key. The key of a line
+// does not depend on the rules (an event always gives the same lines, in the same order), so
+// the lines pair up in place; the merge of sorted copies is the fallback.
+void Compare(std::span<const Line> before, std::span<const Line> after, CivilDay first,
+             LineSums* sums) {
+  auto same_key = [](const Line& x, const Line& y) { return !LineOrder(x, y) && !LineOrder(y, x); };
+  bool in_place = before.size() == after.size();
+  for (size_t i = 0; in_place && i < before.size(); ++i) in_place = same_key(before[i], after[i]);
+  if (in_place) {
+    for (size_t i = 0; i < before.size(); ++i) {
+      if (before[i].day >= first) sums->Add(&before[i], &after[i]);
+    }
+    return;
+  }
+  std::vector<Line> b(before.begin(), before.end()), a(after.begin(), after.end());
+  std::sort(b.begin(), b.end(), LineOrder);
+  std::sort(a.begin(), a.end(), LineOrder);
+  MergeLines(b, a, first, [&](const Line* x, const Line* y) { sums->Add(x, y); });
+}
+
+// The two folds of a packed history, compared as they go.
+class PairedFold {
+ public:
+  PairedFold(const PackedHistory& h, const FoldContext& before, const FoldContext& after,
+             std::vector<const Ruleset*> changed, CivilDay first)
+      : h_(h), before_(before), after_(after), changed_(std::move(changed)), first_(first) {
+    // One co-pay slot per group participant, before and after.
+    uint32_t slots = 0;
+    share_base_.resize(h.details().size());
+    for (size_t i = 0; i < h.details().size(); ++i) {
+      share_base_[i] = slots;
+      slots += static_cast<uint32_t>(h.details()[i].participants.size());
+    }
+    copays_before_.assign(slots, kNoShare);
+    copays_after_.assign(slots, kNoShare);
+  }
+
+  // Beneficiaries [begin, end): their individual sessions and concertations compared, their
+  // shares of group sessions kept. Workers take disjoint ranges (each share slot has one
+  // participant, so one writer).
+  void FoldBeneficiaries(size_t begin, size_t end, LineSums* sums);
+  // Details [begin, end): group sessions (once every beneficiary is folded), community
+  // interventions and support missions compared.
+  void PriceDetails(size_t begin, size_t end, LineSums* sums) const;
+
+ private:
+  // The shares of group session `c` (details()[detail]), as GroupLines reads them.
+  std::vector<GroupShare> Shares(const CareEvent& c, size_t detail,
+                                 const std::vector<int64_t>& copays) const;
+  // The candidate may price this care date differently: it, or the version it replaces,
+  // covers it. Elsewhere both catalogs pick rulesets of the same content (InForce chooses
+  // among the same covering rulesets), and a fold reads the rules only at its events' dates.
+  bool MayDiffer(CivilDay day) const {
+    for (const Ruleset* r : changed_) {
+      if (r->Covers(day)) return true;
+    }
+    return false;
+  }
+  // GroupLines reads a share's co-pay only: that is what is kept, by group and participant.
+  void KeepShares(const std::vector<GroupShare>& shares, std::vector<int64_t>* slots) const {
+    const std::vector<CareEvent>& details = h_.details();
+    for (const GroupShare& s : shares) {
+      auto it = std::lower_bound(details.begin(), details.end(), s.seq,
+                                 [](const CareEvent& c, Seq seq) { return c.seq < seq; });
+      assert(it != details.end() && it->seq == s.seq && it->kind == CareKind::kGroup);
+      (*slots)[share_base_[static_cast<size_t>(it - details.begin())] + s.participant] =
+          s.copay.value;
+    }
+  }
+
+  const PackedHistory& h_;
+  const FoldContext& before_;
+  const FoldContext& after_;
+  const std::vector<const Ruleset*> changed_;
+  const CivilDay first_;
+  static constexpr int64_t kNoShare = INT64_MIN;  // a participant not folded (no line reported)
+  std::vector<uint32_t> share_base_;              // by detail: its first co-pay slot
+  std::vector<int64_t> copays_before_, copays_after_;
+};
+
+void PairedFold::FoldBeneficiaries(size_t begin, size_t end, LineSums* sums) {
+  const std::span<const PackedCare> care = h_.care();
+  std::vector<CareEvent> unpacked;
+  std::vector<const CareEvent*> events;
+  for (size_t b = begin; b < end; ++b) {
+    const auto who = static_cast<BeneficiaryIdx>(b);
+    const std::span<const uint32_t> refs = h_.EventsOf(who);
+    if (refs.empty()) continue;
+    unpacked.resize(refs.size());
+    events.clear();
+    bool differs = false, reported = false;
+    for (size_t k = 0; k < refs.size(); ++k) {
+      const PackedCare& c = care[refs[k]];
+      differs = differs || MayDiffer(c.day);
+      reported = reported || c.day >= first_;
+      if (c.kind == CareKind::kIndividual || c.kind == CareKind::kException) {
+        PackedHistory::Unpack(c, &unpacked[k]);
+        events.push_back(&unpacked[k]);
+      } else {
+        events.push_back(&h_.details()[c.who]);
+      }
+    }
+    // No line of it, nor of a group session it takes part in, is reported.
+    if (!reported) continue;
+    const BeneficiaryFold fb = FoldBeneficiary(before_, who, events);
+    KeepShares(fb.shares, &copays_before_);
+    if (!differs) {
+      KeepShares(fb.shares, &copays_after_);
+      Compare(fb.lines, fb.lines, first_, sums);
+      continue;
+    }
+    const BeneficiaryFold fa = FoldBeneficiary(after_, who, events);
+    KeepShares(fa.shares, &copays_after_);
+    Compare(fb.lines, fa.lines, first_, sums);
+  }
+}
+
+std::vector<GroupShare> PairedFold::Shares(const CareEvent& c, size_t detail,
+                                           const std::vector<int64_t>& copays) const {
+  std::vector<GroupShare> out;
+  for (size_t p = 0; p < c.participants.size(); ++p) {
+    const int64_t copay = copays[share_base_[detail] + p];
+    if (copay != kNoShare) out.push_back({c.seq, static_cast<uint16_t>(p), false, Cents{copay}});
+  }
+  return out;
+}
+
+void PairedFold::PriceDetails(size_t begin, size_t end, LineSums* sums) const {
+  for (size_t i = begin; i < end; ++i) {
+    const CareEvent& c = h_.details()[i];
+    if (h_.DetailVoided(i) || c.day < first_) continue;
+    switch (c.kind) {
+      case CareKind::kGroup: {
+        Compare(GroupLines(before_, c, Shares(c, i, copays_before_)),
+                GroupLines(after_, c, Shares(c, i, copays_after_)), first_, sums);
+        break;
+      }
+      case CareKind::kCommunity:
+        Compare(CommunityLines(before_, c), CommunityLines(after_, c), first_, sums);
+        break;
+      case CareKind::kMission:
+        Compare(MissionLines(before_, c), MissionLines(after_, c), first_, sums);
+        break;
+      case CareKind::kIndividual:
+      case CareKind::kConcertation:
+      case CareKind::kException:
+        break;  // a beneficiary's (FoldBeneficiaries)
+    }
+  }
+}
+
+// Runs fn(begin, end, sums) over [0, n) in chunks taken by `threads` workers in turn, and adds
+// up their sums.
+void ForChunks(size_t n, int threads, const std::function<void(size_t, size_t, LineSums*)>& fn,
+               LineSums* total, const LineSums& empty) {
+  constexpr size_t kChunk = 512;
+  std::atomic<size_t> next{0};
+  const auto workers = static_cast<size_t>(std::max(1, threads));
+  std::vector<LineSums> sums(workers, empty);
+  auto work = [&](size_t w) {
+    for (size_t begin; (begin = next.fetch_add(kChunk)) < n;) {
+      fn(begin, std::min(n, begin + kChunk), &sums[w]);
+    }
+  };
+  std::vector<std::thread> pool;
+  for (size_t w = 1; w < workers; ++w) pool.emplace_back(work, w);
+  work(0);
+  for (auto& t : pool) t.join();
+  for (const LineSums& s : sums) total->Merge(s);
+}
+
+// The report from the sums, as DiffBuilder::Flush and Finish make it.
+void Report(const PackedHistory& h, const LineSums& sums, ReplayReport* out) {
+  out->lines_compared = sums.lines();
+  sums.ForEachMonth([&](ProviderIdx provider, int32_t month, const Bucket& bucket) {
+    out->total_before += bucket.before;
+    out->total_after += bucket.after;
+    out->lines_repriced += bucket.lines_repriced;
+    out->billability_changed += bucket.billability_changed;
+    if (bucket.before == bucket.after && bucket.lines_repriced == 0) return;
+    out->provider_months.push_back({h.providers().Name(provider), month, bucket.before,
+                                    bucket.after, bucket.lines_repriced,
+                                    bucket.billability_changed});
+  });
+  std::sort(out->provider_months.begin(), out->provider_months.end(),
+            [](const ProviderMonthDiff& x, const ProviderMonthDiff& y) {
+              return std::tie(x.provider_id, x.month) < std::tie(y.provider_id, y.month);
+            });
+  sums.ForEachYear([&](NetworkIdx network, int32_t year, Cents before, Cents after) {
+    if (before == after) return;
+    out->network_years.push_back({h.networks().Name(network), year, before, after});
+  });
+  std::sort(out->network_years.begin(), out->network_years.end(),
+            [](const NetworkYearDiff& x, const NetworkYearDiff& y) {
+              return std::tie(x.network_id, x.year) < std::tie(y.network_id, y.year);
+            });
+}
+
+}  // namespace
+
+Result<ReplayReport> ReplayPacked(const PackedHistory& h, const RulesetCatalog& base,
+                                  const Ruleset& candidate, std::optional<CivilDay> from,
+                                  int threads) {
+  const std::unique_ptr<RulesetCatalog> in_force = h.Rulesets(base);
+  auto standing = CheckCandidate(*in_force, candidate);
+  if (!standing) return standing.error();
+  const Ruleset* current = in_force->Find(candidate.id);
+  RulesetCatalog with_candidate = *in_force;
+  with_candidate.Add(candidate);
+  // The rulesets whose dates the two catalogs may price differently: none when the candidate
+  // is the document in force (Add kept the catalog as it was).
+  std::vector<const Ruleset*> changed;
+  if (*standing != CandidateStanding::kInForce) {
+    changed.push_back(&candidate);
+    if (current) changed.push_back(current);
+  }
+  // The two contexts hold the same facts (a large history has many assessments): built at once.
+  std::optional<FoldContext> after_context;
+  std::thread building([&] { after_context.emplace(h.Context(&with_candidate)); });
+  const FoldContext before = h.Context(in_force.get());
+  building.join();
+  const FoldContext& after = *after_context;
+
+  ReplayReport out;
+  out.from = from;
+  out.last_seq = h.last_seq();
+  out.care_events = h.care_events();
+  out.candidate = candidate.Label();
+  out.supersedes = current ? current->Label() : "";
+  out.standing = *standing;
+  PairedFold fold(h, before, after, std::move(changed), from.value_or(INT32_MIN));
+  // Lines are dated on their events' care dates.
+  CivilDay first_day = 0, last_day = 0;
+  for (size_t i = 0; i < h.care().size(); ++i) {
+    const CivilDay d = h.care()[i].day;
+    first_day = i == 0 ? d : std::min(first_day, d);
+    last_day = i == 0 ? d : std::max(last_day, d);
+  }
+  const LineSums empty(h.providers().size(), h.networks().size(), first_day, last_day);
+  LineSums sums = empty;
+  ForChunks(
+      h.beneficiaries(), threads,
+      [&](size_t begin, size_t end, LineSums* s) { fold.FoldBeneficiaries(begin, end, s); }, &sums,
+      empty);
+  ForChunks(
+      h.details().size(), threads,
+      [&](size_t begin, size_t end, LineSums* s) { fold.PriceDetails(begin, end, s); }, &sums,
+      empty);
+  Report(h, sums, &out);
+  assert(out.total_before.fee == out.total_before.copay + out.total_before.insurer);
+  assert(out.total_after.fee == out.total_after.copay + out.total_after.insurer);
   return out;
 }
 

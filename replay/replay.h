@@ -2,8 +2,8 @@
 // rulesets in force plus a candidate, and the differences per provider-month and network-year.
 // Pure: no clock, no I/O, nothing stored. The same history and rulesets give the same report.
 //
-// Thread-safety: Replay() only reads the history and the catalog; it may run the two folds on
-// two threads of its own (`threads`), the result is the same.
+// Thread-safety: ReplayPacked() and Replay() only read the history and the catalog; they may
+// run folds on threads of their own (`threads`), the result is the same.
 #pragma once
 
 #include <boost/json.hpp>
@@ -14,6 +14,7 @@
 
 #include "projections/history.h"
 #include "projections/money.h"
+#include "projections/packed_history.h"
 #include "projections/projector.h"
 #include "projections/ruleset.h"
 #include "schemas/result.h"
@@ -73,9 +74,19 @@ struct ReplayReport {
   int64_t lines_repriced = 0, billability_changed = 0;
 };
 
-// Folds `history` (sealed) under the rulesets in force (`base` plus the history's published
-// rulesets) and under those plus `candidate`, and compares the lines. `threads` >= 2 folds the
-// two projections at the same time.
+// The dry run the commands use: folds `history` under the rulesets in force (`base` plus the
+// history's published rulesets) and under those plus `candidate`, and compares the lines.
+// Gives the same report as Replay() below over a History of the same log, without building
+// either projection: each beneficiary is folded under both catalogs and its lines compared at
+// once (a beneficiary with no care date the candidate may price differently is folded once),
+// then the group sessions, community interventions and support missions. `threads` workers.
+Result<ReplayReport> ReplayPacked(const PackedHistory& history, const RulesetCatalog& base,
+                                  const Ruleset& candidate, std::optional<CivilDay> from,
+                                  int threads = 2);
+
+// The reference: two full projections (Project) merged by DiffProjections. Simple and slow
+// (two projections of the whole history in memory); kept to check ReplayPacked against it.
+// `threads` >= 2 folds the two projections at the same time.
 Result<ReplayReport> Replay(const History& history, const RulesetCatalog& base,
                             const Ruleset& candidate, std::optional<CivilDay> from,
                             int threads = 2);

@@ -1089,6 +1089,8 @@ TEST(LedgerdTest, AuditWorkOverTheQueueLimitIsBusy) {
   EXPECT_EQ(r.ErrorCode(), "busy");
   EXPECT_EQ(r.Header("retry-after"), "5");
   EXPECT_EQ(c.Get("/v1/events/a2/explain", s.tokens().auditor).status, 503);
+  // A read ?as_of folds history too: it waits its turn with the audit work.
+  EXPECT_EQ(c.Get("/v1/providers/P-A/invoices/2024-04?as_of=3", s.tokens().auditor).status, 503);
   // Other reads are not held up.
   EXPECT_EQ(c.Get("/v1/providers/P-A/invoices/2024-04", s.tokens().auditor).status, 200);
 }

@@ -225,9 +225,9 @@ struct Server::Impl {
   std::atomic<int> in_flight{0};
   std::atomic<bool> stopping{false};
 
-  // Audit work (replays, regularisations, explain) folds the whole history: it runs on its own
-  // thread, one job at a time, so that it never holds an I/O thread. Over audit_queue_max
-  // waiting jobs, 503 busy.
+  // Audit work (replays, regularisations, explain, reads ?as_of) folds the whole history: it runs
+  // on its own thread, one job at a time, so that it never holds an I/O thread. Over
+  // audit_queue_max waiting jobs, 503 busy.
   struct AuditJob {
     Exchange x;
     std::function<Response(Exchange&)> work;
@@ -381,6 +381,19 @@ void Server::Impl::Handle(Request req, std::function<void(Response)> reply) {
             return Audit(ex, req, params, query);
           },
           std::move(reply));
+    case RouteId::kInvoice:
+    case RouteId::kQuota:
+    case RouteId::kBalance:
+      if (query.count("as_of")) {
+        // Folded from the events up to that seq, like the audit routes: never on an I/O thread.
+        return SubmitAudit(
+            std::move(x),
+            [this, req = std::move(req), params, query](Exchange& ex) {
+              return Read(ex, req, params, query);
+            },
+            std::move(reply));
+      }
+      return reply(Read(x, req, params, query));
     default:
       return reply(Read(x, req, params, query));
   }
@@ -416,9 +429,10 @@ void Server::Impl::SubmitAudit(Exchange x, std::function<Response(Exchange&)> wo
       return;
     }
   }
-  ledger::Error e{ErrorCode::kBusy,
-                  "too many replays, regularisations, explains, publishes and closes waiting; "
-                  "retry later"};
+  ledger::Error e{
+      ErrorCode::kBusy,
+      "too many replays, regularisations, explains, reads as of a seq, publishes and closes "
+      "waiting; retry later"};
   Response res = Error(x, e);
   res.set(http::field::retry_after, "5");
   reply(std::move(res));

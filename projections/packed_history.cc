@@ -1,0 +1,518 @@
+#include "projections/packed_history.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cassert>
+#include <map>
+#include <thread>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "projections/key_index.h"
+
+namespace ledger {
+
+namespace {
+
+std::string_view View(capnp::Text::Reader t) { return {t.cStr(), t.size()}; }
+
+bool Treatment(schema::CareFunction f) { return f == schema::CareFunction::TREATMENT; }
+CareFunction FunctionOf(schema::CareFunction f) {
+  return Treatment(f) ? CareFunction::kTreatment : CareFunction::kSupport;
+}
+bool SchoolCpms(schema::Location l, schema::Organiser o) {
+  return l == schema::Location::SCHOOL && o == schema::Organiser::CPMS;
+}
+
+// NISS numbers -> dense indices. A NISS is 11 digits (checked when appended), so it is interned
+// by its value: no string is built or hashed. Anything else (never expected) is numbered through
+// a string map, under keys with the top bit set.
+class NissInterner {
+ public:
+  static constexpr uint64_t kOdd = uint64_t{1} << 63;
+
+  uint32_t Intern(std::string_view niss) { return index_.Intern(KeyOf(niss)); }
+  uint32_t InternKey(uint64_t key) { return index_.Intern(key); }
+  size_t size() const { return index_.size(); }
+  uint64_t key(uint32_t idx) const { return index_.key(idx); }
+  // A key of `other` as a key of this interner (its odd names adopted).
+  uint64_t KeyFrom(const NissInterner& other, uint64_t key) {
+    return key & kOdd ? OddKey(other.odd_[key & ~kOdd]) : key;
+  }
+
+ private:
+  uint64_t KeyOf(std::string_view niss) {
+    if (niss.size() == 11 &&
+        std::all_of(niss.begin(), niss.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+      uint64_t v = 0;
+      for (char c : niss) v = v * 10 + static_cast<uint64_t>(c - '0');
+      return v;
+    }
+    return OddKey(std::string(niss));
+  }
+  uint64_t OddKey(const std::string& name) {
+    auto [it, inserted] = odd_index_.emplace(name, odd_.size());
+    if (inserted) odd_.push_back(name);
+    return kOdd | it->second;
+  }
+
+  KeyIndex index_;
+  std::vector<std::string> odd_;
+  std::unordered_map<std::string, uint64_t> odd_index_;
+};
+
+// A front for an Interner of few names read over and over (provider and network ids): a name
+// is looked up by a 64-bit hash of it in a KeyIndex, and the string map is asked only for a
+// name not seen yet or a hash shared by two names.
+class FastNames {
+ public:
+  uint32_t Intern(std::string_view name, Interner* names) {
+    uint64_t h = 14695981039346656037ull;  // FNV-1a
+    for (char c : name) h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ull;
+    const uint32_t slot = by_hash_.Intern(h >> 1);  // never UINT64_MAX
+    if (slot == idx_.size()) idx_.push_back(names->Intern(name));
+    const uint32_t idx = idx_[slot];
+    return names->Name(idx) == name ? idx : names->Intern(name);
+  }
+
+ private:
+  KeyIndex by_hash_;
+  std::vector<uint32_t> idx_;  // by hash slot: the first name seen with that hash
+};
+
+}  // namespace
+
+// What one reader gathers from its seq range, with names interned locally; Load merges the
+// parts into the first one's indices.
+struct PackedHistory::Part {
+  PackedCare* care = nullptr;  // room for one record per event of the range
+  size_t care_size = 0;
+  std::vector<CareEvent> details;
+  NissInterner beneficiaries;
+  Interner providers, networks;
+  FastNames provider_names, network_names;
+  std::vector<Population> population;  // by network; the first registration holds
+  std::vector<std::pair<std::pair<ProviderIdx, NetworkIdx>, EnrolmentEvent>> enrolments;
+  std::vector<std::pair<std::tuple<BeneficiaryIdx, NetworkIdx, CivilDay>, Seq>> assessments;
+  std::vector<std::pair<Seq, std::string>> rulesets, voids;  // seq, document / target id
+  std::vector<Seq> void_targets;  // by void: the target's seq from the id index, 0 if none
+  Seq last_seq = 0;
+
+  void Add(const StoredEventView& view);
+  void AddCare(Seq seq, CivilDay day, schema::Event::Body::Reader body);
+  NetworkIdx Network(capnp::Text::Reader id) {
+    const NetworkIdx n = network_names.Intern(View(id), &networks);
+    if (population.size() <= n) population.resize(n + 1, Population::kUnknown);
+    return n;
+  }
+  ProviderIdx Provider(capnp::Text::Reader id) {
+    return provider_names.Intern(View(id), &providers);
+  }
+  Person PersonOf(schema::Beneficiary::Reader b) {
+    return Person{beneficiaries.Intern(View(b.getNiss())), b.getBirthDay(), b.getBim()};
+  }
+};
+
+void PackedHistory::Part::Add(const StoredEventView& view) {
+  using B = schema::Event::Body;
+  const Seq seq = view.seq();
+  last_seq = std::max(last_seq, seq);
+  const schema::Event::Reader ev = view.event();
+  const CivilDay day = ev.getOccurredOn();
+  const auto body = ev.getBody();
+  switch (body.which()) {
+    case B::NETWORK_REGISTERED: {
+      auto b = body.getNetworkRegistered();
+      const NetworkIdx n = Network(b.getNetworkId());
+      if (population[n] == Population::kUnknown) {
+        population[n] = PopulationOf(b.getPopulation());
+      }
+      return;
+    }
+    case B::PROVIDER_ENROLLED: {
+      auto b = body.getProviderEnrolled();
+      enrolments.push_back(
+          {{Provider(b.getProviderId()), Network(b.getNetworkId())}, {day, seq, true}});
+      return;
+    }
+    case B::PROVIDER_LEFT: {
+      auto b = body.getProviderLeft();
+      enrolments.push_back(
+          {{Provider(b.getProviderId()), Network(b.getNetworkId())}, {day, seq, false}});
+      return;
+    }
+    case B::BUDGET_ALLOCATED:
+    case B::INVOICE_ISSUED:
+      return;  // not folded into lines
+    case B::RULESET_PUBLISHED:
+      rulesets.emplace_back(seq, body.getRulesetPublished().getRulesetJson().cStr());
+      return;
+    case B::ASSESSMENT_RECORDED: {
+      auto b = body.getAssessmentRecorded();
+      const Person p = PersonOf(b.getBeneficiary());
+      assessments.push_back({{p.who, Network(b.getNetworkId()), day}, seq});
+      return;
+    }
+    case B::EVENT_VOIDED:
+      voids.emplace_back(seq, body.getEventVoided().getTarget().cStr());
+      return;
+    case B::EXCEPTION_GRANTED:
+    case B::SESSION_INDIVIDUAL:
+    case B::SESSION_GROUP:
+    case B::COMMUNITY_INTERVENTION:
+    case B::SUPPORT_MISSION:
+    case B::CONCERTATION_HELD:
+      AddCare(seq, day, body);
+      return;
+  }
+}
+
+// As History::ToCare, packed.
+void PackedHistory::Part::AddCare(Seq seq, CivilDay day, schema::Event::Body::Reader body) {
+  using B = schema::Event::Body;
+  PackedCare& p = care[care_size++];
+  p.seq = static_cast<uint32_t>(seq);
+  p.day = day;
+  p.who = 0;
+  p.birth = 0;
+  p.provider = kNoProvider;
+  p.network = 0;
+  p.flags = 0;
+  auto packed_person = [&](schema::Beneficiary::Reader b) {
+    const Person person = PersonOf(b);
+    p.who = person.who;
+    p.birth = person.birth;
+    if (person.bim) p.flags |= PackedCare::kBim;
+  };
+  // The other kinds are kept whole, as History keeps them.
+  auto detail = [&](CareKind kind) -> CareEvent& {
+    p.kind = kind;
+    p.who = static_cast<uint32_t>(details.size());
+    CareEvent& c = details.emplace_back();
+    c.seq = seq;
+    c.day = day;
+    c.kind = kind;
+    return c;
+  };
+  auto facilitators = [&](CareEvent& c, capnp::List<schema::Facilitator>::Reader list) {
+    for (auto f : list)
+      c.facilitators.push_back({Provider(f.getProviderId()), RoleOf(f.getRole())});
+  };
+  switch (body.which()) {
+    case B::SESSION_INDIVIDUAL: {
+      auto b = body.getSessionIndividual();
+      p.kind = CareKind::kIndividual;
+      p.network = Network(b.getNetworkId());
+      p.provider = Provider(b.getProviderId());
+      packed_person(b.getBeneficiary());
+      if (Treatment(b.getFunction())) p.flags |= PackedCare::kTreatment;
+      if (b.getWithContext()) p.flags |= PackedCare::kWithContext;
+      if (SchoolCpms(b.getLocation(), b.getOrganiser())) p.flags |= PackedCare::kSchoolCpms;
+      return;
+    }
+    case B::EXCEPTION_GRANTED: {
+      auto b = body.getExceptionGranted();
+      p.kind = CareKind::kException;
+      p.network = Network(b.getNetworkId());
+      p.provider = Provider(b.getProviderId());
+      packed_person(b.getBeneficiary());
+      if (Treatment(b.getFunction())) p.flags |= PackedCare::kTreatment;
+      return;
+    }
+    case B::SESSION_GROUP: {
+      auto b = body.getSessionGroup();
+      CareEvent& c = detail(CareKind::kGroup);
+      facilitators(c, b.getFacilitators());
+      c.network = Network(b.getNetworkId());
+      c.function = FunctionOf(b.getFunction());
+      c.minutes = b.getMinutes();
+      c.school_cpms = SchoolCpms(b.getLocation(), b.getOrganiser());
+      for (auto person : b.getParticipants()) c.participants.push_back(PersonOf(person));
+      p.network = c.network;
+      return;
+    }
+    case B::COMMUNITY_INTERVENTION: {
+      auto b = body.getCommunityIntervention();
+      CareEvent& c = detail(CareKind::kCommunity);
+      facilitators(c, b.getFacilitators());
+      c.network = Network(b.getNetworkId());
+      c.minutes = b.getMinutes();
+      c.interaction_minutes = b.getInteractionMinutes();
+      c.participant_count = b.getParticipantCount();
+      c.defined_group = b.getDefinedGroup();
+      p.network = c.network;
+      return;
+    }
+    case B::SUPPORT_MISSION: {
+      auto b = body.getSupportMission();
+      CareEvent& c = detail(CareKind::kMission);
+      c.network = Network(b.getNetworkId());
+      c.provider = Provider(b.getProviderId());
+      c.minutes = b.getMinutes();
+      p.network = c.network;
+      return;
+    }
+    case B::CONCERTATION_HELD: {
+      auto b = body.getConcertationHeld();
+      CareEvent& c = detail(CareKind::kConcertation);
+      c.network = Network(b.getNetworkId());
+      c.beneficiary = PersonOf(b.getBeneficiary());
+      c.units = b.getUnits();
+      for (auto cp : b.getParticipants()) {
+        ConcertationParticipant out;
+        if (cp.getProviderId().size() > 0) out.provider = Provider(cp.getProviderId());
+        out.care_provider = cp.getCareProvider();
+        c.concertation.push_back(out);
+      }
+      p.network = c.network;
+      return;
+    }
+    default:  // Add() passes care events only
+      assert(false && "not a care event");
+      --care_size;
+      return;
+  }
+}
+
+namespace {
+
+// Local -> merged indices of one part's names.
+struct Remap {
+  std::vector<uint32_t> beneficiaries, providers, networks;
+  uint32_t details_offset = 0;
+
+  ProviderIdx Provider(ProviderIdx p) const { return p == kNoProvider ? p : providers[p]; }
+  void Apply(PackedCare& p) const {
+    p.network = networks[p.network];
+    if (p.kind == CareKind::kIndividual || p.kind == CareKind::kException) {
+      p.who = beneficiaries[p.who];
+      p.provider = Provider(p.provider);
+    } else {
+      p.who += details_offset;
+    }
+  }
+  void Apply(CareEvent& c) const {
+    c.network = networks[c.network];
+    c.provider = Provider(c.provider);
+    c.beneficiary.who = beneficiaries[c.beneficiary.who];
+    for (Person& p : c.participants) p.who = beneficiaries[p.who];
+    for (Facilitator& f : c.facilitators) f.provider = Provider(f.provider);
+    for (ConcertationParticipant& cp : c.concertation) cp.provider = Provider(cp.provider);
+  }
+};
+
+// Merges `part` into `into` (the first part, whose indices are kept), returning the remap.
+Remap MergeNames(PackedHistory::Part& into, const PackedHistory::Part& part) {
+  Remap m;
+  for (uint32_t i = 0; i < part.beneficiaries.size(); ++i) {
+    m.beneficiaries.push_back(into.beneficiaries.InternKey(
+        into.beneficiaries.KeyFrom(part.beneficiaries, part.beneficiaries.key(i))));
+  }
+  for (uint32_t i = 0; i < part.providers.size(); ++i) {
+    m.providers.push_back(into.providers.Intern(part.providers.Name(i)));
+  }
+  for (uint32_t i = 0; i < part.networks.size(); ++i) {
+    const NetworkIdx n = into.networks.Intern(part.networks.Name(i));
+    m.networks.push_back(n);
+    if (into.population.size() <= n) into.population.resize(n + 1, Population::kUnknown);
+    // The part is later in the log: its registration holds only for a network still unknown.
+    if (into.population[n] == Population::kUnknown) into.population[n] = part.population[i];
+  }
+  return m;
+}
+
+}  // namespace
+
+Result<PackedHistory> PackedHistory::Load(const EventLog& log, int threads,
+                                          const std::function<void(Seq, Seq)>& progress) {
+  PackedHistory h;
+  const Seq head = log.head().seq;
+  if (head >= UINT32_MAX) {
+    return Error{ErrorCode::kInvalidArgument, "a replay reads at most 2^32 - 1 events"};
+  }
+  // One record per event at most, each part writing where its range starts; pages never
+  // written are never touched.
+  h.care_ = std::make_unique_for_overwrite<PackedCare[]>(std::max<Seq>(head, 1));
+  const auto n = static_cast<Seq>(std::clamp<int64_t>(threads, 1, 64));
+  std::vector<Part> parts(n);
+  std::vector<Status> status(n, Ok());
+  std::atomic<Seq> done{0};
+  auto read = [&](size_t k) {
+    const Seq from = 1 + head * k / n, to = head * (k + 1) / n;
+    Part& part = parts[k];
+    part.care = h.care_.get() + (from - 1);
+    Seq mine = 0;
+    status[k] = log.ReadRange(from, to, [&](const StoredEventView& v) {
+      part.Add(v);
+      if ((++mine & 8191) == 0) {
+        const Seq all = done.fetch_add(8192) + 8192;
+        if (k == 0 && progress) progress(all, head);
+      }
+      return true;
+    });
+    // Each reader resolves its own voids' targets: a read of the id index per void.
+    for (const auto& [seq, id] : part.voids) {
+      if (!status[k]) return;
+      auto target = log.FindId(id);
+      if (!target) {
+        status[k] = target.error();
+        return;
+      }
+      part.void_targets.push_back(target->value_or(0));
+    }
+  };
+  std::vector<std::thread> pool;
+  for (size_t k = 1; k < n; ++k) pool.emplace_back(read, k);
+  read(0);
+  for (auto& t : pool) t.join();
+  for (const Status& s : status) {
+    if (!s) return s.error();
+  }
+
+  // Names into the first part's indices; records moved down over the gaps between parts.
+  Part& first = parts[0];
+  h.care_size_ = first.care_size;
+  h.details_ = std::move(first.details);
+  for (size_t k = 1; k < n; ++k) {
+    Part& part = parts[k];
+    Remap m = MergeNames(first, part);
+    m.details_offset = static_cast<uint32_t>(h.details_.size());
+    PackedCare* out = h.care_.get() + h.care_size_;
+    for (size_t i = 0; i < part.care_size; ++i) {
+      PackedCare p = part.care[i];
+      m.Apply(p);
+      out[i] = p;
+    }
+    h.care_size_ += part.care_size;
+    for (CareEvent& c : part.details) {
+      m.Apply(c);
+      h.details_.push_back(std::move(c));
+    }
+    for (auto& [key, e] : part.enrolments) {
+      first.enrolments.push_back({{m.Provider(key.first), m.networks[key.second]}, e});
+    }
+    for (auto& [a, seq] : part.assessments) {
+      auto& [who, network, day] = a;
+      first.assessments.push_back({{m.beneficiaries[who], m.networks[network], day}, seq});
+    }
+    for (auto& r : part.rulesets) first.rulesets.push_back(std::move(r));
+    for (auto& v : part.voids) first.voids.push_back(std::move(v));
+    first.void_targets.insert(first.void_targets.end(), part.void_targets.begin(),
+                              part.void_targets.end());
+    first.last_seq = std::max(first.last_seq, part.last_seq);
+  }
+  h.last_seq_ = first.last_seq;
+  h.providers_ = std::move(first.providers);
+  h.networks_ = std::move(first.networks);
+  h.population_ = std::move(first.population);
+
+  // Voids, as History::Seal: walking them from the newest down settles each void's own status
+  // before it is applied (a voided void restores its target). Targets come from the id index.
+  std::unordered_set<Seq> voided;
+  const std::vector<Seq>& targets = first.void_targets;
+  for (size_t i = first.voids.size(); i-- > 0;) {
+    if (voided.count(first.voids[i].first)) continue;
+    if (targets[i] != 0) voided.insert(targets[i]);
+  }
+  PackedCare* care = h.care_.get();
+  h.details_voided_.assign(h.details_.size(), false);
+  for (Seq seq : voided) {
+    PackedCare* end = care + h.care_size_;
+    PackedCare* it =
+        std::lower_bound(care, end, seq, [](const PackedCare& c, Seq s) { return c.seq < s; });
+    if (it == end || it->seq != seq) continue;  // not a care event
+    it->flags |= PackedCare::kVoided;
+    if (it->kind != CareKind::kIndividual && it->kind != CareKind::kException) {
+      h.details_voided_[it->who] = true;
+    }
+  }
+  for (const auto& [key, e] : first.enrolments) {
+    if (!voided.count(e.seq)) h.enrolments_.push_back({key, e});
+  }
+  for (const auto& [a, seq] : first.assessments) {
+    if (!voided.count(seq)) h.assessments_.push_back(a);
+  }
+  for (auto& [seq, doc] : first.rulesets) {
+    if (!voided.count(seq)) h.rulesets_.push_back(std::move(doc));
+  }
+
+  // Each beneficiary's events (counted, then placed), in seq order; a group session once per
+  // participant, however often the participant is listed.
+  const size_t beneficiaries = first.beneficiaries.size();
+  std::vector<uint32_t> count(beneficiaries + 1, 0);
+  auto for_each_subject = [&](uint32_t i, auto&& fn) {
+    const PackedCare& c = care[i];
+    if (c.voided()) return;
+    switch (c.kind) {
+      case CareKind::kIndividual:
+      case CareKind::kException:
+        return fn(c.who);
+      case CareKind::kConcertation:
+        return fn(h.details_[c.who].beneficiary.who);
+      case CareKind::kGroup:
+        for (const Person& p : h.details_[c.who].participants) fn(p.who);
+        return;
+      case CareKind::kCommunity:
+      case CareKind::kMission:
+        return;
+    }
+  };
+  if (h.care_size_ >= UINT32_MAX) {
+    return Error{ErrorCode::kInvalidArgument, "a replay folds at most 2^32 - 1 care events"};
+  }
+  std::vector<uint32_t> last(beneficiaries, UINT32_MAX);  // the last event counted
+  for (uint32_t i = 0; i < h.care_size_; ++i) {
+    for_each_subject(i, [&](uint32_t who) {
+      if (last[who] == i) return;
+      last[who] = i;
+      ++count[who + 1];
+    });
+  }
+  last = {};
+  for (size_t b = 0; b < beneficiaries; ++b) count[b + 1] += count[b];
+  h.refs_.resize(count[beneficiaries]);
+  h.first_ref_ = count;
+  for (uint32_t i = 0; i < h.care_size_; ++i) {
+    for_each_subject(i, [&](uint32_t who) {
+      uint32_t& at = count[who];
+      if (at > h.first_ref_[who] && h.refs_[at - 1] == i) return;
+      h.refs_[at++] = i;
+    });
+  }
+  return h;
+}
+
+void PackedHistory::Unpack(const PackedCare& p, CareEvent* out) {
+  CareEvent& c = *out;
+  c.seq = p.seq;
+  c.day = p.day;
+  c.kind = p.kind;
+  c.network = p.network;
+  c.provider = p.provider;
+  c.function = p.flags & PackedCare::kTreatment ? CareFunction::kTreatment : CareFunction::kSupport;
+  c.school_cpms = (p.flags & PackedCare::kSchoolCpms) != 0;
+  c.with_context = (p.flags & PackedCare::kWithContext) != 0;
+  c.beneficiary = Person{p.who, p.birth, (p.flags & PackedCare::kBim) != 0};
+}
+
+std::unique_ptr<RulesetCatalog> PackedHistory::Rulesets(const RulesetCatalog& base) const {
+  auto rules = std::make_unique<RulesetCatalog>(base);
+  for (const std::string& document : rulesets_) {
+    // Validated at publish; a document that no longer parses is not applied (as RulesetsOf).
+    if (auto rs = ParseRulesetText(document)) rules->Add(std::move(rs).value());
+  }
+  return rules;
+}
+
+FoldContext PackedHistory::Context(const RulesetCatalog* rules) const {
+  FoldContext ctx(rules);
+  for (NetworkIdx n = 0; n < population_.size(); ++n) ctx.SetPopulation(n, population_[n]);
+  std::map<std::pair<ProviderIdx, NetworkIdx>, std::vector<EnrolmentEvent>> enrolments;
+  for (const auto& [key, e] : enrolments_) enrolments[key].push_back(e);
+  for (auto& [key, events] : enrolments)
+    ctx.SetEnrolments(key.first, key.second, std::move(events));
+  for (const auto& [who, network, day] : assessments_) ctx.AddAssessment(who, network, day);
+  return ctx;
+}
+
+}  // namespace ledger
