@@ -5,6 +5,7 @@
 #include "api/cli.h"
 #include "api/progress.h"
 #include "api/query_source.h"
+#include "api/replay_commands.h"
 #include "projections/history.h"
 #include "projections/projector.h"
 #include "projections/store.h"
@@ -174,9 +175,15 @@ int RunRules(const Flags& f) {
   if (args.empty() || args[0] != "show" || args.size() > 2) {
     return Report({ErrorCode::kInvalidArgument, "usage: ledgerctl rules show [ID]"});
   }
-  auto src = Source::Open(f);
-  if (!src) return Report(src.error());
-  const RulesetCatalog& rules = (*src)->rules();
+  // Read from the rules stream alone: on a ledger whose projections lag (after an append with
+  // --defer-projections), showing the rules must not wait for millions of events to be folded.
+  auto log = OpenLog(f, LogAccess::kRead);
+  if (!log) return Report(log.error());
+  auto as_of = AsOfSeq(f, **log);
+  if (!as_of) return Report(as_of.error());
+  auto catalog = RulesetsAt(**log, *as_of);
+  if (!catalog) return Report(catalog.error());
+  const RulesetCatalog& rules = **catalog;
   if (args.size() == 2) {
     const Ruleset* rs = rules.Find(args[1]);
     if (!rs) return Report({ErrorCode::kNotFound, "no ruleset with id " + args[1]});

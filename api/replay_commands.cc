@@ -57,11 +57,13 @@ std::string PublishEventId(const Ruleset& rs) {
   return "ruleset-" + who + tail;
 }
 
-// The rulesets in force from the `rules` stream only (publications and their voids), and the
-// stream's version.
-Result<std::pair<std::unique_ptr<RulesetCatalog>, uint64_t>> RulesInForce(const EventLog& log) {
+// The rulesets in force from the `rules` stream only (publications and their voids) up to
+// `as_of`, and how many of the stream's events that is.
+Result<std::pair<std::unique_ptr<RulesetCatalog>, uint64_t>> RulesInForce(const EventLog& log,
+                                                                          Seq as_of) {
   auto seqs = log.StreamSeqs("rules");
   if (!seqs) return seqs.error();
+  std::erase_if(*seqs, [&](Seq s) { return s > as_of; });
   History rules;
   Status s = log.ReadSeqs(*seqs, [&](const StoredEventView& v) { rules.Add(v); });
   if (!s) return s.error();
@@ -71,6 +73,12 @@ Result<std::pair<std::unique_ptr<RulesetCatalog>, uint64_t>> RulesInForce(const 
 
 }  // namespace
 
+Result<std::unique_ptr<RulesetCatalog>> RulesetsAt(const EventLog& log, Seq as_of) {
+  auto rules = RulesInForce(log, as_of);
+  if (!rules) return rules.error();
+  return std::move(rules->first);
+}
+
 Result<json::object> PublishRuleset(EventLog& log, const json::value& document,
                                     std::string_view reason, CivilDay today) {
   auto rs = ParseRuleset(document);
@@ -78,7 +86,7 @@ Result<json::object> PublishRuleset(EventLog& log, const json::value& document,
   if (reason.empty()) {
     return Error{ErrorCode::kInvalidArgument, "a reason is required (--reason TEXT)"};
   }
-  auto rules = RulesInForce(log);
+  auto rules = RulesInForce(log, log.head().seq);
   if (!rules) return rules.error();
   const auto& [in_force, stream_version] = *rules;
   auto standing = CheckCandidate(*in_force, *rs);

@@ -34,6 +34,10 @@ using ReadProgress = std::function<void(Seq done, Seq total)>;
 inline constexpr Seq kAtHead = UINT64_MAX;
 Result<History> LoadHistory(const EventLog& log, Seq as_of, const ReadProgress& progress = {});
 
+// The shipped rulesets plus those published up to `as_of` and not voided by then, read from the
+// rules stream alone: no fold and no projection, however long the history (`rules show`).
+Result<std::unique_ptr<RulesetCatalog>> RulesetsAt(const EventLog& log, Seq as_of);
+
 // Validates `document` (ParseRuleset) and appends `ruleset.published` with `reason`, dated
 // min(valid_from, today), id `ruleset-<id>-v<version>`. Refused (kConflict) when the version
 // is not higher than the one in force for that id, and when another ruleset event was appended

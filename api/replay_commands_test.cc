@@ -108,6 +108,31 @@ TEST_F(ReplayCommandsTest, AVoidedPublicationIsNoLongerInForce) {
   ASSERT_TRUE(PublishRuleset(log(), Revision2024(3, "2025-01-01", 8900), "v3", RecordingDay()));
 }
 
+// `rules show` reads the rules stream alone, as of any seq: a publication shows from its seq on,
+// and no longer once voided.
+TEST_F(ReplayCommandsTest, TheRulesetsAtASeqComeFromTheRulesStream) {
+  auto version_at = [&](Seq at) {
+    auto rules = RulesetsAt(log(), at);
+    EXPECT_TRUE(rules) << rules.error().ToString();
+    return rules ? (*rules)->Find("convention-2024")->version : -1;
+  };
+  const Seq before = log().head().seq;
+  auto published = PublishRuleset(log(), Revision2024(2, "2025-01-01", 8900), "v2", RecordingDay());
+  ASSERT_TRUE(published);
+  const Seq at = (*published)["seq"].as_uint64();
+  ledger_.Append(
+      std::vector<std::string>{Void("v-rs", "2025-01-01", "ruleset-convention-2024-v2")});
+  EXPECT_EQ(version_at(before), 1);
+  EXPECT_EQ(version_at(at), 2);
+  EXPECT_EQ(version_at(log().head().seq), 1);
+  auto rules = RulesetsAt(log(), at);
+  ASSERT_TRUE(rules);
+  const FeeRow* fee =
+      (*rules)->Find("convention-2024")->Fee(FeeItem::kIndividualSession, ToDay({2025, 2, 1}));
+  ASSERT_NE(fee, nullptr);
+  EXPECT_EQ(fee->cents, Cents{8900});
+}
+
 TEST_F(ReplayCommandsTest, CloseAppendsOneAtomicBatchOnce) {
   auto out = CloseMonth(log(), M("2025-01"), RecordingDay());
   ASSERT_TRUE(out) << out.error().ToString();
