@@ -21,7 +21,7 @@ build() {
 
 echo "== Release suite"
 ctest --test-dir build --output-on-failure --no-tests=error -j"$jobs" --timeout 600 |
-  tee /tmp/ledger-ctest-release.log | grep -E 'tests passed|Failed|\*\*\*' || true
+  tee /tmp/ledger-ctest-release.log | grep -E 'tests passed|\*\*\*|FAILED' || true
 grep -q '100% tests passed' /tmp/ledger-ctest-release.log || { tail -n 100 /tmp/ledger-ctest-release.log; exit 1; }
 
 echo "== ASan + UBSan suite"
@@ -30,7 +30,7 @@ cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLEDGER_SAN
 build build-asan
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --test-dir build-asan --output-on-failure --no-tests=error -j"$jobs" --timeout 900 |
-  tee /tmp/ledger-ctest-asan.log | grep -E 'tests passed|Failed|\*\*\*' || true
+  tee /tmp/ledger-ctest-asan.log | grep -E 'tests passed|\*\*\*|FAILED' || true
 grep -q '100% tests passed' /tmp/ledger-ctest-asan.log || { tail -n 100 /tmp/ledger-ctest-asan.log; exit 1; }
 
 echo "== Fuzz smoke (${fuzz_seconds}s per target)"
