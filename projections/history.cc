@@ -63,14 +63,12 @@ Person History::PersonOf(schema::Beneficiary::Reader b) {
   return Person{beneficiaries.Intern(b.getNiss().cStr()), b.getBirthDay(), b.getBim()};
 }
 
-namespace {
 CareFunction FunctionOf(schema::CareFunction f) {
   return f == schema::CareFunction::TREATMENT ? CareFunction::kTreatment : CareFunction::kSupport;
 }
 bool SchoolCpms(schema::Location l, schema::Organiser o) {
   return l == schema::Location::SCHOOL && o == schema::Organiser::CPMS;
 }
-}  // namespace
 
 void History::Add(const StoredEventView& view) {
   using B = schema::Event::Body;

@@ -62,9 +62,12 @@ struct IssuedInvoice {
   std::vector<Regularisation> regularisations;
 };
 
-// A network's population and a provider's profession as the fold knows them.
+// Schema enums as the fold knows them: a network's population, a provider's profession, a care
+// function, and whether a session is held at school by a CPMS.
 Population PopulationOf(schema::Population p);
 Role RoleOf(schema::Profession p);
+CareFunction FunctionOf(schema::CareFunction f);
+bool SchoolCpms(schema::Location l, schema::Organiser o);
 
 class History {
  public:

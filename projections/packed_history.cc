@@ -16,13 +16,7 @@ namespace {
 
 std::string_view View(capnp::Text::Reader t) { return {t.cStr(), t.size()}; }
 
-bool Treatment(schema::CareFunction f) { return f == schema::CareFunction::TREATMENT; }
-CareFunction FunctionOf(schema::CareFunction f) {
-  return Treatment(f) ? CareFunction::kTreatment : CareFunction::kSupport;
-}
-bool SchoolCpms(schema::Location l, schema::Organiser o) {
-  return l == schema::Location::SCHOOL && o == schema::Organiser::CPMS;
-}
+bool Treatment(schema::CareFunction f) { return FunctionOf(f) == CareFunction::kTreatment; }
 
 // NISS numbers -> dense indices. A NISS is 11 digits (checked when appended), so it is interned
 // by its value: no string is built or hashed. Anything else (never expected) is numbered through

@@ -80,6 +80,30 @@ std::pair<Amounts, Amounts> AddCompared(const Line* before, const Line* after, S
   return {b, a};
 }
 
+// Adds a provider-month's sums to the report's totals, and the provider-month itself when it
+// differs.
+void AddProviderMonth(ProviderMonthDiff d, ReplayReport* out) {
+  out->total_before += d.before;
+  out->total_after += d.after;
+  out->lines_repriced += d.lines_repriced;
+  out->billability_changed += d.billability_changed;
+  if (d.before == d.after && d.lines_repriced == 0) return;
+  out->provider_months.push_back(std::move(d));
+}
+
+// The report's order: provider-months by provider id then month, network-years by network id
+// then year.
+void SortDiffs(ReplayReport* out) {
+  std::sort(out->provider_months.begin(), out->provider_months.end(),
+            [](const ProviderMonthDiff& x, const ProviderMonthDiff& y) {
+              return std::tie(x.provider_id, x.month) < std::tie(y.provider_id, y.month);
+            });
+  std::sort(out->network_years.begin(), out->network_years.end(),
+            [](const NetworkYearDiff& x, const NetworkYearDiff& y) {
+              return std::tie(x.network_id, x.year) < std::tie(y.network_id, y.year);
+            });
+}
+
 // Accumulates matched lines (either side may be missing) into provider-month buckets, which
 // arrive contiguously because both sides are in LineOrder, and network-year totals.
 class DiffBuilder {
@@ -105,32 +129,20 @@ class DiffBuilder {
 
   void Finish() {
     Flush();
-    auto by_name = [](const ProviderMonthDiff& x, const ProviderMonthDiff& y) {
-      return std::tie(x.provider_id, x.month) < std::tie(y.provider_id, y.month);
-    };
-    std::sort(out_.provider_months.begin(), out_.provider_months.end(), by_name);
     for (const auto& [key, consumed] : consumed_) {
       if (consumed.first == consumed.second) continue;
       out_.network_years.push_back(
           {h_.networks.Name(key.first), key.second, consumed.first, consumed.second});
     }
-    std::sort(out_.network_years.begin(), out_.network_years.end(),
-              [](const NetworkYearDiff& x, const NetworkYearDiff& y) {
-                return std::tie(x.network_id, x.year) < std::tie(y.network_id, y.year);
-              });
+    SortDiffs(&out_);
   }
 
  private:
   void Flush() {
     if (!open_) return;
-    out_.total_before += bucket_.before;
-    out_.total_after += bucket_.after;
-    out_.lines_repriced += bucket_.lines_repriced;
-    out_.billability_changed += bucket_.billability_changed;
-    if (bucket_.before == bucket_.after && bucket_.lines_repriced == 0) return;
     bucket_.provider_id = h_.providers.Name(provider_);
     bucket_.month = month_;
-    out_.provider_months.push_back(std::move(bucket_));
+    AddProviderMonth(std::move(bucket_), &out_);
   }
 
   const History& h_;
@@ -193,6 +205,13 @@ namespace {
 struct Bucket {
   Amounts before, after;
   int64_t lines_repriced = 0, billability_changed = 0;
+  Bucket& operator+=(const Bucket& o) {
+    before += o.before;
+    after += o.after;
+    lines_repriced += o.lines_repriced;
+    billability_changed += o.billability_changed;
+    return *this;
+  }
 };
 
 // (id, period) -> a dense index in first-seen order, through a table of every id and period
@@ -254,12 +273,8 @@ class LineSums {
   void Merge(const LineSums& o) {
     for (uint32_t i = 0; i < o.months_.size(); ++i) {
       const uint64_t k = o.month_index_.key(i);
-      Bucket& m = months_[At(&month_index_, &months_, Id(k), Period(k), MonthOrdinal(Period(k)))];
-      const Bucket& x = o.months_[i];
-      m.before += x.before;
-      m.after += x.after;
-      m.lines_repriced += x.lines_repriced;
-      m.billability_changed += x.billability_changed;
+      months_[At(&month_index_, &months_, Id(k), Period(k), MonthOrdinal(Period(k)))] +=
+          o.months_[i];
     }
     for (uint32_t i = 0; i < o.years_.size(); ++i) {
       const uint64_t k = o.year_index_.key(i);
@@ -484,27 +499,15 @@ void ForChunks(size_t n, int threads, const std::function<void(size_t, size_t, L
 void Report(const PackedHistory& h, const LineSums& sums, ReplayReport* out) {
   out->lines_compared = sums.lines();
   sums.ForEachMonth([&](ProviderIdx provider, int32_t month, const Bucket& bucket) {
-    out->total_before += bucket.before;
-    out->total_after += bucket.after;
-    out->lines_repriced += bucket.lines_repriced;
-    out->billability_changed += bucket.billability_changed;
-    if (bucket.before == bucket.after && bucket.lines_repriced == 0) return;
-    out->provider_months.push_back({h.providers().Name(provider), month, bucket.before,
-                                    bucket.after, bucket.lines_repriced,
-                                    bucket.billability_changed});
+    AddProviderMonth({h.providers().Name(provider), month, bucket.before, bucket.after,
+                      bucket.lines_repriced, bucket.billability_changed},
+                     out);
   });
-  std::sort(out->provider_months.begin(), out->provider_months.end(),
-            [](const ProviderMonthDiff& x, const ProviderMonthDiff& y) {
-              return std::tie(x.provider_id, x.month) < std::tie(y.provider_id, y.month);
-            });
   sums.ForEachYear([&](NetworkIdx network, int32_t year, Cents before, Cents after) {
     if (before == after) return;
     out->network_years.push_back({h.networks().Name(network), year, before, after});
   });
-  std::sort(out->network_years.begin(), out->network_years.end(),
-            [](const NetworkYearDiff& x, const NetworkYearDiff& y) {
-              return std::tie(x.network_id, x.year) < std::tie(y.network_id, y.year);
-            });
+  SortDiffs(out);
 }
 
 }  // namespace

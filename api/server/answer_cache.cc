@@ -5,11 +5,7 @@ namespace ledger {
 std::shared_ptr<const std::string> AnswerCache::Find(const std::string& key, Seq seq) const {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = entries_.find(key);
-  if (it == entries_.end() || it->second.seq != seq) {
-    ++misses_;
-    return nullptr;
-  }
-  ++hits_;
+  if (it == entries_.end() || it->second.seq != seq) return nullptr;
   return it->second.body;
 }
 
@@ -24,19 +20,6 @@ void AnswerCache::Put(const std::string& key, Seq seq, std::shared_ptr<const std
   }
   if (entries_.size() >= max_entries_ && !entries_.count(key)) entries_.clear();
   entries_[key] = Entry{seq, std::move(body)};
-}
-
-size_t AnswerCache::size() const {
-  std::lock_guard<std::mutex> lock(mu_);
-  return entries_.size();
-}
-uint64_t AnswerCache::hits() const {
-  std::lock_guard<std::mutex> lock(mu_);
-  return hits_;
-}
-uint64_t AnswerCache::misses() const {
-  std::lock_guard<std::mutex> lock(mu_);
-  return misses_;
 }
 
 }  // namespace ledger

@@ -29,10 +29,6 @@ class AnswerCache {
   // it).
   void Put(const std::string& key, Seq seq, std::shared_ptr<const std::string> body);
 
-  size_t size() const;
-  uint64_t hits() const;
-  uint64_t misses() const;
-
  private:
   struct Entry {
     Seq seq = 0;
@@ -42,7 +38,6 @@ class AnswerCache {
   mutable std::mutex mu_;
   std::unordered_map<std::string, Entry> entries_;
   Seq newest_ = 0;  // the highest seq put
-  mutable uint64_t hits_ = 0, misses_ = 0;
 };
 
 }  // namespace ledger

@@ -81,6 +81,12 @@ std::string Metrics::Render() const {
   out += "# HELP ledgerd_projection_lag_events Events appended but not yet projected.\n";
   out += "# TYPE ledgerd_projection_lag_events gauge\n";
   out += "ledgerd_projection_lag_events " + std::to_string(last - std::min(last, projected)) + "\n";
+  out += "# HELP ledgerd_answer_cache_hits_total Projection reads answered from the cache.\n";
+  out += "# TYPE ledgerd_answer_cache_hits_total counter\n";
+  out += "ledgerd_answer_cache_hits_total " + std::to_string(answer_hits_.load()) + "\n";
+  out += "# HELP ledgerd_answer_cache_misses_total Projection reads rendered afresh.\n";
+  out += "# TYPE ledgerd_answer_cache_misses_total counter\n";
+  out += "ledgerd_answer_cache_misses_total " + std::to_string(answer_misses_.load()) + "\n";
   out += "# HELP ledgerd_connections_open Open client connections.\n";
   out += "# TYPE ledgerd_connections_open gauge\n";
   out += "ledgerd_connections_open " + std::to_string(connections_.load()) + "\n";

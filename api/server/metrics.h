@@ -33,6 +33,8 @@ class Metrics {
  public:
   void Request(const std::string& route, int status, double seconds);
   void AppendGroup(uint64_t events, double commit_seconds);
+  // A projection read answered from the answer cache (`cached`) or rendered afresh.
+  void AnswerRead(bool cached) { ++(cached ? answer_hits_ : answer_misses_); }
   void ConnectionOpened() { ++connections_; }
   void ConnectionClosed() { --connections_; }
   void SetSeqs(uint64_t last_seq, uint64_t projection_seq) {
@@ -48,6 +50,7 @@ class Metrics {
   Histogram group_events_{{1, 2, 4, 8, 16, 32, 64, 128, 256, 1024, 4096}};
   Histogram commit_seconds_{{0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.5, 1}};
   std::atomic<int64_t> connections_{0};
+  std::atomic<uint64_t> answer_hits_{0}, answer_misses_{0};
   std::atomic<uint64_t> last_seq_{0}, projection_seq_{0};
 };
 

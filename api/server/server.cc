@@ -393,7 +393,7 @@ void Server::Impl::Handle(Request req, std::function<void(Response)> reply) {
             },
             std::move(reply));
       }
-      return reply(Read(x, req, params, query));
+      [[fallthrough]];
     default:
       return reply(Read(x, req, params, query));
   }
@@ -717,14 +717,7 @@ Response Server::Impl::Read(Exchange& x, const Request& req, const std::vector<s
     case RouteId::kMetrics: {
       auto projected = store.seq();
       metrics.SetSeqs(head, projected ? *projected : 0);
-      std::string text = metrics.Render();
-      text += "# HELP ledgerd_answer_cache_hits_total Projection reads answered from the cache.\n";
-      text += "# TYPE ledgerd_answer_cache_hits_total counter\n";
-      text += "ledgerd_answer_cache_hits_total " + std::to_string(answers.hits()) + "\n";
-      text += "# HELP ledgerd_answer_cache_misses_total Projection reads rendered afresh.\n";
-      text += "# TYPE ledgerd_answer_cache_misses_total counter\n";
-      text += "ledgerd_answer_cache_misses_total " + std::to_string(answers.misses()) + "\n";
-      return Finish(x, 200, std::move(text), "text/plain; version=0.0.4");
+      return Finish(x, 200, metrics.Render(), "text/plain; version=0.0.4");
     }
     case RouteId::kEvents: {
       Seq from = 1;
@@ -829,9 +822,9 @@ Response Server::Impl::Read(Exchange& x, const Request& req, const std::vector<s
     auto seq = store.seq();
     if (!seq) return Error(x, seq.error());
     key = AnswerKey(x, params, on);
-    if (auto body = answers.Find(key, *seq)) {
-      return Finish(x, 200, std::string(*body), "application/json", *seq);
-    }
+    auto body = answers.Find(key, *seq);
+    metrics.AnswerRead(body != nullptr);
+    if (body) return Finish(x, 200, std::string(*body), "application/json", *seq);
   }
   auto src = ReadSource::Open(log, store, as_of, x.route->id == RouteId::kQuota);
   if (!src) return Error(x, src.error());

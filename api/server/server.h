@@ -29,10 +29,10 @@ struct ServerOptions {
   int read_timeout_ms = 10000;  // a request must arrive whole within this
   int idle_timeout_ms = 60000;  // a kept-alive connection may wait this long for the next
   int connections_max = 1024;
-  int events_page_max = 10000;  // GET /v1/events
-  int audit_queue_max = 4;      // replays, regularisations, explains waiting their turn
+  int events_page_max = 10000;         // GET /v1/events
+  int audit_queue_max = 4;             // replays, regularisations, explains waiting their turn
   size_t answer_cache_entries = 4096;  // rendered reads kept per projection seq (0: none)
-  bool log_requests = true;     // one JSON line per request on stderr
+  bool log_requests = true;            // one JSON line per request on stderr
 };
 
 struct RouteSpec {
