@@ -470,7 +470,10 @@ int RunReplay(const Flags& f) {
     const std::string text = ReplayReportText(*report);
     std::fwrite(text.data(), 1, text.size(), stdout);
   } else {
-    PrintJson(ReplayReportJson(*report));
+    // As PrintJson(ReplayReportJson(*report)) prints it, without the value tree.
+    std::string text = ReplayReportJsonText(*report);
+    text.push_back('\n');
+    std::fwrite(text.data(), 1, text.size(), stdout);
   }
   return 0;
 }

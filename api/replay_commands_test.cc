@@ -276,7 +276,9 @@ json::object WithFee(json::object doc, std::string_view item, int64_t cents) {
 // A generated history (both conventions, groups, community interventions, missions,
 // concertations, voids) with more voids on top: of an individual session, of a group session,
 // and a void of a void (its target stands again); and a published revision of 2021 that the
-// candidates of 2021 must supersede.
+// candidates of 2021 must supersede. Its middle third is appended without facts, as a version
+// before facts wrote logs, so that the packed loads read facts chunks (of 997 events, split
+// across readers) and events.
 class ReplayPackedTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -304,7 +306,19 @@ class ReplayPackedTest : public ::testing::Test {
     json::object v2021 = WithFee(ShippedDocument("convention-2021"), "individual_session", 7600);
     v2021["version"] = 2;
     lines.push_back(Publish("t-rs-2021-v2", "2021-09-01", v2021));
-    ledger_->Append(lines);
+    const size_t third = lines.size() / 3;
+    LogOptions chunked;
+    chunked.chunk_events_max = 997;
+    LogOptions no_facts;
+    no_facts.write_facts = false;
+    ledger_->Reopen(chunked);
+    ledger_->Append(std::vector<std::string>(lines.begin(), lines.begin() + third));
+    ledger_->Reopen(no_facts);
+    ledger_->Append(std::vector<std::string>(lines.begin() + third, lines.begin() + 2 * third));
+    ledger_->Reopen(chunked);
+    ledger_->Append(std::vector<std::string>(lines.begin() + 2 * third, lines.end()));
+    auto verified = ledger_->log().Verify();
+    ASSERT_TRUE(verified && verified->ok);  // the facts written say what the events say
   }
   static void TearDownTestSuite() {
     delete ledger_;

@@ -15,13 +15,14 @@
 #include <unordered_map>
 
 #include "ledger/bytes.h"
+#include "ledger/facts.h"
 
 namespace ledger {
 namespace {
 
 constexpr size_t kHashBytes = 32;
-constexpr const char* kCfNames[] = {"default",      "events", "ids",        "streams",
-                                    "stream_index", "meta",   "projections"};
+constexpr const char* kCfNames[] = {"default",      "events", "ids",         "streams",
+                                    "stream_index", "meta",   "projections", "facts"};
 constexpr std::string_view kHeadKey = "head";
 
 std::string StreamIndexKey(std::string_view stream, uint64_t version) {
@@ -88,10 +89,12 @@ rocksdb::WriteOptions ChunkWriteOptions() {
 }
 
 // The one place with RocksDB tuning. Defaults are kept except where the ledger's access
-// pattern is known: sequential keys in `events`, point lookups in `ids` and `streams`.
-rocksdb::ColumnFamilyOptions TunedCfOptions(bool point_lookups) {
+// pattern is known: sequential keys in `events`, point lookups in `ids` and `streams`, and
+// `facts`, read whole by every replay, kept uncompressed (about 40 bytes an event).
+rocksdb::ColumnFamilyOptions TunedCfOptions(bool point_lookups, bool compressed) {
   rocksdb::ColumnFamilyOptions cf;
   cf.write_buffer_size = 64 << 20;
+  if (!compressed) cf.compression = rocksdb::kNoCompression;
   if (point_lookups) {
     rocksdb::BlockBasedTableOptions t;
     t.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
@@ -195,7 +198,7 @@ Result<std::unique_ptr<EventLog>> EventLog::Open(const std::string& dir, LogOpti
   if (log->options_.env) db_options.env = log->options_.env.get();
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   for (int i = 0; i < kCfCount; ++i) {
-    descriptors.emplace_back(kCfNames[i], TunedCfOptions(i == kIds || i == kStreams));
+    descriptors.emplace_back(kCfNames[i], TunedCfOptions(i == kIds || i == kStreams, i != kFacts));
   }
   rocksdb::DB* raw = nullptr;
   rocksdb::Status s;
@@ -247,14 +250,19 @@ Status EventLog::Recover() {
     return StorageError(s, "reading the head");
   }
   // Events after the head belong to a batch that never committed (a crash mid-append).
+  // Their facts too (written in the same chunks).
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cfs_[kEvents]));
+  std::unique_ptr<rocksdb::Iterator> fit(db_->NewIterator(rocksdb::ReadOptions(), cfs_[kFacts]));
   it->Seek(BE64(head_.seq + 1));
-  if (it->Valid() && !options_.read_only) {
+  fit->Seek(BE64(head_.seq + 1));
+  if (!it->status().ok()) return StorageError(it->status(), "scanning the tail");
+  if (!fit->status().ok()) return StorageError(fit->status(), "scanning the tail of the facts");
+  if ((it->Valid() || fit->Valid()) && !options_.read_only) {
     rocksdb::WriteBatch b;
     b.DeleteRange(cfs_[kEvents], BE64(head_.seq + 1), BE64(UINT64_MAX));
+    b.DeleteRange(cfs_[kFacts], BE64(head_.seq + 1), BE64(UINT64_MAX));
     if (Status w = WriteDurable(&b); !w) return w;
   }
-  if (!it->status().ok()) return StorageError(it->status(), "scanning the tail");
   return options_.check_tail ? CheckTail() : Ok();
 }
 
@@ -346,6 +354,8 @@ struct SavepointState {
   uint64_t appended = 0, duplicates = 0;
   std::vector<std::string> ids_added;
   std::vector<std::pair<std::string, std::optional<uint64_t>>> versions_before;
+  size_t facts_bytes = 0;
+  uint32_t facts_count = 0;
 };
 
 struct EventLog::Append::State {
@@ -367,6 +377,27 @@ struct EventLog::Append::State {
   Sha256 sha;
   std::optional<SavepointState> savepoint;
   bool held = false;  // a savepoint was set: no early chunk writes
+  // The facts (ledger/facts.h) of the events not yet written: one value, put beside them.
+  std::string facts;
+  Seq facts_first = 0;
+  uint32_t facts_count = 0;
+
+  void AddFacts(Seq seq, schema::Event::Reader ev, Seq void_target) {
+    if (facts_count == 0) {
+      facts.assign(kFactsHeaderBytes, '\0');
+      facts[0] = static_cast<char>(kFactsFormat);
+      facts_first = seq;
+    }
+    AppendFactRecord(ev, void_target, &facts);
+    ++facts_count;
+  }
+  void FlushFacts(rocksdb::WriteBatch* batch, rocksdb::ColumnFamilyHandle* cf) {
+    if (facts_count == 0) return;
+    std::memcpy(facts.data() + 1, &facts_count, sizeof facts_count);
+    batch->Put(cf, BE64(facts_first), facts);
+    facts.clear();
+    facts_count = 0;
+  }
 };
 
 EventLog::Append::Append(EventLog* log)
@@ -385,6 +416,7 @@ EventLog::Append::~Append() {
     // Open() removes them (they lie after the head).
     rocksdb::WriteBatch b;
     b.DeleteRange(log_->cfs_[kEvents], BE64(state_->base.seq + 1), BE64(UINT64_MAX));
+    b.DeleteRange(log_->cfs_[kFacts], BE64(state_->base.seq + 1), BE64(UINT64_MAX));
     (void)log_->WriteDurable(&b);
   }
 }
@@ -402,6 +434,8 @@ void EventLog::Append::SetSavepoint() {
   st.savepoint->stream_index = st.stream_index.size();
   st.savepoint->appended = st.result.appended;
   st.savepoint->duplicates = st.result.duplicates;
+  st.savepoint->facts_bytes = st.facts.size();
+  st.savepoint->facts_count = st.facts_count;
   st.chunk.SetSavePoint();
 }
 
@@ -424,6 +458,8 @@ void EventLog::Append::RollbackToSavepoint() {
     }
   }
   (void)st.chunk.RollbackToSavePoint();
+  st.facts.resize(sp.facts_bytes);
+  st.facts_count = sp.facts_count;
   st.chunk_events = static_cast<size_t>(st.next_seq - st.base.seq - 1);
   st.poisoned = false;
   st.savepoint.reset();
@@ -473,11 +509,13 @@ Status EventLog::Append::Add(const DecodedEvent& decoded) {
   }
 
   std::string stream;
+  Seq void_target = 0;
   if (ev.getBody().isEventVoided()) {
     auto target = lookup(ev.getBody().getEventVoided().getTarget().cStr());
     if (!target) return fail(target.error().code, "target", target.error().message);
     if (!target->has_value()) return fail(ErrorCode::kInvalidEvent, "target", "no such event");
     stream = (*target)->stream;
+    void_target = (*target)->seq;
   } else {
     stream = StreamOf(ev);
   }
@@ -513,6 +551,7 @@ Status EventLog::Append::Add(const DecodedEvent& decoded) {
   std::string value(reinterpret_cast<const char*>(hash.data()), kHashBytes);
   value.append(reinterpret_cast<const char*>(bytes.begin()), size);
   st.chunk.Put(log_->cfs_[kEvents], BE64(seq), value);
+  if (log_->options_.write_facts) st.AddFacts(seq, ev, void_target);
 
   IdEntry entry{seq, digest, stream};
   st.stream_index.emplace_back(StreamIndexKey(stream, version + 1), seq);
@@ -530,6 +569,7 @@ Status EventLog::Append::Add(const DecodedEvent& decoded) {
 
   if (++st.chunk_events >= log_->options_.chunk_events_max && !st.held) {
     // Written now, visible only when Commit() moves the head past them.
+    st.FlushFacts(&st.chunk, log_->cfs_[kFacts]);
     if (Status w = log_->WriteChunk(&st.chunk); !w) {
       st.poisoned = true;
       return w;
@@ -553,6 +593,7 @@ Result<AppendResult> EventLog::Append::Commit() {
     // The last chunk of events and the whole index, each column family in key order, in one
     // synced write: the commit point.
     rocksdb::WriteBatch& b = st.chunk;
+    st.FlushFacts(&b, log_->cfs_[kFacts]);
     std::vector<const std::pair<const std::string, IdEntry>*> ids;
     ids.reserve(st.ids.size());
     for (const auto& kv : st.ids) ids.push_back(&kv);
@@ -590,27 +631,48 @@ Result<AppendResult> EventLog::AppendAll(const std::vector<DecodedEvent>& events
 // ---------------------------------------------------------------------------------------------
 // Reads.
 
+namespace {
+
+// An iterator over the keys from..last (seqs) of a column family, positioned at the first.
+class SeqRangeIterator {
+ public:
+  // `long_read`: a range read once, in key order (a fold of the whole log): its blocks are read
+  // ahead in large reads and kept out of the block cache, where they would only evict the blocks
+  // that point lookups and short reads of the newest events reuse.
+  SeqRangeIterator(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf, Seq from, Seq last,
+                   bool long_read)
+      : upper_(BE64(last + 1)), upper_slice_(upper_) {
+    rocksdb::ReadOptions ro;
+    ro.iterate_upper_bound = &upper_slice_;
+    if (long_read) {
+      ro.readahead_size = 2 << 20;
+      ro.fill_cache = false;
+    }
+    it_.reset(db->NewIterator(ro, cf));
+    it_->Seek(BE64(from));
+  }
+  SeqRangeIterator(const SeqRangeIterator&) = delete;
+  SeqRangeIterator& operator=(const SeqRangeIterator&) = delete;
+  rocksdb::Iterator* operator->() const { return it_.get(); }
+
+ private:
+  const std::string upper_;
+  const rocksdb::Slice upper_slice_;  // the bound the iterator reads
+  std::unique_ptr<rocksdb::Iterator> it_;
+};
+
+}  // namespace
+
 Status EventLog::ReadRange(Seq from, Seq to,
                            const std::function<bool(const StoredEventView&)>& fn) const {
   const Seq last = std::min(to, head().seq);
   if (from < 1) from = 1;
   if (from > last) return Ok();
-  rocksdb::ReadOptions ro;
-  const std::string upper = BE64(last + 1);
-  rocksdb::Slice upper_slice(upper);
-  ro.iterate_upper_bound = &upper_slice;
-  // A long range (a fold of the whole log) is read once, in key order: its blocks are read
-  // ahead in large reads and kept out of the block cache, where they would only evict the blocks
-  // that point lookups and short reads of the newest events reuse.
-  if (last - from >= 4096) {
-    ro.readahead_size = 2 << 20;
-    ro.fill_cache = false;
-  }
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cfs_[kEvents]));
+  SeqRangeIterator it(db_.get(), cfs_[kEvents], from, last, last - from >= 4096);
   ValueDecoder dec;
   Seq expect = from;
   try {
-    for (it->Seek(BE64(from)); it->Valid(); it->Next(), ++expect) {
+    for (; it->Valid(); it->Next(), ++expect) {
       StoredEventView view;
       view.seq_ = it->key().size() == 8 ? GetBE64(it->key().data()) : 0;
       if (view.seq_ != expect) {
@@ -650,6 +712,55 @@ Status EventLog::ReadSeqs(const std::vector<Seq>& seqs,
                  "undecodable event: " + std::string(e.getDescription().cStr())};
   }
   return Ok();
+}
+
+namespace {
+
+Status ParseFactsChunk(const rocksdb::Slice& key, const rocksdb::Slice& value,
+                       EventLog::FactsChunk* out) {
+  const Seq first = key.size() == 8 ? GetBE64(key.data()) : 0;
+  if (first == 0 || value.size() < kFactsHeaderBytes) {
+    return Corruption(first, "bad facts chunk");
+  }
+  if (static_cast<uint8_t>(value[0]) != kFactsFormat) {
+    return Corruption(first, "facts chunk of an unknown format " +
+                                 std::to_string(static_cast<uint8_t>(value[0])));
+  }
+  out->first = first;
+  std::memcpy(&out->count, value.data() + 1, sizeof out->count);
+  out->records =
+      std::string_view(value.data() + kFactsHeaderBytes, value.size() - kFactsHeaderBytes);
+  if (out->count == 0) return Corruption(first, "empty facts chunk");
+  return Ok();
+}
+
+}  // namespace
+
+Status EventLog::ReadFacts(Seq from, Seq to,
+                           const std::function<bool(const FactsChunk&)>& fn) const {
+  const Seq last = std::min(to, head().seq);
+  if (from < 1) from = 1;
+  if (from > last) return Ok();
+  SeqRangeIterator it(db_.get(), cfs_[kFacts], from, last, /*long_read=*/true);
+  for (; it->Valid(); it->Next()) {
+    FactsChunk chunk;
+    if (Status p = ParseFactsChunk(it->key(), it->value(), &chunk); !p) return p;
+    if (!fn(chunk)) return Ok();
+  }
+  if (!it->status().ok()) return StorageError(it->status(), "reading facts");
+  return Ok();
+}
+
+Result<Seq> EventLog::FactsEndAt(Seq seq) const {
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cfs_[kFacts]));
+  it->SeekForPrev(BE64(seq));
+  if (!it->Valid()) {
+    if (!it->status().ok()) return StorageError(it->status(), "reading facts");
+    return Seq{0};
+  }
+  FactsChunk chunk;
+  if (Status p = ParseFactsChunk(it->key(), it->value(), &chunk); !p) return p.error();
+  return chunk.first + chunk.count - 1;
 }
 
 Result<std::optional<Seq>> EventLog::FindId(std::string_view id) const {
@@ -696,6 +807,53 @@ Result<VerifyReport> EventLog::Verify(const std::function<void(Seq, Seq)>& progr
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cfs_[kEvents]));
   ValueDecoder dec;
   Seq expect = 1;
+  // Facts, walked beside the events: each event's record must be what the event encodes to.
+  // Events without facts (written by a version before them) are allowed: readers read those
+  // events themselves.
+  const std::string facts_upper = BE64(head.seq + 1);
+  rocksdb::Slice facts_upper_slice(facts_upper);
+  rocksdb::ReadOptions fro;
+  fro.iterate_upper_bound = &facts_upper_slice;
+  std::unique_ptr<rocksdb::Iterator> fit(db_->NewIterator(fro, cfs_[kFacts]));
+  fit->SeekToFirst();
+  FactsChunk chunk;         // the chunk being checked, if chunk_left > 0
+  uint32_t chunk_left = 0;  // its records not yet checked
+  std::string chunk_bytes;
+  std::string_view records;  // what is left of chunk_bytes
+  std::string want;
+  auto check_facts = [&](Seq seq, schema::Event::Reader ev) -> bool {
+    if (chunk_left == 0 && fit->Valid()) {
+      FactsChunk next;
+      if (Status p = ParseFactsChunk(fit->key(), fit->value(), &next); !p) {
+        return bad(next.first, p.error().message);
+      }
+      if (next.first < seq) return bad(next.first, "facts chunk overlaps the one before");
+      if (next.first == seq) {
+        chunk = next;
+        chunk_left = chunk.count;
+        chunk_bytes.assign(chunk.records);  // the iterator's value does not outlive Next()
+        records = chunk_bytes;
+        fit->Next();
+      }
+    }
+    if (chunk_left == 0) return true;  // no facts written for this event
+    Seq target = 0;
+    if (ev.getBody().isEventVoided()) {
+      std::string tv;
+      rocksdb::Status s =
+          db_->Get(ro, cfs_[kIds], ev.getBody().getEventVoided().getTarget().cStr(), &tv);
+      auto entry = s.ok() ? DecodeIdEntry(tv) : std::nullopt;
+      if (entry) target = entry->seq;
+    }
+    want.clear();
+    AppendFactRecord(ev, target, &want);
+    if (!records.starts_with(want)) return bad(seq, "its facts differ from the event");
+    records.remove_prefix(want.size());
+    if (--chunk_left == 0 && !records.empty()) {
+      return bad(seq, "its facts chunk holds more than its count");
+    }
+    return true;
+  };
   try {
     for (it->SeekToFirst(); it->Valid() && expect <= head.seq; it->Next(), ++expect) {
       const Seq seq = it->key().size() == 8 ? GetBE64(it->key().data()) : 0;
@@ -730,6 +888,7 @@ Result<VerifyReport> EventLog::Verify(const std::function<void(Seq, Seq)>& progr
         bad(seq, "the id index does not point at this event");
         break;
       }
+      if (!check_facts(seq, root.getEvent())) break;
       prev = stored;
       ++report.events;
       if (progress && seq % 65536 == 0) progress(seq, head.seq);
@@ -742,6 +901,11 @@ Result<VerifyReport> EventLog::Verify(const std::function<void(Seq, Seq)>& progr
     bad(report.events + 1, "the chain ends before the recorded head");
   }
   if (report.ok && prev != head.hash) bad(head.seq, "the last hash differs from the recorded head");
+  if (report.ok && chunk_left > 0) bad(head.seq, "its facts chunk holds fewer than its count");
+  if (report.ok && fit->Valid()) {
+    bad(GetBE64(fit->key().data()), "facts stored for no event");
+  }
+  if (!fit->status().ok()) return StorageError(fit->status(), "reading facts");
   report.head = prev;
   if (progress) progress(report.events, head.seq);
   return report;

@@ -52,6 +52,9 @@ struct LogOptions {
   // tail, every write refused. Its own small files go to a temporary directory, removed on
   // close. The directory must exist.
   bool read_only = false;
+  // Write each event's facts (ledger/facts.h) beside it. Off only in tests, to make a log as
+  // the versions before facts wrote it.
+  bool write_facts = true;
 };
 
 // The last committed event.
@@ -150,6 +153,18 @@ class EventLog {
   // Reads the committed events at the given seqs (ascending), one iterator for all.
   Status ReadSeqs(const std::vector<Seq>& seqs,
                   const std::function<void(const StoredEventView&)>& fn) const;
+  // The facts (ledger/facts.h) of committed events, as written: the chunks whose first seq is in
+  // [from, min(to, head)], in order, until `fn` returns false. A log written by a version
+  // before facts has none for its older events: callers read those events instead. `first` is
+  // the seq of the chunk's first record, `records` its `count` records.
+  struct FactsChunk {
+    Seq first = 0;
+    uint32_t count = 0;
+    std::string_view records;
+  };
+  Status ReadFacts(Seq from, Seq to, const std::function<bool(const FactsChunk&)>& fn) const;
+  // The last seq of the facts chunk that holds `seq` or starts before it, 0 if none does.
+  Result<Seq> FactsEndAt(Seq seq) const;
   // The seq of the event with this id, if any.
   Result<std::optional<Seq>> FindId(std::string_view id) const;
   // The seqs of a stream's events in order, and its version (their count).
@@ -170,9 +185,20 @@ class EventLog {
   // For tests and tools that must reach under the log (tamper tests).
   rocksdb::DB* raw_db() { return db_.get(); }
   rocksdb::ColumnFamilyHandle* events_cf() { return cfs_[kEvents]; }
+  rocksdb::ColumnFamilyHandle* facts_cf() { return cfs_[kFacts]; }
 
  private:
-  enum Cf { kDefault, kEvents, kIds, kStreams, kStreamIndex, kMeta, kProjections, kCfCount };
+  enum Cf {
+    kDefault,
+    kEvents,
+    kIds,
+    kStreams,
+    kStreamIndex,
+    kMeta,
+    kProjections,
+    kFacts,
+    kCfCount
+  };
   EventLog() = default;
   Status Recover();
   Status CheckTail();

@@ -16,6 +16,7 @@
 #include <utility>
 #include <vector>
 
+#include "ledger/facts.h"
 #include "ledger/testing/temp_dir.h"
 #include "schemas/civil_date.h"
 #include "schemas/json_codec.h"
@@ -189,11 +190,10 @@ VerifyReport VerifyOf(const EventLog& log) {
   return r.ok() ? *r : VerifyReport{false, 0, {}, 0, "Verify failed: " + r.error().ToString()};
 }
 
-// Keys stored in the events column family with seq >= from, read under the log.
-std::vector<Seq> RawEventKeysFrom(EventLog& log, Seq from) {
+// Keys stored in a column family with seq >= from, read under the log.
+std::vector<Seq> RawKeysFrom(EventLog& log, rocksdb::ColumnFamilyHandle* cf, Seq from) {
   std::vector<Seq> out;
-  std::unique_ptr<rocksdb::Iterator> it(
-      log.raw_db()->NewIterator(rocksdb::ReadOptions(), log.events_cf()));
+  std::unique_ptr<rocksdb::Iterator> it(log.raw_db()->NewIterator(rocksdb::ReadOptions(), cf));
   for (it->Seek(Key(from)); it->Valid(); it->Next()) {
     Seq seq = 0;
     for (unsigned char c : it->key().ToString()) seq = (seq << 8) | c;
@@ -201,6 +201,12 @@ std::vector<Seq> RawEventKeysFrom(EventLog& log, Seq from) {
   }
   EXPECT_TRUE(it->status().ok()) << it->status().ToString();
   return out;
+}
+std::vector<Seq> RawEventKeysFrom(EventLog& log, Seq from) {
+  return RawKeysFrom(log, log.events_cf(), from);
+}
+std::vector<Seq> RawFactKeysFrom(EventLog& log, Seq from) {
+  return RawKeysFrom(log, log.facts_cf(), from);
 }
 
 std::string RawGet(EventLog& log, Seq seq) {
@@ -628,9 +634,11 @@ TEST(EventLogTest, LargeBatchDroppedWithoutErrorStoresNothing) {
     std::vector<std::string> batch = Sessions("x", 50);
     for (int i = 0; i < 50; ++i) ASSERT_TRUE(append->Add(Ev(batch[i], i)).ok());
     EXPECT_FALSE(RawEventKeysFrom(*log, 2).empty());
-  }  // dropped, never committed
+    EXPECT_EQ(RawFactKeysFrom(*log, 2).size(), 7u);  // their facts too, beside them
+  }                                                  // dropped, never committed
   EXPECT_EQ(log->head().seq, 1u);
   EXPECT_TRUE(RawEventKeysFrom(*log, 2).empty());
+  EXPECT_TRUE(RawFactKeysFrom(*log, 2).empty());
   EXPECT_EQ(Find(*log, "x0"), std::nullopt);
   EXPECT_TRUE(Stream(*log, "beneficiary/90031210192").empty());
   EXPECT_TRUE(VerifyOf(*log).ok);
@@ -1054,6 +1062,188 @@ TEST(EventLogTest, ReadOnlyBesideTheWriterSeesWhatWasCommittedAndWritesNothing) 
   auto reader = OpenOk(dir.path(), {.read_only = true});
   ASSERT_NE(reader, nullptr);
   EXPECT_EQ(reader->head().seq, 5u);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Facts (ledger/facts.h): one record per event, beside it, in the same writes.
+
+struct Chunk {
+  Seq first;
+  uint32_t count;
+  std::string records;
+  bool operator==(const Chunk&) const = default;
+};
+std::ostream& operator<<(std::ostream& os, const Chunk& c) {
+  return os << "{" << c.first << ", " << c.count << ", " << c.records.size() << " bytes}";
+}
+
+std::vector<Chunk> FactsOf(const EventLog& log, Seq from = 1, Seq to = UINT64_MAX) {
+  std::vector<Chunk> out;
+  Status s = log.ReadFacts(from, to, [&](const EventLog::FactsChunk& c) {
+    out.push_back({c.first, c.count, std::string(c.records)});
+    return true;
+  });
+  EXPECT_TRUE(s.ok()) << s.error().ToString();
+  return out;
+}
+
+// What the facts of events first..last must be: each event encoded (void targets by id).
+std::string Encoded(const EventLog& log, Seq first, Seq last) {
+  std::string out;
+  Status s = log.ReadRange(first, last, [&](const StoredEventView& v) {
+    Seq target = 0;
+    if (v.event().getBody().isEventVoided()) {
+      target = Find(log, v.event().getBody().getEventVoided().getTarget().cStr()).value_or(0);
+    }
+    AppendFactRecord(v.event(), target, &out);
+    return true;
+  });
+  EXPECT_TRUE(s.ok()) << s.error().ToString();
+  return out;
+}
+
+Seq EndAt(const EventLog& log, Seq seq) {
+  auto end = log.FactsEndAt(seq);
+  EXPECT_TRUE(end.ok()) << end.error().ToString();
+  return end.ok() ? *end : UINT64_MAX;
+}
+
+TEST(EventLogFactsTest, EveryEventHasItsRecordInTheChunkWrittenWithIt) {
+  TempDir dir{"event_log_test"};
+  LogOptions options;
+  options.chunk_events_max = 4;
+  auto log = OpenOk(dir.path(), options);
+  ASSERT_NE(log, nullptr);
+  AppendOk(*log, Sessions("a", 10));                       // chunks of 4, 4 and 2
+  AppendOk(*log, {Network("n", "N-1"), Void("v", "a3")});  // one chunk of 2; a3 is seq 4
+  EXPECT_EQ(FactsOf(*log), (std::vector<Chunk>{{1, 4, Encoded(*log, 1, 4)},
+                                               {5, 4, Encoded(*log, 5, 8)},
+                                               {9, 2, Encoded(*log, 9, 10)},
+                                               {11, 2, Encoded(*log, 11, 12)}}));
+  // From and to select chunks by their first seq.
+  EXPECT_EQ(FactsOf(*log, 2, 9).size(), 2u);
+  EXPECT_EQ(FactsOf(*log, 12, 99).size(), 0u);
+  EXPECT_EQ(EndAt(*log, 0), 0u);
+  EXPECT_EQ(EndAt(*log, 1), 4u);
+  EXPECT_EQ(EndAt(*log, 6), 8u);
+  EXPECT_EQ(EndAt(*log, 99), 12u);
+
+  // The records read back field by field: the void names its target's seq.
+  const std::string last = FactsOf(*log, 11).at(0).records;
+  FactReader r(last);
+  EXPECT_EQ(r.U8(), static_cast<uint8_t>(schema::Event::Body::NETWORK_REGISTERED));
+  EXPECT_EQ(r.I32(), ToDay({2021, 1, 1}));
+  EXPECT_EQ(r.Str(), "N-1");
+  EXPECT_EQ(r.U8(), static_cast<uint8_t>(schema::Population::ADULTS));
+  EXPECT_EQ(r.U8(), static_cast<uint8_t>(schema::Event::Body::EVENT_VOIDED));
+  r.I32();
+  EXPECT_EQ(r.U64(), 4u);
+  EXPECT_TRUE(r.ok());
+  EXPECT_TRUE(r.done());
+  r.U8();  // past the end
+  EXPECT_FALSE(r.ok());
+
+  const std::string first = FactsOf(*log, 1, 1).at(0).records;
+  FactReader s(first);
+  EXPECT_EQ(s.U8(), static_cast<uint8_t>(schema::Event::Body::SESSION_INDIVIDUAL));
+  EXPECT_EQ(s.I32(), ToDay({2024, 6, 3}));
+  EXPECT_EQ(s.Str(), "P-100");
+  EXPECT_EQ(s.Str(), "N-1");
+  const FactPerson p = s.Person();
+  EXPECT_EQ(p.niss, 88120105504u);
+  EXPECT_EQ(p.birth, ToDay({1988, 12, 1}));
+  EXPECT_TRUE(VerifyOf(*log).ok);
+}
+
+TEST(EventLogFactsTest, RolledBackRequestsLeaveNoFacts) {
+  TempDir dir{"event_log_test"};
+  auto log = OpenOk(dir.path());
+  ASSERT_NE(log, nullptr);
+  AppendOk(*log, {Session("first")});
+  // Group commit: the second request is rolled back, the first and third stay.
+  auto append = log->BeginAppend();
+  append->SetSavepoint();
+  ASSERT_TRUE(append->Add(Ev(Session("r1", 1))).ok());
+  append->SetSavepoint();
+  ASSERT_TRUE(append->Add(Ev(Session("r2", 2))).ok());
+  append->RollbackToSavepoint();
+  append->SetSavepoint();
+  ASSERT_TRUE(append->Add(Ev(Session("r3", 3))).ok());
+  ASSERT_TRUE(append->Commit());
+  append.reset();
+  const std::vector<Chunk> facts = FactsOf(*log, 2);
+  ASSERT_EQ(facts.size(), 1u);
+  EXPECT_EQ(facts[0], (Chunk{2, 2, Encoded(*log, 2, 3)}));
+  EXPECT_TRUE(VerifyOf(*log).ok);
+}
+
+TEST(EventLogFactsTest, OpenRemovesFactsBeyondTheHead) {
+  TempDir dir{"event_log_test"};
+  {
+    auto log = OpenOk(dir.path());
+    ASSERT_NE(log, nullptr);
+    AppendOk(*log, {Session("a"), Session("b")});
+    rocksdb::WriteOptions w;
+    w.sync = true;
+    // A crashed batch's chunk of facts (its events already taken back).
+    ASSERT_TRUE(log->raw_db()->Put(w, log->facts_cf(), Key(3), std::string(9, '\1')).ok());
+  }
+  auto log = OpenOk(dir.path());
+  ASSERT_NE(log, nullptr);
+  EXPECT_TRUE(RawFactKeysFrom(*log, 3).empty());
+  EXPECT_TRUE(VerifyOf(*log).ok);
+  AppendOk(*log, {Session("c")});
+  EXPECT_EQ(FactsOf(*log, 3), (std::vector<Chunk>{{3, 1, Encoded(*log, 3, 3)}}));
+}
+
+TEST(EventLogFactsTest, VerifyFindsFactsThatDifferFromTheirEvents) {
+  TempDir dir{"event_log_test"};
+  auto log = OpenOk(dir.path());
+  ASSERT_NE(log, nullptr);
+  AppendOk(*log, Sessions("a", 5));
+  rocksdb::WriteOptions w;
+  w.sync = true;
+  std::string value;
+  ASSERT_TRUE(log->raw_db()->Get(rocksdb::ReadOptions(), log->facts_cf(), Key(1), &value).ok());
+  // The care date of the third record moved by a day.
+  const size_t third = kFactsHeaderBytes + Encoded(*log, 1, 2).size();
+  std::string altered = value;
+  altered[third + 1] = static_cast<char>(altered[third + 1] + 1);
+  ASSERT_TRUE(log->raw_db()->Put(w, log->facts_cf(), Key(1), altered).ok());
+  VerifyReport report = VerifyOf(*log);
+  EXPECT_FALSE(report.ok);
+  EXPECT_EQ(report.first_bad_seq, 3u);
+  EXPECT_NE(report.problem.find("facts"), std::string::npos) << report.problem;
+
+  // A count that says more than the chunk holds.
+  altered = value;
+  altered[1] = 6;
+  ASSERT_TRUE(log->raw_db()->Put(w, log->facts_cf(), Key(1), altered).ok());
+  EXPECT_FALSE(VerifyOf(*log).ok);
+
+  // No facts at all (a log an older version wrote): nothing to contradict the events.
+  ASSERT_TRUE(log->raw_db()->Delete(w, log->facts_cf(), Key(1)).ok());
+  EXPECT_TRUE(VerifyOf(*log).ok);
+  ASSERT_TRUE(log->raw_db()->Put(w, log->facts_cf(), Key(1), value).ok());
+  EXPECT_TRUE(VerifyOf(*log).ok);
+}
+
+TEST(EventLogFactsTest, ALogWrittenWithoutFactsTakesThemFromThen) {
+  TempDir dir{"event_log_test"};
+  {
+    LogOptions old;
+    old.write_facts = false;
+    auto log = OpenOk(dir.path(), old);
+    ASSERT_NE(log, nullptr);
+    AppendOk(*log, Sessions("a", 3));
+    EXPECT_TRUE(FactsOf(*log).empty());
+  }
+  auto log = OpenOk(dir.path());
+  ASSERT_NE(log, nullptr);
+  AppendOk(*log, Sessions("b", 2));
+  EXPECT_EQ(FactsOf(*log), (std::vector<Chunk>{{4, 2, Encoded(*log, 4, 5)}}));
+  EXPECT_EQ(EndAt(*log, 3), 0u);
+  EXPECT_TRUE(VerifyOf(*log).ok);
 }
 
 TEST(EventLogTest, ReadOnlyNeedsAnExistingLog) {

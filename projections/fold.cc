@@ -3,7 +3,11 @@
 #include <algorithm>
 #include <cassert>
 #include <climits>
+#include <span>
 #include <tuple>
+#include <unordered_map>
+#include <utility>
+#include <vector>
 
 namespace ledger {
 
@@ -73,51 +77,63 @@ void FoldContext::SetEnrolments(ProviderIdx p, NetworkIdx n, std::vector<Enrolme
   std::sort(events.begin(), events.end(), [](const EnrolmentEvent& a, const EnrolmentEvent& b) {
     return a.day != b.day ? a.day < b.day : a.seq < b.seq;
   });
-  auto& spans = enrolled_[{p, n}];
-  spans.clear();
+  assert(p != kNoProvider);
+  if (enrolled_.size() <= p) enrolled_.resize(size_t{p} + 1);
+  std::vector<EnrolmentSpan>& spans = enrolled_[p];
+  std::erase_if(spans, [&](const EnrolmentSpan& s) { return s.network == n; });
   bool open = false;
   for (const auto& e : events) {
     if (e.enrolled && !open) {
-      spans.push_back({e.day, INT32_MAX});
+      spans.push_back({n, e.day, INT32_MAX});
       open = true;
     } else if (!e.enrolled && open) {
-      spans.back().second = e.day;  // enrolled up to and including the day it left
+      spans.back().to = e.day;  // enrolled up to and including the day it left
       open = false;
     }
   }
 }
 
 void FoldContext::AddAssessment(BeneficiaryIdx b, NetworkIdx n, CivilDay day) {
-  auto [it, inserted] = first_assessment_.emplace(std::pair(b, n), day);
-  if (!inserted) it->second = std::min(it->second, day);
+  if (first_assessment_.size() <= b) first_assessment_.resize(size_t{b} + 1);
+  std::vector<FirstAssessment>& firsts = first_assessment_[b];
+  for (FirstAssessment& f : firsts) {
+    if (f.network == n) {
+      f.day = std::min(f.day, day);
+      return;
+    }
+  }
+  firsts.push_back({n, day});
 }
 
 void FoldContext::ClearAssessments(BeneficiaryIdx b) {
-  auto it = first_assessment_.lower_bound({b, 0});
-  while (it != first_assessment_.end() && it->first.first == b) it = first_assessment_.erase(it);
+  if (b < first_assessment_.size()) first_assessment_[b].clear();
 }
 
 bool FoldContext::Enrolled(ProviderIdx p, NetworkIdx n, CivilDay d) const {
-  auto it = enrolled_.find({p, n});
-  if (it == enrolled_.end()) return false;
-  for (const auto& [from, to] : it->second) {
-    if (d >= from && d <= to) return true;
+  if (p >= enrolled_.size()) return false;
+  for (const EnrolmentSpan& s : enrolled_[p]) {
+    if (s.network == n && d >= s.from && d <= s.to) return true;
   }
   return false;
 }
 
 bool FoldContext::Assessed(BeneficiaryIdx b, NetworkIdx n, CivilDay d) const {
-  auto it = first_assessment_.find({b, n});
-  return it != first_assessment_.end() && it->second <= d;
+  if (b >= first_assessment_.size()) return false;
+  for (const FirstAssessment& f : first_assessment_[b]) {
+    if (f.network == n) return f.day <= d;
+  }
+  return false;
 }
 
 Population FoldContext::PopulationOf(NetworkIdx n) const {
   return n < population_.size() ? population_[n] : Population::kUnknown;
 }
 
-Reason FoldContext::AgeReason(NetworkIdx n, const Person& p, CivilDay d, const Ruleset& r) const {
-  const int32_t age = AgeOn(p.birth, d);
-  switch (PopulationOf(n)) {
+namespace {
+
+// FoldContext::AgeReason for a population and an age.
+Reason AgeReasonFor(Population population, int32_t age, const Ruleset& r) {
+  switch (population) {
     case Population::kUnknown:
       return Reason::kNoConvention;  // no registered network
     case Population::kChildren:
@@ -128,6 +144,42 @@ Reason FoldContext::AgeReason(NetworkIdx n, const Person& p, CivilDay d, const R
       return Reason::kNone;
   }
   return Reason::kNone;
+}
+
+// The first day of `year` on which AgeOn counts the year for a person born on `b`: the birthday,
+// or 1 March for 29 February in a common year.
+CivilDay BirthdayIn(const CivilDate& b, int32_t year) {
+  if (b.day > DaysInMonth(year, b.month)) return ToDay(CivilDate{year, b.month + 1, 1});
+  return ToDay(CivilDate{year, b.month, b.day});
+}
+
+// AgeOn for the dates of one person's fold: the age holds from one birthday to the next, so
+// dates visited in order are mostly answered without date arithmetic.
+class AgeCache {
+ public:
+  int32_t On(CivilDay birth, CivilDay day) {
+    if (birth != birth_ || day < from_ || day >= until_) Fill(birth, day);
+    return age_;
+  }
+
+ private:
+  void Fill(CivilDay birth, CivilDay day) {
+    const CivilDate b = FromDay(birth);
+    birth_ = birth;
+    age_ = AgeOn(birth, day);
+    from_ = BirthdayIn(b, b.year + age_);
+    until_ = BirthdayIn(b, b.year + age_ + 1);
+    assert(day >= from_ && day < until_);
+  }
+
+  CivilDay birth_ = 0, from_ = 0, until_ = 0;  // [from_, until_): empty until filled
+  int32_t age_ = 0;
+};
+
+}  // namespace
+
+Reason FoldContext::AgeReason(NetworkIdx n, const Person& p, CivilDay d, const Ruleset& r) const {
+  return AgeReasonFor(PopulationOf(n), AgeOn(p.birth, d), r);
 }
 
 // --- helpers ---------------------------------------------------------------------------------
@@ -157,17 +209,19 @@ std::optional<Cents> FeeOf(const Ruleset* r, FeeItem item, CivilDay d) {
   const FeeRow* row = r->Fee(item, d);
   return row ? std::optional<Cents>(row->cents) : std::nullopt;
 }
-bool YoungFree(const Ruleset& r, const Person& p, CivilDay d) {
+// `age`: the person's age on `d`.
+bool YoungFree(const Ruleset& r, CivilDay d, int32_t age) {
   return r.young_free_max_age && r.young_free_from && d >= *r.young_free_from &&
-         AgeOn(p.birth, d) <= *r.young_free_max_age;
+         age <= *r.young_free_max_age;
 }
 bool SchoolFree(const Ruleset& r, const CareEvent& c) {
   return c.school_cpms && r.cpms_school_free_from && c.day >= *r.cpms_school_free_from;
 }
 
-Line MakeLine(const CareEvent& c, ProviderIdx provider, uint16_t part, FeeItem item,
-              const Ruleset* r, Reason reason, Cents fee, Cents copay) {
-  Line l;
+// Appends a line to `lines`, written in place.
+void AddLine(std::vector<Line>* lines, const CareEvent& c, ProviderIdx provider, uint16_t part,
+             FeeItem item, const Ruleset* r, Reason reason, Cents fee, Cents copay) {
+  Line& l = lines->emplace_back();
   l.provider = provider;
   l.network = c.network;
   l.day = c.day;
@@ -183,7 +237,6 @@ Line MakeLine(const CareEvent& c, ProviderIdx provider, uint16_t part, FeeItem i
     l.insurer = fee - copay;
   }
   assert(l.fee == l.copay + l.insurer);  // conservation, on every line
-  return l;
 }
 
 // How a group session stands before its participants' shares: the session-level reason and,
@@ -203,13 +256,18 @@ GroupPricing PriceGroupSession(const FoldContext& ctx, const CareEvent& c) {
       ctx.PopulationOf(c.network) == Population::kUnknown) {
     session = Reason::kNoConvention;
   } else {
+    // Assessments matter for treatment only; eligible participants are counted up to the
+    // minimum.
+    const bool all_assessed =
+        c.function != CareFunction::kTreatment ||
+        std::all_of(c.participants.begin(), c.participants.end(),
+                    [&](const Person& p) { return ctx.Assessed(p.who, c.network, c.day); });
     int32_t eligible = 0;
-    bool all_assessed = true;
-    for (const Person& p : c.participants) {
-      if (ctx.AgeReason(c.network, p, c.day, *r) == Reason::kNone) ++eligible;
-      if (!ctx.Assessed(p.who, c.network, c.day)) all_assessed = false;
+    for (size_t i = 0;
+         all_assessed && i < c.participants.size() && eligible < r->group_min_participants; ++i) {
+      if (ctx.AgeReason(c.network, c.participants[i], c.day, *r) == Reason::kNone) ++eligible;
     }
-    if (c.function == CareFunction::kTreatment && !all_assessed) {
+    if (!all_assessed) {
       session = Reason::kNoAssessment;
     } else if (eligible < r->group_min_participants) {
       session = Reason::kGroupTooSmall;
@@ -259,30 +317,60 @@ bool GroupPaid(const FoldContext& ctx, const CareEvent& c, const Ruleset* r) {
   return false;  // kGroupTooSmall
 }
 
-// One beneficiary's fold state.
+// One beneficiary's fold state, in buffers that outlive it (BeneficiaryFolder's).
 class Folder {
  public:
-  Folder(const FoldContext& ctx, BeneficiaryIdx who) : ctx_(ctx), who_(who) {}
+  using PendingException = std::tuple<CareFunction, NetworkIdx, CivilDay>;
+  // `out` and `pending_exceptions` empty; `spare`: trajectories whose buffers may be reused.
+  // `group_paid`: GroupPaid answers under `ctx`, by seq.
+  Folder(const FoldContext& ctx, BeneficiaryIdx who, BeneficiaryFold* out,
+         std::vector<Trajectory>* spare, std::vector<PendingException>* pending_exceptions,
+         std::unordered_map<Seq, bool>* group_paid)
+      : ctx_(ctx),
+        who_(who),
+        out_(*out),
+        trajectories_(out->trajectories),
+        spare_(*spare),
+        pending_exceptions_(*pending_exceptions),
+        group_paid_(*group_paid) {}
 
   void Individual(const CareEvent& c);
   void Group(const CareEvent& c);
   void Concertation(const CareEvent& c);
   void Exception(const CareEvent& c);
-  BeneficiaryFold Finish();
+  void Finish();
 
  private:
+  int32_t Age(const Person& p, CivilDay d) { return ages_.On(p.birth, d); }
+  Reason AgeReason(NetworkIdx n, const Person& p, CivilDay d, const Ruleset& r) {
+    return AgeReasonFor(ctx_.PopulationOf(n), Age(p, d), r);
+  }
   Trajectory* Active(CareFunction f, NetworkIdx n, CivilDay d) {
     for (auto it = trajectories_.rbegin(); it != trajectories_.rend(); ++it) {
       if (it->function == f && it->network == n) return it->Active(d) ? &*it : nullptr;
     }
     return nullptr;
   }
+  // A new trajectory, with the (emptied) day lists of a spare one when there is one.
+  Trajectory NewTrajectory() {
+    Trajectory t;
+    if (spare_.empty()) return t;
+    Trajectory& s = spare_.back();
+    t.individual_days.swap(s.individual_days);
+    t.group_days.swap(s.group_days);
+    t.exception_days.swap(s.exception_days);
+    spare_.pop_back();
+    t.individual_days.clear();
+    t.group_days.clear();
+    t.exception_days.clear();
+    return t;
+  }
   // Any non-voided session starts a trajectory when none is active on its date; the counter
   // table is fixed then.
   Trajectory& ActiveOrStart(const Person& p, CareFunction f, NetworkIdx n, CivilDay d,
                             const Ruleset* r) {
     if (Trajectory* t = Active(f, n, d)) return *t;
-    Trajectory t;
+    Trajectory t = NewTrajectory();
     t.who = who_;
     t.function = f;
     t.network = n;
@@ -298,7 +386,7 @@ class Folder {
         t.column = Column::kAdults;
         break;
       case Population::kMixed:
-        t.column = AgeOn(p.birth, d) <= mixed_max ? Column::kChildren : Column::kAdults;
+        t.column = Age(p, d) <= mixed_max ? Column::kChildren : Column::kAdults;
         break;
     }
     // An exception granted earlier the same day, before this first session, is for the
@@ -312,11 +400,14 @@ class Folder {
 
   const FoldContext& ctx_;
   BeneficiaryIdx who_;
-  std::vector<Trajectory> trajectories_;  // in start order
-  std::vector<std::tuple<CareFunction, NetworkIdx, CivilDay>> pending_exceptions_;
+  BeneficiaryFold& out_;
+  std::vector<Trajectory>& trajectories_;  // out_.trajectories, in start order until Finish
+  std::vector<Trajectory>& spare_;
+  std::vector<PendingException>& pending_exceptions_;
+  std::unordered_map<Seq, bool>& group_paid_;
+  AgeCache ages_;                   // the beneficiary's
   CivilDay daily_day_ = INT32_MIN;  // the day of the last billable individual session
   int32_t daily_count_ = 0;         // and how many that day
-  BeneficiaryFold out_;
 };
 
 void Folder::Individual(const CareEvent& c) {
@@ -324,13 +415,11 @@ void Folder::Individual(const CareEvent& c) {
   const Person& p = c.beneficiary;
   Trajectory& t = ActiveOrStart(p, c.function, c.network, c.day, r);
   const FeeItem item = FeeItem::kIndividualSession;
-  const std::optional<Cents> fee = FeeOf(r, item, c.day);
-  auto reject = [&](Reason why) {
-    out_.lines.push_back(MakeLine(c, c.provider, 0, item, r, why, {}, {}));
-  };
+  const FeeRow* const fee = r ? r->Fee(item, c.day) : nullptr;  // not paid that day when null
+  auto reject = [&](Reason why) { AddLine(&out_.lines, c, c.provider, 0, item, r, why, {}, {}); };
   if (!fee || !FunctionBillable(*r, c.function)) return reject(Reason::kNoConvention);
   if (!ctx_.Enrolled(c.provider, c.network, c.day)) return reject(Reason::kProviderNotEnrolled);
-  if (Reason a = ctx_.AgeReason(c.network, p, c.day, *r); a != Reason::kNone) return reject(a);
+  if (Reason a = AgeReason(c.network, p, c.day, *r); a != Reason::kNone) return reject(a);
   if (c.function == CareFunction::kTreatment && !ctx_.Assessed(who_, c.network, c.day)) {
     return reject(Reason::kNoAssessment);
   }
@@ -345,19 +434,22 @@ void Folder::Individual(const CareEvent& c) {
   if (max && used >= *max + extra) return reject(Reason::kCounterExhausted);
 
   Cents copay = p.bim ? r->copay_individual_bim : r->copay_individual;
-  if ((used == 0 && r->first_individual_free) || YoungFree(*r, p, c.day) || SchoolFree(*r, c)) {
+  if ((used == 0 && r->first_individual_free) || YoungFree(*r, c.day, Age(p, c.day)) ||
+      SchoolFree(*r, c)) {
     copay = Cents{0};
   }
   t.individual_days.push_back(c.day);
   daily_day_ = c.day;
   daily_count_ = today + 1;
-  out_.lines.push_back(
-      MakeLine(c, c.provider, 0, item, r, Reason::kNone, *fee, std::min(copay, *fee)));
+  AddLine(&out_.lines, c, c.provider, 0, item, r, Reason::kNone, fee->cents,
+          std::min(copay, fee->cents));
 }
 
 void Folder::Group(const CareEvent& c) {
   const Ruleset* r = ctx_.rules().InForce(c.day);
-  const bool paid = GroupPaid(ctx_, c, r);
+  const auto [known, inserted] = group_paid_.try_emplace(c.seq, false);
+  if (inserted) known->second = GroupPaid(ctx_, c, r);
+  const bool paid = known->second;
   for (size_t i = 0; i < c.participants.size(); ++i) {
     const Person& p = c.participants[i];
     if (p.who != who_) continue;
@@ -365,12 +457,12 @@ void Folder::Group(const CareEvent& c) {
     GroupShare share{c.seq, static_cast<uint16_t>(i), false, Cents{0}};
     // Counted only when the session is paid to someone; out-of-age participants pay nothing;
     // over the group counter (2021): no co-pay, reported, facilitators' fees unaffected.
-    if (paid && ctx_.AgeReason(c.network, p, c.day, *r) == Reason::kNone) {
+    if (paid && AgeReason(c.network, p, c.day, *r) == Reason::kNone) {
       const std::optional<int32_t> max = GroupMax(*r, t.column, c.function);
       if (!max || static_cast<int32_t>(t.group_days.size()) < *max) {
         t.group_days.push_back(c.day);
         share.counted = true;
-        if (!YoungFree(*r, p, c.day) && !SchoolFree(*r, c))
+        if (!YoungFree(*r, c.day, Age(p, c.day)) && !SchoolFree(*r, c))
           share.copay = r->copay_group_participant;
       }
     }
@@ -386,7 +478,7 @@ void Folder::Concertation(const CareEvent& c) {
   Reason session = Reason::kNone;
   if (!unit || !r->treatment_billable) {
     session = Reason::kNoConvention;
-  } else if (Reason a = ctx_.AgeReason(c.network, c.beneficiary, c.day, *r); a != Reason::kNone) {
+  } else if (Reason a = AgeReason(c.network, c.beneficiary, c.day, *r); a != Reason::kNone) {
     session = a;
   } else {
     int32_t care_providers = 0;
@@ -410,7 +502,7 @@ void Folder::Concertation(const CareEvent& c) {
       why = Reason::kProviderNotEnrolled;
     }
     any_paid = any_paid || why == Reason::kNone;
-    out_.lines.push_back(MakeLine(c, p.provider, static_cast<uint16_t>(i), item, r, why, fee, {}));
+    AddLine(&out_.lines, c, p.provider, static_cast<uint16_t>(i), item, r, why, fee, {});
   }
   if (any_paid) {
     t->concertation_units += c.units;
@@ -426,26 +518,30 @@ void Folder::Exception(const CareEvent& c) {
   }
 }
 
-BeneficiaryFold Folder::Finish() {
+void Folder::Finish() {
   std::sort(
       trajectories_.begin(), trajectories_.end(), [](const Trajectory& a, const Trajectory& b) {
         return std::tie(a.function, a.network, a.start) < std::tie(b.function, b.network, b.start);
       });
-  out_.trajectories = std::move(trajectories_);
-  return std::move(out_);
 }
 
 }  // namespace
 
-BeneficiaryFold FoldBeneficiary(const FoldContext& ctx, BeneficiaryIdx who,
-                                std::vector<const CareEvent*> events) {
+const BeneficiaryFold& BeneficiaryFolder::Fold(BeneficiaryIdx who,
+                                               std::span<const CareEvent*> events) {
+  const FoldContext& ctx = ctx_;
+  for (Trajectory& t : fold_.trajectories) spare_.push_back(std::move(t));
+  fold_.trajectories.clear();
+  fold_.lines.clear();
+  fold_.shares.clear();
+  pending_exceptions_.clear();
   // Care-date order, then recording order; a concertation comes after the sessions of its day,
   // which may start the treatment trajectory it needs (it changes no session's pricing).
   auto rank = [](const CareEvent* c) { return c->kind == CareKind::kConcertation ? 1 : 0; };
   std::sort(events.begin(), events.end(), [&](const CareEvent* a, const CareEvent* b) {
     return std::tuple(a->day, rank(a), a->seq) < std::tuple(b->day, rank(b), b->seq);
   });
-  Folder folder(ctx, who);
+  Folder folder(ctx, who, &fold_, &spare_, &pending_exceptions_, &group_paid_);
   for (const CareEvent* c : events) {
     switch (c->kind) {
       case CareKind::kIndividual:
@@ -465,7 +561,15 @@ BeneficiaryFold FoldBeneficiary(const FoldContext& ctx, BeneficiaryIdx who,
         break;  // not about a beneficiary
     }
   }
-  return folder.Finish();
+  folder.Finish();
+  return fold_;
+}
+
+BeneficiaryFold FoldBeneficiary(const FoldContext& ctx, BeneficiaryIdx who,
+                                std::vector<const CareEvent*> events) {
+  BeneficiaryFolder folder(ctx);
+  folder.Fold(who, events);
+  return folder.Take();
 }
 
 std::vector<Line> GroupLines(const FoldContext& ctx, const CareEvent& c,
@@ -476,11 +580,12 @@ std::vector<Line> GroupLines(const FoldContext& ctx, const CareEvent& c,
     if (s.seq == c.seq) copays += s.copay;
   }
   std::vector<Line> lines;
+  lines.reserve(c.facilitators.size());
   for (size_t i = 0; i < c.facilitators.size(); ++i) {
     const auto& [why, fee] = g.facilitators[i];
     const Cents copay = static_cast<int>(i) == g.first_paid ? std::min(copays, fee) : Cents{0};
-    lines.push_back(MakeLine(c, c.facilitators[i].provider, static_cast<uint16_t>(i),
-                             GroupItem(c.facilitators[i].role), g.r, why, fee, copay));
+    AddLine(&lines, c, c.facilitators[i].provider, static_cast<uint16_t>(i),
+            GroupItem(c.facilitators[i].role), g.r, why, fee, copay);
   }
   return lines;
 }
@@ -493,6 +598,7 @@ std::vector<Line> CommunityLines(const FoldContext& ctx, const CareEvent& c) {
                      c.interaction_minutes >= r->community_min_interaction_minutes &&
                      static_cast<int32_t>(c.facilitators.size()) >= r->community_min_facilitators;
   std::vector<Line> lines;
+  lines.reserve(c.facilitators.size());
   for (size_t i = 0; i < c.facilitators.size(); ++i) {
     const Facilitator& f = c.facilitators[i];
     const FeeItem item = CommunityItem(f.role);
@@ -505,8 +611,8 @@ std::vector<Line> CommunityLines(const FoldContext& ctx, const CareEvent& c) {
     } else if (!meets) {
       why = Reason::kCommunityRequirements;
     }
-    lines.push_back(MakeLine(c, f.provider, static_cast<uint16_t>(i), item, r, why,
-                             fee.value_or(Cents{}), Cents{0}));
+    AddLine(&lines, c, f.provider, static_cast<uint16_t>(i), item, r, why, fee.value_or(Cents{}),
+            Cents{0});
   }
   return lines;
 }
@@ -522,7 +628,9 @@ std::vector<Line> MissionLines(const FoldContext& ctx, const CareEvent& c) {
     why = Reason::kProviderNotEnrolled;
   }
   const Cents fee = hour ? ProRataHalfUp(*hour, c.minutes, 60) : Cents{};
-  return {MakeLine(c, c.provider, 0, item, r, why, fee, Cents{0})};
+  std::vector<Line> lines;
+  AddLine(&lines, c, c.provider, 0, item, r, why, fee, Cents{0});
+  return lines;
 }
 
 }  // namespace ledger

@@ -15,6 +15,9 @@
 #include <map>
 #include <optional>
 #include <span>
+#include <tuple>
+#include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "projections/model.h"
@@ -70,11 +73,21 @@ class FoldContext {
   Reason AgeReason(NetworkIdx n, const Person& p, CivilDay d, const Ruleset& r) const;
 
  private:
+  // A provider's enrolment in a network from one day to another, inclusive.
+  struct EnrolmentSpan {
+    NetworkIdx network;
+    CivilDay from, to;
+  };
+  struct FirstAssessment {
+    NetworkIdx network;
+    CivilDay day;
+  };
+
   const RulesetCatalog* rules_;
   std::vector<Population> population_;
-  std::map<std::pair<ProviderIdx, NetworkIdx>, std::vector<std::pair<CivilDay, CivilDay>>>
-      enrolled_;
-  std::map<std::pair<BeneficiaryIdx, NetworkIdx>, CivilDay> first_assessment_;
+  // By provider, then by beneficiary: each a short list, read once or more for every line.
+  std::vector<std::vector<EnrolmentSpan>> enrolled_;
+  std::vector<std::vector<FirstAssessment>> first_assessment_;
 };
 
 struct BeneficiaryFold {
@@ -87,6 +100,28 @@ struct BeneficiaryFold {
 // part in, concertations, exceptions). `events` need not be sorted.
 BeneficiaryFold FoldBeneficiary(const FoldContext& ctx, BeneficiaryIdx who,
                                 std::vector<const CareEvent*> events);
+
+// FoldBeneficiary under one context for one beneficiary after another, reusing its buffers:
+// once they have grown, a fold allocates nothing. It remembers, by seq, whether the group
+// sessions it met are paid (every participant's fold asks), so neither `ctx` (which must outlive
+// it) nor the history the events come from may change while it is used. Not thread-safe: one
+// per thread.
+class BeneficiaryFolder {
+ public:
+  explicit BeneficiaryFolder(const FoldContext& ctx) : ctx_(ctx) {}
+  // As FoldBeneficiary; sorts `events` in place (into the fold's order). The fold returned is
+  // valid until the next call.
+  const BeneficiaryFold& Fold(BeneficiaryIdx who, std::span<const CareEvent*> events);
+  // The last fold, taken out.
+  BeneficiaryFold Take() { return std::move(fold_); }
+
+ private:
+  BeneficiaryFold fold_;
+  std::vector<Trajectory> spare_;  // trajectories of earlier folds, kept for their buffers
+  std::vector<std::tuple<CareFunction, NetworkIdx, CivilDay>> pending_exceptions_;
+  const FoldContext& ctx_;
+  std::unordered_map<Seq, bool> group_paid_;  // GroupPaid under ctx_, by seq
+};
 
 // The lines of a group session, given the shares of its participants (any order; shares of
 // other sessions are ignored). A community intervention, a support mission.

@@ -8,15 +8,12 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "ledger/facts.h"
 #include "projections/key_index.h"
 
 namespace ledger {
 
 namespace {
-
-std::string_view View(capnp::Text::Reader t) { return {t.cStr(), t.size()}; }
-
-bool Treatment(schema::CareFunction f) { return FunctionOf(f) == CareFunction::kTreatment; }
 
 // NISS numbers -> dense indices. A NISS is 11 digits (checked when appended), so it is interned
 // by its value: no string is built or hashed. Anything else (never expected) is numbered through
@@ -77,7 +74,8 @@ class FastNames {
 }  // namespace
 
 // What one reader gathers from its seq range, with names interned locally; Load merges the
-// parts into the first one's indices.
+// parts into the first one's indices. It reads facts (ledger/facts.h): as written beside the
+// events, or, for events a version before facts wrote, encoded from the events as read.
 struct PackedHistory::Part {
   PackedCare* care = nullptr;  // room for one record per event of the range
   size_t care_size = 0;
@@ -88,81 +86,76 @@ struct PackedHistory::Part {
   std::vector<Population> population;  // by network; the first registration holds
   std::vector<std::pair<std::pair<ProviderIdx, NetworkIdx>, EnrolmentEvent>> enrolments;
   std::vector<std::pair<std::tuple<BeneficiaryIdx, NetworkIdx, CivilDay>, Seq>> assessments;
-  std::vector<std::pair<Seq, std::string>> rulesets, voids;  // seq, document / target id
-  std::vector<Seq> void_targets;  // by void: the target's seq from the id index, 0 if none
+  std::vector<std::pair<Seq, std::string>> rulesets;  // seq, document
+  std::vector<std::pair<Seq, Seq>> voids;             // seq, the target's seq
   Seq last_seq = 0;
 
-  void Add(const StoredEventView& view);
-  void AddCare(Seq seq, CivilDay day, schema::Event::Body::Reader body);
-  NetworkIdx Network(capnp::Text::Reader id) {
-    const NetworkIdx n = network_names.Intern(View(id), &networks);
+  // Reads one record; false when it is cut short or of an unknown kind.
+  bool Add(Seq seq, FactReader& r);
+  void AddCare(Seq seq, CivilDay day, schema::Event::Body::Which kind, FactReader& r);
+  NetworkIdx Network(std::string_view id) {
+    const NetworkIdx n = network_names.Intern(id, &networks);
     if (population.size() <= n) population.resize(n + 1, Population::kUnknown);
     return n;
   }
-  ProviderIdx Provider(capnp::Text::Reader id) {
-    return provider_names.Intern(View(id), &providers);
-  }
-  Person PersonOf(schema::Beneficiary::Reader b) {
-    return Person{beneficiaries.Intern(View(b.getNiss())), b.getBirthDay(), b.getBim()};
+  ProviderIdx Provider(std::string_view id) { return provider_names.Intern(id, &providers); }
+  Person PersonOf(FactReader& r) {
+    const FactPerson p = r.Person();
+    const uint32_t who =
+        p.niss == kOddNiss ? beneficiaries.Intern(p.odd) : beneficiaries.InternKey(p.niss);
+    return Person{who, p.birth, p.bim};
   }
 };
 
-void PackedHistory::Part::Add(const StoredEventView& view) {
+bool PackedHistory::Part::Add(Seq seq, FactReader& r) {
   using B = schema::Event::Body;
-  const Seq seq = view.seq();
   last_seq = std::max(last_seq, seq);
-  const schema::Event::Reader ev = view.event();
-  const CivilDay day = ev.getOccurredOn();
-  const auto body = ev.getBody();
-  switch (body.which()) {
+  const auto kind = static_cast<B::Which>(r.U8());
+  const CivilDay day = r.I32();
+  switch (kind) {
     case B::NETWORK_REGISTERED: {
-      auto b = body.getNetworkRegistered();
-      const NetworkIdx n = Network(b.getNetworkId());
-      if (population[n] == Population::kUnknown) {
-        population[n] = PopulationOf(b.getPopulation());
-      }
-      return;
+      const NetworkIdx n = Network(r.Str());
+      const auto population_of = static_cast<schema::Population>(r.U8());
+      if (population[n] == Population::kUnknown) population[n] = PopulationOf(population_of);
+      return r.ok();
     }
-    case B::PROVIDER_ENROLLED: {
-      auto b = body.getProviderEnrolled();
-      enrolments.push_back(
-          {{Provider(b.getProviderId()), Network(b.getNetworkId())}, {day, seq, true}});
-      return;
-    }
+    case B::PROVIDER_ENROLLED:
     case B::PROVIDER_LEFT: {
-      auto b = body.getProviderLeft();
-      enrolments.push_back(
-          {{Provider(b.getProviderId()), Network(b.getNetworkId())}, {day, seq, false}});
-      return;
+      const ProviderIdx p = Provider(r.Str());
+      const NetworkIdx n = Network(r.Str());
+      enrolments.push_back({{p, n}, {day, seq, kind == B::PROVIDER_ENROLLED}});
+      return r.ok();
     }
     case B::BUDGET_ALLOCATED:
     case B::INVOICE_ISSUED:
-      return;  // not folded into lines
+      return r.ok();  // not folded into lines
     case B::RULESET_PUBLISHED:
-      rulesets.emplace_back(seq, body.getRulesetPublished().getRulesetJson().cStr());
-      return;
+      rulesets.emplace_back(seq, r.Str32());
+      return r.ok();
     case B::ASSESSMENT_RECORDED: {
-      auto b = body.getAssessmentRecorded();
-      const Person p = PersonOf(b.getBeneficiary());
-      assessments.push_back({{p.who, Network(b.getNetworkId()), day}, seq});
-      return;
+      const NetworkIdx n = Network(r.Str());
+      const Person p = PersonOf(r);
+      assessments.push_back({{p.who, n, day}, seq});
+      return r.ok();
     }
     case B::EVENT_VOIDED:
-      voids.emplace_back(seq, body.getEventVoided().getTarget().cStr());
-      return;
+      voids.emplace_back(seq, r.U64());
+      return r.ok();
     case B::EXCEPTION_GRANTED:
     case B::SESSION_INDIVIDUAL:
     case B::SESSION_GROUP:
     case B::COMMUNITY_INTERVENTION:
     case B::SUPPORT_MISSION:
     case B::CONCERTATION_HELD:
-      AddCare(seq, day, body);
-      return;
+      AddCare(seq, day, kind, r);
+      return r.ok();
   }
+  return false;
 }
 
 // As History::ToCare, packed.
-void PackedHistory::Part::AddCare(Seq seq, CivilDay day, schema::Event::Body::Reader body) {
+void PackedHistory::Part::AddCare(Seq seq, CivilDay day, schema::Event::Body::Which kind,
+                                  FactReader& r) {
   using B = schema::Event::Body;
   PackedCare& p = care[care_size++];
   p.seq = static_cast<uint32_t>(seq);
@@ -172,90 +165,90 @@ void PackedHistory::Part::AddCare(Seq seq, CivilDay day, schema::Event::Body::Re
   p.provider = kNoProvider;
   p.network = 0;
   p.flags = 0;
-  auto packed_person = [&](schema::Beneficiary::Reader b) {
-    const Person person = PersonOf(b);
+  auto packed_person = [&] {
+    const Person person = PersonOf(r);
     p.who = person.who;
     p.birth = person.birth;
     if (person.bim) p.flags |= PackedCare::kBim;
   };
+  auto treatment = [&] {
+    if (FunctionOf(static_cast<schema::CareFunction>(r.U8())) == CareFunction::kTreatment) {
+      p.flags |= PackedCare::kTreatment;
+    }
+  };
+  auto school_cpms = [&] {
+    const auto location = static_cast<schema::Location>(r.U8());
+    return SchoolCpms(location, static_cast<schema::Organiser>(r.U8()));
+  };
   // The other kinds are kept whole, as History keeps them.
-  auto detail = [&](CareKind kind) -> CareEvent& {
-    p.kind = kind;
+  auto detail = [&](CareKind k) -> CareEvent& {
+    p.kind = k;
     p.who = static_cast<uint32_t>(details.size());
     CareEvent& c = details.emplace_back();
     c.seq = seq;
     c.day = day;
-    c.kind = kind;
+    c.kind = k;
     return c;
   };
-  auto facilitators = [&](CareEvent& c, capnp::List<schema::Facilitator>::Reader list) {
-    for (auto f : list)
-      c.facilitators.push_back({Provider(f.getProviderId()), RoleOf(f.getRole())});
-  };
-  switch (body.which()) {
-    case B::SESSION_INDIVIDUAL: {
-      auto b = body.getSessionIndividual();
-      p.kind = CareKind::kIndividual;
-      p.network = Network(b.getNetworkId());
-      p.provider = Provider(b.getProviderId());
-      packed_person(b.getBeneficiary());
-      if (Treatment(b.getFunction())) p.flags |= PackedCare::kTreatment;
-      if (b.getWithContext()) p.flags |= PackedCare::kWithContext;
-      if (SchoolCpms(b.getLocation(), b.getOrganiser())) p.flags |= PackedCare::kSchoolCpms;
-      return;
+  auto facilitators = [&](CareEvent& c) {
+    for (uint32_t n = r.U32(); n > 0 && r.ok(); --n) {
+      const ProviderIdx provider = Provider(r.Str());
+      c.facilitators.push_back({provider, RoleOf(static_cast<schema::Profession>(r.U8()))});
     }
+  };
+  switch (kind) {
+    case B::SESSION_INDIVIDUAL:
     case B::EXCEPTION_GRANTED: {
-      auto b = body.getExceptionGranted();
-      p.kind = CareKind::kException;
-      p.network = Network(b.getNetworkId());
-      p.provider = Provider(b.getProviderId());
-      packed_person(b.getBeneficiary());
-      if (Treatment(b.getFunction())) p.flags |= PackedCare::kTreatment;
+      p.kind = kind == B::SESSION_INDIVIDUAL ? CareKind::kIndividual : CareKind::kException;
+      p.provider = Provider(r.Str());
+      p.network = Network(r.Str());
+      packed_person();
+      treatment();
+      if (kind == B::EXCEPTION_GRANTED) return;
+      if (school_cpms()) p.flags |= PackedCare::kSchoolCpms;
+      if (r.U8() != 0) p.flags |= PackedCare::kWithContext;
       return;
     }
     case B::SESSION_GROUP: {
-      auto b = body.getSessionGroup();
       CareEvent& c = detail(CareKind::kGroup);
-      facilitators(c, b.getFacilitators());
-      c.network = Network(b.getNetworkId());
-      c.function = FunctionOf(b.getFunction());
-      c.minutes = b.getMinutes();
-      c.school_cpms = SchoolCpms(b.getLocation(), b.getOrganiser());
-      for (auto person : b.getParticipants()) c.participants.push_back(PersonOf(person));
+      facilitators(c);
+      c.network = Network(r.Str());
+      c.function = FunctionOf(static_cast<schema::CareFunction>(r.U8()));
+      c.minutes = r.I32();
+      c.school_cpms = school_cpms();
+      for (uint32_t n = r.U32(); n > 0 && r.ok(); --n) c.participants.push_back(PersonOf(r));
       p.network = c.network;
       return;
     }
     case B::COMMUNITY_INTERVENTION: {
-      auto b = body.getCommunityIntervention();
       CareEvent& c = detail(CareKind::kCommunity);
-      facilitators(c, b.getFacilitators());
-      c.network = Network(b.getNetworkId());
-      c.minutes = b.getMinutes();
-      c.interaction_minutes = b.getInteractionMinutes();
-      c.participant_count = b.getParticipantCount();
-      c.defined_group = b.getDefinedGroup();
+      facilitators(c);
+      c.network = Network(r.Str());
+      c.minutes = r.I32();
+      c.interaction_minutes = r.I32();
+      c.participant_count = r.I32();
+      c.defined_group = r.U8() != 0;
       p.network = c.network;
       return;
     }
     case B::SUPPORT_MISSION: {
-      auto b = body.getSupportMission();
       CareEvent& c = detail(CareKind::kMission);
-      c.network = Network(b.getNetworkId());
-      c.provider = Provider(b.getProviderId());
-      c.minutes = b.getMinutes();
+      c.provider = Provider(r.Str());
+      c.network = Network(r.Str());
+      c.minutes = r.I32();
       p.network = c.network;
       return;
     }
     case B::CONCERTATION_HELD: {
-      auto b = body.getConcertationHeld();
       CareEvent& c = detail(CareKind::kConcertation);
-      c.network = Network(b.getNetworkId());
-      c.beneficiary = PersonOf(b.getBeneficiary());
-      c.units = b.getUnits();
-      for (auto cp : b.getParticipants()) {
+      c.network = Network(r.Str());
+      c.beneficiary = PersonOf(r);
+      c.units = r.I32();
+      for (uint32_t n = r.U32(); n > 0 && r.ok(); --n) {
         ConcertationParticipant out;
-        if (cp.getProviderId().size() > 0) out.provider = Provider(cp.getProviderId());
-        out.care_provider = cp.getCareProvider();
+        const std::string_view provider = r.Str();
+        if (!provider.empty()) out.provider = Provider(provider);
+        out.care_provider = r.U8() != 0;
         c.concertation.push_back(out);
       }
       p.network = c.network;
@@ -288,7 +281,8 @@ struct Remap {
   void Apply(CareEvent& c) const {
     c.network = networks[c.network];
     c.provider = Provider(c.provider);
-    c.beneficiary.who = beneficiaries[c.beneficiary.who];
+    // Details hold a beneficiary only for a concertation (a part may have no beneficiary).
+    if (c.kind == CareKind::kConcertation) c.beneficiary.who = beneficiaries[c.beneficiary.who];
     for (Person& p : c.participants) p.who = beneficiaries[p.who];
     for (Facilitator& f : c.facilitators) f.provider = Provider(f.provider);
     for (ConcertationParticipant& cp : c.concertation) cp.provider = Provider(cp.provider);
@@ -331,28 +325,91 @@ Result<PackedHistory> PackedHistory::Load(const EventLog& log, int threads,
   std::vector<Part> parts(n);
   std::vector<Status> status(n, Ok());
   std::atomic<Seq> done{0};
+  // Reader k takes the facts chunks that start in its share of the seqs, and reads the events
+  // themselves where a log written before facts has none. A chunk that starts before its share
+  // is the reader before's: its share starts after that chunk's end.
   auto read = [&](size_t k) {
     const Seq from = 1 + head * k / n, to = head * (k + 1) / n;
+    if (from > to) return;
     Part& part = parts[k];
-    part.care = h.care_.get() + (from - 1);
-    Seq mine = 0;
-    status[k] = log.ReadRange(from, to, [&](const StoredEventView& v) {
-      part.Add(v);
-      if ((++mine & 8191) == 0) {
-        const Seq all = done.fetch_add(8192) + 8192;
-        if (k == 0 && progress) progress(all, head);
-      }
-      return true;
-    });
-    // Each reader resolves its own voids' targets: a read of the id index per void.
-    for (const auto& [seq, id] : part.voids) {
-      if (!status[k]) return;
-      auto target = log.FindId(id);
-      if (!target) {
-        status[k] = target.error();
+    Seq start = from;
+    if (k > 0) {
+      auto end = log.FactsEndAt(from - 1);
+      if (!end) {
+        status[k] = end.error();
         return;
       }
-      part.void_targets.push_back(target->value_or(0));
+      start = std::max(from, *end + 1);
+    }
+    part.care = h.care_.get() + (start - 1);
+    Seq mine = 0;
+    auto counted = [&](Seq events) {
+      mine += events;
+      if (mine >= 8192) {
+        const Seq all = done.fetch_add(mine) + mine;
+        mine = 0;
+        if (k == 0 && progress) progress(all, head);
+      }
+    };
+    auto bad = [](Seq seq) {
+      return Error{ErrorCode::kCorruption, "seq " + std::to_string(seq) + ": unreadable facts"};
+    };
+    // Events without facts: encoded as they would have been written, then read the same way.
+    std::string scratch;
+    auto events = [&](Seq first, Seq last) -> Status {
+      return log.ReadRange(first, last, [&](const StoredEventView& v) {
+        Seq target = 0;
+        if (v.event().getBody().isEventVoided()) {
+          auto t = log.FindId(v.event().getBody().getEventVoided().getTarget().cStr());
+          if (!t) {
+            status[k] = t.error();
+            return false;
+          }
+          target = t->value_or(0);
+        }
+        scratch.clear();
+        AppendFactRecord(v.event(), target, &scratch);
+        FactReader r(scratch);
+        if (!part.Add(v.seq(), r)) {
+          status[k] = bad(v.seq());
+          return false;
+        }
+        counted(1);
+        return true;
+      });
+    };
+    Seq expect = start;
+    Status s = log.ReadFacts(from, to, [&](const EventLog::FactsChunk& chunk) {
+      if (chunk.first < expect) {
+        status[k] = Error{ErrorCode::kCorruption,
+                          "seq " + std::to_string(chunk.first) + ": facts chunks overlap"};
+        return false;
+      }
+      if (chunk.first > expect) {
+        if (Status e = events(expect, chunk.first - 1); !e) {
+          if (status[k]) status[k] = e;
+          return false;
+        }
+      }
+      FactReader r(chunk.records);
+      for (uint32_t i = 0; i < chunk.count; ++i) {
+        if (!part.Add(chunk.first + i, r)) {
+          status[k] = bad(chunk.first + i);
+          return false;
+        }
+      }
+      if (!r.done()) {
+        status[k] = bad(chunk.first + chunk.count - 1);
+        return false;
+      }
+      counted(chunk.count);
+      expect = chunk.first + chunk.count;
+      return true;
+    });
+    if (!s) {
+      status[k] = s;
+    } else if (status[k] && expect <= to) {
+      if (Status e = events(expect, to); !e && status[k]) status[k] = e;
     }
   };
   std::vector<std::thread> pool;
@@ -390,9 +447,7 @@ Result<PackedHistory> PackedHistory::Load(const EventLog& log, int threads,
       first.assessments.push_back({{m.beneficiaries[who], m.networks[network], day}, seq});
     }
     for (auto& r : part.rulesets) first.rulesets.push_back(std::move(r));
-    for (auto& v : part.voids) first.voids.push_back(std::move(v));
-    first.void_targets.insert(first.void_targets.end(), part.void_targets.begin(),
-                              part.void_targets.end());
+    first.voids.insert(first.voids.end(), part.voids.begin(), part.voids.end());
     first.last_seq = std::max(first.last_seq, part.last_seq);
   }
   h.last_seq_ = first.last_seq;
@@ -401,12 +456,12 @@ Result<PackedHistory> PackedHistory::Load(const EventLog& log, int threads,
   h.population_ = std::move(first.population);
 
   // Voids, as History::Seal: walking them from the newest down settles each void's own status
-  // before it is applied (a voided void restores its target). Targets come from the id index.
+  // before it is applied (a voided void restores its target).
   std::unordered_set<Seq> voided;
-  const std::vector<Seq>& targets = first.void_targets;
   for (size_t i = first.voids.size(); i-- > 0;) {
-    if (voided.count(first.voids[i].first)) continue;
-    if (targets[i] != 0) voided.insert(targets[i]);
+    const auto [seq, target] = first.voids[i];
+    if (voided.count(seq)) continue;
+    if (target != 0) voided.insert(target);
   }
   PackedCare* care = h.care_.get();
   h.details_voided_.assign(h.details_.size(), false);

@@ -1,9 +1,9 @@
 // A whole log's care events packed for a one-pass fold per beneficiary: what the dry run of a
 // ruleset (replay/replay.h) reads instead of a History when the history is large.
 //
-// Against History (history.h): no event id is kept (the few void targets are resolved through
-// the log's id index), individual sessions and exceptions (most of a log) are 28-byte records
-// instead of CareEvents, NISS numbers are interned by value, and every beneficiary's events are
+// Against History (history.h): no event id is kept (void targets are seqs in the facts),
+// individual sessions and exceptions (most of a log) are 28-byte records instead of
+// CareEvents, NISS numbers are interned by value, and every beneficiary's events are
 // listed once, ready to fold. The facts it holds are those History gives a fold (ContextOf,
 // RulesetsOf), so a fold of either gives the same lines.
 //
@@ -46,8 +46,10 @@ static_assert(sizeof(PackedCare) == 28);
 
 class PackedHistory {
  public:
-  // Reads events 1..head of `log`, the seq range split over `threads` readers (each with its
-  // own iterator). `progress(done, total)` is called now and then, from one thread only.
+  // Reads the facts (ledger/facts.h) of events 1..head of `log`, the seq range split over
+  // `threads` readers (each with its own iterators); events a version before facts wrote are
+  // read and encoded the same way. `progress(done, total)` is called now and then, from one
+  // thread only.
   static Result<PackedHistory> Load(const EventLog& log, int threads,
                                     const std::function<void(Seq, Seq)>& progress = {});
 

@@ -73,6 +73,16 @@ TEST(PackedHistory, TheCareEventsAndVoidsOfAHistory) {
     batch.push_back(std::move(d).value());
   }
   ASSERT_TRUE((*log)->AppendAll(batch));
+  // A batch of its own: with facts written per batch, a second reader's share holds this
+  // mission alone, and no beneficiary.
+  auto mission = DecodeEventJson(
+      R"({"id":"m1","type":"support.mission","occurred_on":"2025-01-09","provider_id":"P1",)"
+      R"("network_id":"N-A","minutes":90,"kind":"co_consultation"})",
+      0, ToDay({2026, 1, 1}));
+  ASSERT_TRUE(mission) << mission.error().ToString();
+  std::vector<DecodedEvent> second;
+  second.push_back(std::move(mission).value());
+  ASSERT_TRUE((*log)->AppendAll(second));
   auto h = History::Load(**log);
   ASSERT_TRUE(h);
   for (int threads = 1; threads <= 4; ++threads) {
@@ -93,8 +103,11 @@ TEST(PackedHistory, TheCareEventsAndVoidsOfAHistory) {
     }
     EXPECT_EQ(all, (std::set<Seq>{3, 5}));                         // s1 and g1, not the voided s2
     EXPECT_EQ(p->EventsOf(0).size() + p->EventsOf(1).size(), 3u);  // g1 once for each
-    ASSERT_EQ(p->details().size(), 1u);
+    ASSERT_EQ(p->details().size(), 2u);
     EXPECT_EQ(p->providers().Name(p->details()[0].facilitators[0].provider), "P1");
+    EXPECT_EQ(p->details()[1].kind, CareKind::kMission);
+    EXPECT_EQ(p->providers().Name(p->details()[1].provider), "P1");
+    EXPECT_EQ(p->details()[1].minutes, 90);
   }
 }
 

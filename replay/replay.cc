@@ -3,11 +3,13 @@
 #include <algorithm>
 #include <atomic>
 #include <cassert>
+#include <charconv>
 #include <cstdio>
 #include <functional>
 #include <map>
 #include <optional>
 #include <span>
+#include <string_view>
 #include <thread>
 #include <tuple>
 #include <utility>
@@ -251,19 +253,30 @@ class LineSums {
   // For lines of `providers` and `networks` dated from `first` to `last`.
   LineSums(size_t providers, size_t networks, CivilDay first, CivilDay last)
       : month_index_(providers, MonthOrdinal(MonthOf(first)), MonthOrdinal(MonthOf(last))),
-        year_index_(networks, FromDay(first).year, FromDay(last).year) {}
+        year_index_(networks, FromDay(first).year, FromDay(last).year),
+        first_day_(first) {
+    for (CivilDay d = first; d <= last; ++d) month_of_day_.push_back(MonthOf(d));
+  }
 
   // A line under both catalogs (either may be missing), as DiffBuilder::Add.
   void Add(const Line* before, const Line* after) {
     const Line& any = before ? *before : *after;
-    if (any.day != day_) {
-      const CivilDate d = FromDay(any.day);
-      day_ = any.day;
-      month_ = d.year * 100 + d.month;
-      year_ = d.year;
+    assert(any.day >= first_day_ && any.day - first_day_ < std::ssize(month_of_day_));
+    const int32_t month = month_of_day_[static_cast<size_t>(any.day - first_day_)];
+    const int32_t year = month / 100;
+    // A beneficiary's lines often fall in the provider-month and network-year of the one before.
+    if (any.provider != last_provider_ || month != last_month_) {
+      last_provider_ = any.provider;
+      last_month_ = month;
+      last_month_at_ = At(&month_index_, &months_, any.provider, month, MonthOrdinal(month));
     }
-    Bucket& m = months_[At(&month_index_, &months_, any.provider, month_, MonthOrdinal(month_))];
-    auto& consumed = years_[At(&year_index_, &years_, any.network, year_, year_)];
+    if (any.network != last_network_ || year != last_year_) {
+      last_network_ = any.network;
+      last_year_ = year;
+      last_year_at_ = At(&year_index_, &years_, any.network, year, year);
+    }
+    Bucket& m = months_[last_month_at_];
+    auto& consumed = years_[last_year_at_];
     const auto [b, a] = AddCompared(before, after, &m);
     consumed.first += b.insurer;
     consumed.second += a.insurer;
@@ -319,8 +332,13 @@ class LineSums {
   std::vector<Bucket> months_;                  // by month_index_
   std::vector<std::pair<Cents, Cents>> years_;  // by year_index_
   uint64_t lines_ = 0;
-  CivilDay day_ = INT32_MIN;
-  int32_t month_ = 0, year_ = 0;
+  CivilDay first_day_;
+  std::vector<int32_t> month_of_day_;  // yyyymm, by day from first_day_
+  // The provider-month and network-year of the last line, and their indices.
+  ProviderIdx last_provider_ = kNoProvider;
+  NetworkIdx last_network_ = UINT32_MAX;
+  int32_t last_month_ = 0, last_year_ = 0;
+  uint32_t last_month_at_ = 0, last_year_at_ = 0;
 };
 
 // Compares one event's or one beneficiary's lines under both catalogs, lines dated before
@@ -383,16 +401,20 @@ class PairedFold {
     return false;
   }
   // GroupLines reads a share's co-pay only: that is what is kept, by group and participant.
-  void KeepShares(const std::vector<GroupShare>& shares, std::vector<int64_t>* slots) const {
-    const std::vector<CareEvent>& details = h_.details();
+  // `groups`: (seq, index in details()) of the beneficiary's group sessions, in seq order.
+  void KeepShares(const std::vector<GroupShare>& shares,
+                  const std::vector<std::pair<Seq, uint32_t>>& groups,
+                  std::vector<int64_t>* slots) const {
     for (const GroupShare& s : shares) {
-      auto it = std::lower_bound(details.begin(), details.end(), s.seq,
-                                 [](const CareEvent& c, Seq seq) { return c.seq < seq; });
-      assert(it != details.end() && it->seq == s.seq && it->kind == CareKind::kGroup);
-      (*slots)[share_base_[static_cast<size_t>(it - details.begin())] + s.participant] =
-          s.copay.value;
+      auto it = std::lower_bound(groups.begin(), groups.end(), std::pair<Seq, uint32_t>(s.seq, 0));
+      assert(it != groups.end() && it->first == s.seq);
+      assert(h_.details()[it->second].kind == CareKind::kGroup);
+      (*slots)[share_base_[it->second] + s.participant] = s.copay.value;
     }
   }
+  // A beneficiary's events are spread over the history: they are fetched this many
+  // beneficiaries ahead of its fold.
+  static constexpr size_t kPrefetchAhead = 4;
 
   const PackedHistory& h_;
   const FoldContext& before_;
@@ -406,14 +428,26 @@ class PairedFold {
 
 void PairedFold::FoldBeneficiaries(size_t begin, size_t end, LineSums* sums) {
   const std::span<const PackedCare> care = h_.care();
+  // Unpack() writes the same fields of every individual session and exception, and leaves
+  // the rest as constructed: the CareEvents are reused from one beneficiary to the next.
   std::vector<CareEvent> unpacked;
   std::vector<const CareEvent*> events;
+  std::vector<std::pair<Seq, uint32_t>> groups;
+  BeneficiaryFolder before_folder(before_), after_folder(after_);
   for (size_t b = begin; b < end; ++b) {
+    // Fetches the events of the beneficiary kPrefetchAhead on (of the first ones at the start).
+    // Written here, not as a function: GCC finds such a function pure and drops its calls.
+    for (size_t p = b == begin ? b : b + kPrefetchAhead; p < end && p <= b + kPrefetchAhead; ++p) {
+      for (const uint32_t i : h_.EventsOf(static_cast<BeneficiaryIdx>(p))) {
+        __builtin_prefetch(&care[i]);
+      }
+    }
     const auto who = static_cast<BeneficiaryIdx>(b);
     const std::span<const uint32_t> refs = h_.EventsOf(who);
     if (refs.empty()) continue;
-    unpacked.resize(refs.size());
+    if (unpacked.size() < refs.size()) unpacked.resize(refs.size());
     events.clear();
+    groups.clear();
     bool differs = false, reported = false;
     for (size_t k = 0; k < refs.size(); ++k) {
       const PackedCare& c = care[refs[k]];
@@ -424,19 +458,21 @@ void PairedFold::FoldBeneficiaries(size_t begin, size_t end, LineSums* sums) {
         events.push_back(&unpacked[k]);
       } else {
         events.push_back(&h_.details()[c.who]);
+        if (c.kind == CareKind::kGroup) groups.emplace_back(c.seq, c.who);
       }
     }
     // No line of it, nor of a group session it takes part in, is reported.
     if (!reported) continue;
-    const BeneficiaryFold fb = FoldBeneficiary(before_, who, events);
-    KeepShares(fb.shares, &copays_before_);
+    // Sorts `events` for the fold after too.
+    const BeneficiaryFold& fb = before_folder.Fold(who, events);
+    KeepShares(fb.shares, groups, &copays_before_);
     if (!differs) {
-      KeepShares(fb.shares, &copays_after_);
+      KeepShares(fb.shares, groups, &copays_after_);
       Compare(fb.lines, fb.lines, first_, sums);
       continue;
     }
-    const BeneficiaryFold fa = FoldBeneficiary(after_, who, events);
-    KeepShares(fa.shares, &copays_after_);
+    const BeneficiaryFold& fa = after_folder.Fold(who, events);
+    KeepShares(fa.shares, groups, &copays_after_);
     Compare(fb.lines, fa.lines, first_, sums);
   }
 }
@@ -461,11 +497,23 @@ void PairedFold::PriceDetails(size_t begin, size_t end, LineSums* sums) const {
                 GroupLines(after_, c, Shares(c, i, copays_after_)), first_, sums);
         break;
       }
+      // Priced from the static facts and the rules of their date alone: once when the
+      // candidate prices that date as the rules in force do.
       case CareKind::kCommunity:
-        Compare(CommunityLines(before_, c), CommunityLines(after_, c), first_, sums);
+        if (MayDiffer(c.day)) {
+          Compare(CommunityLines(before_, c), CommunityLines(after_, c), first_, sums);
+        } else {
+          const std::vector<Line> lines = CommunityLines(before_, c);
+          Compare(lines, lines, first_, sums);
+        }
         break;
       case CareKind::kMission:
-        Compare(MissionLines(before_, c), MissionLines(after_, c), first_, sums);
+        if (MayDiffer(c.day)) {
+          Compare(MissionLines(before_, c), MissionLines(after_, c), first_, sums);
+        } else {
+          const std::vector<Line> lines = MissionLines(before_, c);
+          Compare(lines, lines, first_, sums);
+        }
         break;
       case CareKind::kIndividual:
       case CareKind::kConcertation:
@@ -646,6 +694,143 @@ json::object ReplayReportJson(const ReplayReport& r) {
   totals["billability_changed"] = r.billability_changed;
   o["totals"] = std::move(totals);
   return o;
+}
+
+namespace {
+
+// Appends JSON text as boost::json::serialize writes it: no whitespace, integers in decimal,
+// strings escaped by boost itself unless every byte is printable ASCII that needs no escape.
+class JsonWriter {
+ public:
+  explicit JsonWriter(std::string* out) : out_(*out) {}
+
+  // `"name":`, after a comma unless first in its object; `name` needs no escape.
+  JsonWriter& Key(std::string_view name) {
+    if (!first_) out_ += ',';
+    first_ = false;
+    out_ += '"';
+    out_ += name;
+    out_ += "\":";
+    return *this;
+  }
+  void String(std::string_view s) {
+    const bool plain = std::all_of(
+        s.begin(), s.end(), [](char c) { return c >= 0x20 && c < 0x7f && c != '"' && c != '\\'; });
+    if (!plain) {
+      out_ += json::serialize(json::string_view(s.data(), s.size()));
+      return;
+    }
+    out_ += '"';
+    out_ += s;
+    out_ += '"';
+  }
+  void Null() { out_ += "null"; }
+  template <typename Int>
+  void Number(Int v) {
+    char buf[24];
+    const auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+    assert(ec == std::errc());
+    out_.append(buf, end);
+  }
+  void BeginObject() {
+    out_ += '{';
+    first_ = true;
+  }
+  void EndObject() {
+    out_ += '}';
+    first_ = false;
+  }
+  // An array's elements: the first has no comma before it.
+  void BeginArray() {
+    out_ += '[';
+    first_ = true;
+  }
+  void Element() {
+    if (!first_) out_ += ',';
+    first_ = false;
+  }
+  void EndArray() {
+    out_ += ']';
+    first_ = false;
+  }
+
+ private:
+  std::string& out_;
+  bool first_ = true;
+};
+
+void WriteAmounts(const Amounts& a, JsonWriter* w) {
+  w->BeginObject();
+  w->Key("fee_cents").Number(a.fee.value);
+  w->Key("copay_cents").Number(a.copay.value);
+  w->Key("insurer_cents").Number(a.insurer.value);
+  w->EndObject();
+}
+
+// The members of BeforeAfter(), inside an open object.
+void WriteBeforeAfter(const Amounts& before, const Amounts& after, JsonWriter* w) {
+  w->Key("before");
+  WriteAmounts(before, w);
+  w->Key("after");
+  WriteAmounts(after, w);
+  w->Key("delta");
+  WriteAmounts(after - before, w);
+}
+
+}  // namespace
+
+std::string ReplayReportJsonText(const ReplayReport& r) {
+  std::string out;
+  // About 330 bytes a provider-month, 160 a network-year.
+  out.reserve(1024 + 340 * r.provider_months.size() + 170 * r.network_years.size());
+  JsonWriter w(&out);
+  w.BeginObject();
+  w.Key("candidate").String(r.candidate);
+  if (r.supersedes.empty()) {
+    w.Key("supersedes").Null();
+  } else {
+    w.Key("supersedes").String(r.supersedes);
+  }
+  w.Key("standing").String(StandingName(r.standing));
+  if (r.from) {
+    w.Key("from").String(FormatDay(*r.from));
+  } else {
+    w.Key("from").Null();
+  }
+  w.Key("last_seq").Number(uint64_t{r.last_seq});
+  w.Key("care_events").Number(uint64_t{r.care_events});
+  w.Key("lines_compared").Number(uint64_t{r.lines_compared});
+  w.Key("provider_months").BeginArray();
+  for (const ProviderMonthDiff& d : r.provider_months) {
+    w.Element();
+    w.BeginObject();
+    w.Key("provider_id").String(d.provider_id);
+    w.Key("month").String(FormatMonth(d.month));
+    WriteBeforeAfter(d.before, d.after, &w);
+    w.Key("lines_repriced").Number(int64_t{d.lines_repriced});
+    w.Key("billability_changed").Number(int64_t{d.billability_changed});
+    w.EndObject();
+  }
+  w.EndArray();
+  w.Key("network_years").BeginArray();
+  for (const NetworkYearDiff& d : r.network_years) {
+    w.Element();
+    w.BeginObject();
+    w.Key("network_id").String(d.network_id);
+    w.Key("year").Number(int64_t{d.year});
+    w.Key("consumed_before_cents").Number(d.before.value);
+    w.Key("consumed_after_cents").Number(d.after.value);
+    w.Key("consumed_delta_cents").Number((d.after - d.before).value);
+    w.EndObject();
+  }
+  w.EndArray();
+  w.Key("totals").BeginObject();
+  WriteBeforeAfter(r.total_before, r.total_after, &w);
+  w.Key("lines_repriced").Number(int64_t{r.lines_repriced});
+  w.Key("billability_changed").Number(int64_t{r.billability_changed});
+  w.EndObject();
+  w.EndObject();
+  return out;
 }
 
 namespace {

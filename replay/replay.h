@@ -102,6 +102,9 @@ ReplayReport DiffProjections(const History& history, const Projection& before,
 //                    "consumed_delta_cents"}],
 //  "totals":{"before":{...},"after":{...},"delta":{...},"lines_repriced","billability_changed"}}
 boost::json::object ReplayReportJson(const ReplayReport& report);
+// The same bytes as boost::json::serialize(ReplayReportJson(report)), written straight into a
+// string: no value tree is built (a report over a large history runs to megabytes).
+std::string ReplayReportJsonText(const ReplayReport& report);
 // The same as aligned text tables, amounts in euros ("86.69"), for a terminal.
 std::string ReplayReportText(const ReplayReport& report);
 

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -217,6 +218,71 @@ TEST_F(ReplayTest, ANewRulesetIdIsAccepted) {
   // and missions are no longer paid then.
   EXPECT_FALSE(r.provider_months.empty());
   EXPECT_NE(Row(r, "P2", "2025-02"), nullptr);
+}
+
+// A report built by hand: several provider-months and network-years, a from date, negative
+// differences, and ids that need escaping (a quote, a backslash, control characters and a NUL,
+// bytes above ASCII).
+ReplayReport HandMadeReport() {
+  ReplayReport r;
+  r.candidate = "convention-2024@2";
+  r.supersedes = "convention-2024@1";
+  r.standing = CandidateStanding::kSupersedes;
+  r.from = ToDay(CivilDate{2025, 2, 1});
+  r.last_seq = 18446744073709551615u;
+  r.care_events = 947408;
+  r.lines_compared = 976318;
+  r.provider_months = {
+      {"P-100001",
+       202404,
+       {Cents{182049}, Cents{7100}, Cents{174949}},
+       {Cents{186900}, Cents{7100}, Cents{179800}},
+       21,
+       0},
+      {"P-100001",
+       202405,
+       {Cents{151708}, Cents{3000}, Cents{148708}},
+       {Cents{-5}, Cents{0}, Cents{-5}},
+       17,
+       -3},
+      {"P-\"quoted\"\\back", 202501, {}, {Cents{100}, Cents{20}, Cents{80}}, 1, 1},
+      {std::string("P-\x00\x01\b\f\n\r\t\x1f\x7f-\xc3\xa9", 14),
+       202512,
+       {Cents{INT64_MIN + 1}, Cents{0}, Cents{INT64_MIN + 1}},
+       {},
+       0,
+       0},
+  };
+  r.network_years = {{"N-ADULT-01", 2024, Cents{1000}, Cents{-250}},
+                     {"N-\"C\"\\", 2025, Cents{0}, Cents{INT64_MAX}},
+                     {"N-ADULT-02", -1, Cents{7}, Cents{7}}};
+  r.total_before = {Cents{333757}, Cents{10100}, Cents{323657}};
+  r.total_after = {Cents{186995}, Cents{7120}, Cents{179875}};
+  r.lines_repriced = 39;
+  r.billability_changed = -2;
+  return r;
+}
+
+TEST(ReplayReportJsonText, TheSameBytesAsTheSerialisedValue) {
+  ReplayReport r = HandMadeReport();
+  EXPECT_EQ(ReplayReportJsonText(r), json::serialize(ReplayReportJson(r)));
+  // null supersedes and from, another standing, no provider-month nor network-year.
+  r.supersedes.clear();
+  r.from.reset();
+  r.standing = CandidateStanding::kNewId;
+  r.candidate = "new\u2028id\"@1";
+  EXPECT_EQ(ReplayReportJsonText(r), json::serialize(ReplayReportJson(r)));
+  r.provider_months.clear();
+  r.network_years.clear();
+  r.standing = CandidateStanding::kInForce;
+  EXPECT_EQ(ReplayReportJsonText(r), json::serialize(ReplayReportJson(r)));
+  EXPECT_EQ(ReplayReportJsonText(ReplayReport{}), json::serialize(ReplayReportJson({})));
+}
+
+TEST_F(ReplayTest, TheJsonTextOfAReplayIsTheSerialisedValue) {
+  const ReplayReport r = Run(Revision2024(2, "2024-12-01", 8800), ToDay(CivilDate{2025, 1, 1}));
+  ASSERT_FALSE(r.provider_months.empty());
+  EXPECT_EQ(ReplayReportJsonText(r), json::serialize(ReplayReportJson(r)));
 }
 
 TEST(FormatEuros, IntegerArithmetic) {

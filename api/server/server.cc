@@ -503,8 +503,7 @@ Response Server::Impl::Replay(Exchange& x, const Request& req,
   if (auto refused = RulesetBody(x, req, &document)) return std::move(*refused);
   auto report = ReplayRuleset(log, document, from);
   if (!report) return Error(x, report.error());
-  return Finish(x, 200, json::serialize(ReplayReportJson(*report)), "application/json",
-                report->last_seq);
+  return Finish(x, 200, ReplayReportJsonText(*report), "application/json", report->last_seq);
 }
 
 // POST /v1/rulesets?reason=TEXT: the body is a ruleset; appends ruleset.published (as

@@ -176,8 +176,13 @@ inline Ruleset Parsed(const json::object& doc) {
 // A ledger in a temporary directory.
 class TestLedger {
  public:
-  TestLedger() {
-    auto log = EventLog::Open(dir_.path());
+  TestLedger() { Reopen(); }
+
+  // Closes the log and opens it again with `options` (e.g. without facts, as an older version
+  // wrote logs, or in smaller chunks).
+  void Reopen(LogOptions options = {}) {
+    log_.reset();
+    auto log = EventLog::Open(dir_.path(), std::move(options));
     if (!log) {
       ADD_FAILURE() << "open: " << log.error().ToString();
       std::abort();
