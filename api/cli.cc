@@ -33,6 +33,7 @@ Result<std::unique_ptr<EventLog>> OpenLog(const Flags& f, LogAccess access, bool
   const std::string dir = f.GetOr("db", "./data");
   LogOptions options;
   options.check_tail = check_tail;
+  options.compact = access != LogAccess::kRead;
   auto log = EventLog::Open(dir, options);
   // RocksDB's own lock file says that another process has the log open.
   if (log || log.error().message.find("/LOCK") == std::string::npos) return log;

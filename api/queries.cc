@@ -23,7 +23,7 @@ class Source {
  public:
   static Result<Source> Open(const Flags& f) {
     Source src;
-    auto log = OpenLog(f, LogAccess::kRead);
+    auto log = OpenLog(f, LogAccess::kQuery);
     if (!log) return log.error();
     src.log_ = std::move(*log);
     auto as_of = AsOfSeq(f, *src.log_);

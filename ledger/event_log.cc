@@ -199,6 +199,7 @@ Result<std::unique_ptr<EventLog>> EventLog::Open(const std::string& dir, LogOpti
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   for (int i = 0; i < kCfCount; ++i) {
     descriptors.emplace_back(kCfNames[i], TunedCfOptions(i == kIds || i == kStreams, i != kFacts));
+    descriptors.back().options.disable_auto_compactions = !log->options_.compact;
   }
   rocksdb::DB* raw = nullptr;
   rocksdb::Status s;

@@ -52,6 +52,11 @@ struct LogOptions {
   // tail, every write refused. Its own small files go to a temporary directory, removed on
   // close. The directory must exist.
   bool read_only = false;
+  // Let RocksDB compact in the background. Off for a short-lived process that stores nothing
+  // (ledgerctl's reads): a compaction it started would be cut short when it closes the log and
+  // started again by the next open, costing every such command CPU for nothing. Whoever writes
+  // next compacts.
+  bool compact = true;
   // Write each event's facts (ledger/facts.h) beside it. Off only in tests, to make a log as
   // the versions before facts wrote it.
   bool write_facts = true;

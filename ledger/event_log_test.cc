@@ -1246,6 +1246,23 @@ TEST(EventLogFactsTest, ALogWrittenWithoutFactsTakesThemFromThen) {
   EXPECT_TRUE(VerifyOf(*log).ok);
 }
 
+TEST(EventLogTest, AReaderThatStoresNothingStartsNoCompaction) {
+  TempDir dir{"event_log_test"};
+  {
+    auto writer = OpenOk(dir.path());
+    ASSERT_NE(writer, nullptr);
+    EXPECT_FALSE(writer->raw_db()->GetOptions(writer->events_cf()).disable_auto_compactions);
+    AppendOk(*writer, {Session("a")});
+  }
+  LogOptions options;
+  options.compact = false;
+  auto reader = OpenOk(dir.path(), options);
+  ASSERT_NE(reader, nullptr);
+  EXPECT_TRUE(reader->raw_db()->GetOptions(reader->events_cf()).disable_auto_compactions);
+  EXPECT_TRUE(reader->raw_db()->GetOptions(reader->facts_cf()).disable_auto_compactions);
+  EXPECT_EQ(SeqsOf(ReadAll(*reader)), Range(1, 1));
+}
+
 TEST(EventLogTest, ReadOnlyNeedsAnExistingLog) {
   TempDir dir{"event_log_test"};
   LogOptions options;
