@@ -752,6 +752,67 @@ Status EventLog::ReadFacts(Seq from, Seq to,
   return Ok();
 }
 
+Status EventLog::EncodeFacts(schema::Event::Reader event, std::string* out) const {
+  Seq target = 0;
+  if (event.getBody().isEventVoided()) {
+    auto found = FindId(event.getBody().getEventVoided().getTarget().cStr());
+    if (!found) return found.error();
+    target = found->value_or(0);
+  }
+  AppendFactRecord(event, target, out);
+  return Ok();
+}
+
+Status EventLog::ReadEveryFact(Seq from, Seq to,
+                               const std::function<bool(const FactsChunk&)>& fn) const {
+  const Seq last = std::min(to, head().seq);
+  if (from < 1) from = 1;
+  if (from > 1) {
+    auto end = FactsEndAt(from - 1);  // a chunk written before `from` keeps its events
+    if (!end) return end.error();
+    from = std::max(from, *end + 1);
+  }
+  if (from > last) return Ok();
+  bool stopped = false;
+  // Events first..end - 1, which have no facts, encoded as they would have been written, in
+  // chunks of kEncodedChunk events.
+  constexpr uint32_t kEncodedChunk = 4096;
+  std::string encoded;
+  auto encode = [&](Seq first, Seq end) -> Status {
+    FactsChunk chunk{first, 0, {}};
+    Status inner = Ok();
+    Status s = ReadRange(first, end - 1, [&](const StoredEventView& v) {
+      if (inner = EncodeFacts(v.event(), &encoded); !inner) return false;
+      if (++chunk.count < kEncodedChunk && v.seq() + 1 < end) return true;
+      chunk.records = encoded;
+      stopped = !fn(chunk);
+      encoded.clear();
+      chunk = {v.seq() + 1, 0, {}};
+      return !stopped;
+    });
+    return s ? inner : s;
+  };
+  Seq expect = from;
+  Status inner = Ok();
+  Status s = ReadFacts(from, last, [&](const FactsChunk& chunk) {
+    if (chunk.first < expect) {
+      inner = Corruption(chunk.first, "facts chunks overlap");
+      return false;
+    }
+    if (chunk.first > expect && (!(inner = encode(expect, chunk.first)) || stopped)) return false;
+    if (!fn(chunk)) {
+      stopped = true;
+      return false;
+    }
+    expect = chunk.first + chunk.count;
+    return true;
+  });
+  if (!s) return s;
+  if (!inner) return inner;
+  if (!stopped && expect <= last) return encode(expect, last + 1);
+  return Ok();
+}
+
 Result<Seq> EventLog::FactsEndAt(Seq seq) const {
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cfs_[kFacts]));
   it->SeekForPrev(BE64(seq));
@@ -817,8 +878,7 @@ Result<VerifyReport> EventLog::Verify(const std::function<void(Seq, Seq)>& progr
   fro.iterate_upper_bound = &facts_upper_slice;
   std::unique_ptr<rocksdb::Iterator> fit(db_->NewIterator(fro, cfs_[kFacts]));
   fit->SeekToFirst();
-  FactsChunk chunk;         // the chunk being checked, if chunk_left > 0
-  uint32_t chunk_left = 0;  // its records not yet checked
+  uint32_t chunk_left = 0;  // the records of the chunk being checked not checked yet
   std::string chunk_bytes;
   std::string_view records;  // what is left of chunk_bytes
   std::string want;
@@ -826,28 +886,19 @@ Result<VerifyReport> EventLog::Verify(const std::function<void(Seq, Seq)>& progr
     if (chunk_left == 0 && fit->Valid()) {
       FactsChunk next;
       if (Status p = ParseFactsChunk(fit->key(), fit->value(), &next); !p) {
-        return bad(next.first, p.error().message);
+        return bad(seq, p.error().message);
       }
       if (next.first < seq) return bad(next.first, "facts chunk overlaps the one before");
       if (next.first == seq) {
-        chunk = next;
-        chunk_left = chunk.count;
-        chunk_bytes.assign(chunk.records);  // the iterator's value does not outlive Next()
+        chunk_left = next.count;
+        chunk_bytes.assign(next.records);  // the iterator's value does not outlive Next()
         records = chunk_bytes;
         fit->Next();
       }
     }
     if (chunk_left == 0) return true;  // no facts written for this event
-    Seq target = 0;
-    if (ev.getBody().isEventVoided()) {
-      std::string tv;
-      rocksdb::Status s =
-          db_->Get(ro, cfs_[kIds], ev.getBody().getEventVoided().getTarget().cStr(), &tv);
-      auto entry = s.ok() ? DecodeIdEntry(tv) : std::nullopt;
-      if (entry) target = entry->seq;
-    }
     want.clear();
-    AppendFactRecord(ev, target, &want);
+    if (Status e = EncodeFacts(ev, &want); !e) return bad(seq, e.error().message);
     if (!records.starts_with(want)) return bad(seq, "its facts differ from the event");
     records.remove_prefix(want.size());
     if (--chunk_left == 0 && !records.empty()) {

@@ -170,6 +170,11 @@ class EventLog {
   Status ReadFacts(Seq from, Seq to, const std::function<bool(const FactsChunk&)>& fn) const;
   // The last seq of the facts chunk that holds `seq` or starts before it, 0 if none does.
   Result<Seq> FactsEndAt(Seq seq) const;
+  // As ReadFacts, for every event from `from` to min(to, head): the events a version before
+  // facts wrote are read and encoded as they would have been written (chunks of their own).
+  // Readers that split the seqs may each read a share: the events of a chunk written before
+  // `from` are left to the reader before, and a chunk written by `to` is read whole.
+  Status ReadEveryFact(Seq from, Seq to, const std::function<bool(const FactsChunk&)>& fn) const;
   // The seq of the event with this id, if any.
   Result<std::optional<Seq>> FindId(std::string_view id) const;
   // The seqs of a stream's events in order, and its version (their count).
@@ -211,6 +216,8 @@ class EventLog {
   Status WriteChunk(rocksdb::WriteBatch* batch);
   Status Fail(const rocksdb::Status& s, const char* what);
   Status Refuse() const;
+  // Appends the facts record of a committed event (a void's target from the id index).
+  Status EncodeFacts(schema::Event::Reader event, std::string* out) const;
 
   LogOptions options_;
   std::unique_ptr<rocksdb::DB> db_;

@@ -1228,22 +1228,53 @@ TEST(EventLogFactsTest, VerifyFindsFactsThatDifferFromTheirEvents) {
   EXPECT_TRUE(VerifyOf(*log).ok);
 }
 
+// Appends `events` as a version before facts wrote logs: no facts.
+void AppendWithoutFacts(const std::string& dir, const std::vector<std::string>& events) {
+  LogOptions old;
+  old.write_facts = false;
+  auto log = OpenOk(dir, old);
+  ASSERT_NE(log, nullptr);
+  AppendOk(*log, events);
+  EXPECT_TRUE(FactsOf(*log).empty());
+}
+
 TEST(EventLogFactsTest, ALogWrittenWithoutFactsTakesThemFromThen) {
   TempDir dir{"event_log_test"};
-  {
-    LogOptions old;
-    old.write_facts = false;
-    auto log = OpenOk(dir.path(), old);
-    ASSERT_NE(log, nullptr);
-    AppendOk(*log, Sessions("a", 3));
-    EXPECT_TRUE(FactsOf(*log).empty());
-  }
+  AppendWithoutFacts(dir.path(), Sessions("a", 3));
   auto log = OpenOk(dir.path());
   ASSERT_NE(log, nullptr);
   AppendOk(*log, Sessions("b", 2));
   EXPECT_EQ(FactsOf(*log), (std::vector<Chunk>{{4, 2, Encoded(*log, 4, 5)}}));
   EXPECT_EQ(EndAt(*log, 3), 0u);
   EXPECT_TRUE(VerifyOf(*log).ok);
+}
+
+TEST(EventLogFactsTest, ReadEveryFactEncodesTheEventsWithoutAndSplitsAtChunks) {
+  TempDir dir{"event_log_test"};
+  AppendWithoutFacts(dir.path(), Sessions("a", 3));
+  LogOptions options;
+  options.chunk_events_max = 2;
+  auto log = OpenOk(dir.path(), options);
+  ASSERT_NE(log, nullptr);
+  AppendOk(*log, {Session("b0"), Session("b1"), Session("b2"), Session("b3"), Void("v", "a1")});
+  auto every = [&](Seq from, Seq to) {
+    std::vector<Chunk> out;
+    Status s = log->ReadEveryFact(from, to, [&](const EventLog::FactsChunk& c) {
+      out.push_back({c.first, c.count, std::string(c.records)});
+      return true;
+    });
+    EXPECT_TRUE(s.ok()) << s.error().ToString();
+    return out;
+  };
+  // Events 1-3 have no facts: encoded as written. The void (8) names a1 by its seq, 2.
+  EXPECT_EQ(every(1, 99), (std::vector<Chunk>{{1, 3, Encoded(*log, 1, 3)},
+                                              {4, 2, Encoded(*log, 4, 5)},
+                                              {6, 2, Encoded(*log, 6, 7)},
+                                              {8, 1, Encoded(*log, 8, 8)}}));
+  // Two readers' shares: 5 lies in the chunk written from 4, which the first reads whole.
+  EXPECT_EQ(every(1, 4).back(), (Chunk{4, 2, Encoded(*log, 4, 5)}));
+  EXPECT_EQ(every(5, 99).front(), (Chunk{6, 2, Encoded(*log, 6, 7)}));
+  EXPECT_EQ(every(2, 2), (std::vector<Chunk>{{2, 1, Encoded(*log, 2, 2)}}));
 }
 
 TEST(EventLogTest, AReaderThatStoresNothingStartsNoCompaction) {

@@ -325,92 +325,34 @@ Result<PackedHistory> PackedHistory::Load(const EventLog& log, int threads,
   std::vector<Part> parts(n);
   std::vector<Status> status(n, Ok());
   std::atomic<Seq> done{0};
-  // Reader k takes the facts chunks that start in its share of the seqs, and reads the events
-  // themselves where a log written before facts has none. A chunk that starts before its share
-  // is the reader before's: its share starts after that chunk's end.
+  // Reader k reads the facts of its share of the seqs (with the whole of a chunk that starts
+  // in it), writing its records from where its first chunk starts.
   auto read = [&](size_t k) {
     const Seq from = 1 + head * k / n, to = head * (k + 1) / n;
     if (from > to) return;
     Part& part = parts[k];
-    Seq start = from;
-    if (k > 0) {
-      auto end = log.FactsEndAt(from - 1);
-      if (!end) {
-        status[k] = end.error();
-        return;
-      }
-      start = std::max(from, *end + 1);
-    }
-    part.care = h.care_.get() + (start - 1);
     Seq mine = 0;
-    auto counted = [&](Seq events) {
-      mine += events;
+    Status s = log.ReadEveryFact(from, to, [&](const EventLog::FactsChunk& chunk) {
+      if (!part.care) part.care = h.care_.get() + (chunk.first - 1);
+      FactReader r(chunk.records);
+      bool read_all = true;
+      for (uint32_t i = 0; i < chunk.count && read_all; ++i)
+        read_all = part.Add(chunk.first + i, r);
+      if (!read_all || !r.done()) {
+        status[k] = Error{ErrorCode::kCorruption,
+                          "facts of seqs " + std::to_string(chunk.first) + " to " +
+                              std::to_string(chunk.first + chunk.count - 1) + " are unreadable"};
+        return false;
+      }
+      mine += chunk.count;
       if (mine >= 8192) {
         const Seq all = done.fetch_add(mine) + mine;
         mine = 0;
         if (k == 0 && progress) progress(all, head);
       }
-    };
-    auto bad = [](Seq seq) {
-      return Error{ErrorCode::kCorruption, "seq " + std::to_string(seq) + ": unreadable facts"};
-    };
-    // Events without facts: encoded as they would have been written, then read the same way.
-    std::string scratch;
-    auto events = [&](Seq first, Seq last) -> Status {
-      return log.ReadRange(first, last, [&](const StoredEventView& v) {
-        Seq target = 0;
-        if (v.event().getBody().isEventVoided()) {
-          auto t = log.FindId(v.event().getBody().getEventVoided().getTarget().cStr());
-          if (!t) {
-            status[k] = t.error();
-            return false;
-          }
-          target = t->value_or(0);
-        }
-        scratch.clear();
-        AppendFactRecord(v.event(), target, &scratch);
-        FactReader r(scratch);
-        if (!part.Add(v.seq(), r)) {
-          status[k] = bad(v.seq());
-          return false;
-        }
-        counted(1);
-        return true;
-      });
-    };
-    Seq expect = start;
-    Status s = log.ReadFacts(from, to, [&](const EventLog::FactsChunk& chunk) {
-      if (chunk.first < expect) {
-        status[k] = Error{ErrorCode::kCorruption,
-                          "seq " + std::to_string(chunk.first) + ": facts chunks overlap"};
-        return false;
-      }
-      if (chunk.first > expect) {
-        if (Status e = events(expect, chunk.first - 1); !e) {
-          if (status[k]) status[k] = e;
-          return false;
-        }
-      }
-      FactReader r(chunk.records);
-      for (uint32_t i = 0; i < chunk.count; ++i) {
-        if (!part.Add(chunk.first + i, r)) {
-          status[k] = bad(chunk.first + i);
-          return false;
-        }
-      }
-      if (!r.done()) {
-        status[k] = bad(chunk.first + chunk.count - 1);
-        return false;
-      }
-      counted(chunk.count);
-      expect = chunk.first + chunk.count;
       return true;
     });
-    if (!s) {
-      status[k] = s;
-    } else if (status[k] && expect <= to) {
-      if (Status e = events(expect, to); !e && status[k]) status[k] = e;
-    }
+    if (!s) status[k] = s;
   };
   std::vector<std::thread> pool;
   for (size_t k = 1; k < n; ++k) pool.emplace_back(read, k);

@@ -412,6 +412,18 @@ class PairedFold {
       (*slots)[share_base_[it->second] + s.participant] = s.copay.value;
     }
   }
+  // An event priced from the static facts and the rules of its date alone (`lines`: community
+  // interventions, support missions): once when the candidate prices that date as the rules in
+  // force do.
+  template <typename PriceFn>
+  void PriceStatic(PriceFn lines, const CareEvent& c, LineSums* sums) const {
+    const std::vector<Line> before = lines(before_, c);
+    if (MayDiffer(c.day)) {
+      Compare(before, lines(after_, c), first_, sums);
+    } else {
+      Compare(before, before, first_, sums);
+    }
+  }
   // A beneficiary's events are spread over the history: they are fetched this many
   // beneficiaries ahead of its fold.
   static constexpr size_t kPrefetchAhead = 4;
@@ -497,23 +509,11 @@ void PairedFold::PriceDetails(size_t begin, size_t end, LineSums* sums) const {
                 GroupLines(after_, c, Shares(c, i, copays_after_)), first_, sums);
         break;
       }
-      // Priced from the static facts and the rules of their date alone: once when the
-      // candidate prices that date as the rules in force do.
       case CareKind::kCommunity:
-        if (MayDiffer(c.day)) {
-          Compare(CommunityLines(before_, c), CommunityLines(after_, c), first_, sums);
-        } else {
-          const std::vector<Line> lines = CommunityLines(before_, c);
-          Compare(lines, lines, first_, sums);
-        }
+        PriceStatic(CommunityLines, c, sums);
         break;
       case CareKind::kMission:
-        if (MayDiffer(c.day)) {
-          Compare(MissionLines(before_, c), MissionLines(after_, c), first_, sums);
-        } else {
-          const std::vector<Line> lines = MissionLines(before_, c);
-          Compare(lines, lines, first_, sums);
-        }
+        PriceStatic(MissionLines, c, sums);
         break;
       case CareKind::kIndividual:
       case CareKind::kConcertation:
