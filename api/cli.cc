@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdio>
 
+#include "ledger/log_time.h"
 #include "schemas/civil_date.h"
 
 namespace ledger {
@@ -71,23 +72,7 @@ Result<Seq> AsOfSeq(const Flags& f, const EventLog& log) {
     return Error{ErrorCode::kInvalidArgument,
                  "--as-of-time must be RFC 3339 UTC, e.g. 2024-05-01T12:00:00Z"};
   }
-  // recorded_at never decreases along seq: binary search for the last event at or before it.
-  Seq lo = 0, hi = head;
-  while (lo < hi) {
-    const Seq mid = lo + (hi - lo + 1) / 2;
-    int64_t at = 0;
-    Status s = log.ReadRange(mid, mid, [&](const StoredEventView& v) {
-      at = v.stored().getRecordedAtUs();
-      return false;
-    });
-    if (!s) return s.error();
-    if (at <= *us) {
-      lo = mid;
-    } else {
-      hi = mid - 1;
-    }
-  }
-  return lo;
+  return LastSeqRecordedBy(log, *us);
 }
 
 }  // namespace ledger

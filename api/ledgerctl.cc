@@ -122,11 +122,8 @@ int RunVerify(const Flags& f) {
   auto report = (*log)->Verify([&](Seq done, Seq) { progress.Update(done); });
   progress.Done();
   if (!report) return Report(report.error());
-  json::object out;
-  out["ok"] = report->ok;
-  out["events"] = report->events;
+  json::object out = VerifyJson(*report);
   if (report->ok) {
-    out["head"] = ToHex(report->head);
     if (expect->has_value()) {
       auto check = CheckCheckpoint(**log, **expect);
       if (!check) return Report(check.error());
@@ -137,9 +134,6 @@ int RunVerify(const Flags& f) {
       }
       out["checkpoint"] = std::move(*check);
     }
-  } else {
-    out["first_bad_seq"] = report->first_bad_seq;
-    out["problem"] = report->problem;
   }
   PrintJson(out);
   return report->ok ? 0 : kExitRefused;
@@ -242,12 +236,29 @@ const std::vector<Command>& Commands() {
        {},
        RunVerify},
       {"invoice",
-       "invoice --provider ID --month YYYY-MM [--format json|csv] [--as-of SEQ] [--db DIR]",
+       "invoice (--provider ID | --network ID) --month YYYY-MM [--format json|csv] [--as-of SEQ]"
+       " [--db DIR]",
        "One provider's invoice for one month: totals over billable lines, and every line with\n"
-       "its event, the rule that priced it, fee, co-pay, insurer share, or why it is not billable.",
-       {"db", "provider", "month", "format", "as-of", "as-of-time"},
+       "its event, the rule that priced it, fee, co-pay, insurer share, or why it is not "
+       "billable.\n"
+       "With --network: the network's month, its totals, unbillable lines by reason and each\n"
+       "provider's totals (CSV: every line of every provider of that network-month).",
+       {"db", "provider", "network", "month", "format", "as-of", "as-of-time"},
        {},
        RunInvoice},
+      {"networks",
+       "networks [--as-of SEQ] [--db DIR]",
+       "The registered networks: id, name and population.",
+       {"db", "as-of", "as-of-time"},
+       {},
+       RunNetworks},
+      {"providers",
+       "providers --network ID [--on YYYY-MM-DD] [--as-of SEQ] [--db DIR]",
+       "The providers of a network: enrolled on that date, or ever enrolled (their latest\n"
+       "enrolment), with profession, enrolled_on and left_on.",
+       {"db", "network", "on", "as-of", "as-of-time"},
+       {},
+       RunProviders},
       {"quota",
        "quota --niss NISS --on YYYY-MM-DD [--as-of SEQ] [--db DIR]",
        "The beneficiary's trajectories active on that date and their counters.",
@@ -257,7 +268,8 @@ const std::vector<Command>& Commands() {
       {"balance",
        "balance --network ID --year YYYY [--as-of SEQ] [--db DIR]",
        "The network's care budget for the year: allocated, consumed, remaining, projected\n"
-       "exhaustion (from the spend rate up to the latest care date).",
+       "exhaustion (from the spend rate up to the latest care date), and the months: consumed,\n"
+       "cumulative and by function.",
        {"db", "network", "year", "as-of", "as-of-time"},
        {},
        RunBalance},

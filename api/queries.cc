@@ -2,6 +2,7 @@
 
 #include <cstdio>
 
+#include "api/answers.h"
 #include "api/cli.h"
 #include "api/progress.h"
 #include "api/query_source.h"
@@ -47,6 +48,7 @@ class Source {
     return src;
   }
   const QuerySource* operator->() const { return query_.get(); }
+  const QuerySource& operator*() const { return *query_; }
 
  private:
   std::unique_ptr<EventLog> log_;
@@ -74,9 +76,30 @@ Result<CivilDay> RequiredDay(const Flags& f, const char* name) {
 
 }  // namespace
 
+// --network ID --month M: the network's month (totals, per provider, unbillable by reason), or
+// as CSV every line of every provider of that network-month.
+int NetworkInvoice(const Flags& f, const std::string& network, int32_t month, bool csv) {
+  auto src = Source::Open(f);
+  if (!src) return Report(src.error());
+  if (!csv) {
+    auto answer = NetworkMonthAnswer(**src, network, month);
+    if (!answer) return Report(answer.error());
+    PrintJson(*answer);
+    return 0;
+  }
+  auto providers = NetworkMonthProviders(**src, network, month);
+  if (!providers) return Report(providers.error());
+  InvoiceCsvStream stream(**src, std::move(*providers), month, network);
+  std::string piece;
+  for (bool done = false; !done;) {
+    piece.clear();
+    if (Status s = stream.Next(&piece, &done); !s) return Report(s.error());
+    if (std::fwrite(piece.data(), 1, piece.size(), stdout) != piece.size()) return kExitStorage;
+  }
+  return 0;
+}
+
 int RunInvoice(const Flags& f) {
-  auto provider = Required(f, "provider");
-  if (!provider) return Report(provider.error());
   auto month_text = Required(f, "month");
   if (!month_text) return Report(month_text.error());
   auto month = ParseMonth(*month_text);
@@ -85,9 +108,15 @@ int RunInvoice(const Flags& f) {
   if (format != "json" && format != "csv") {
     return Report({ErrorCode::kInvalidArgument, "--format must be json or csv"});
   }
+  auto provider = f.Get("provider");
+  auto network = f.Get("network");
+  if (provider.has_value() == network.has_value()) {
+    return Report({ErrorCode::kInvalidArgument, "give --provider ID or --network ID"});
+  }
+  if (network) return NetworkInvoice(f, *network, *month, format == "csv");
   auto src = Source::Open(f);
   if (!src) return Report(src.error());
-  auto lines = (*src)->Lines(*provider, *month);
+  auto lines = InvoiceLines(**src, *provider, *month, std::nullopt);
   if (!lines) return Report(lines.error());
   if (format == "csv") {
     const std::string csv = InvoiceCsv(*provider, *month, *lines);
@@ -108,9 +137,9 @@ int RunQuota(const Flags& f) {
   if (!on) return Report(on.error());
   auto src = Source::Open(f);
   if (!src) return Report(src.error());
-  auto trajectories = (*src)->Trajectories(*niss);
-  if (!trajectories) return Report(trajectories.error());
-  PrintJson(QuotaJson(*niss, *on, *trajectories, (*src)->rules()));
+  auto answer = QuotaAnswer(**src, *niss, *on, std::nullopt);
+  if (!answer) return Report(answer.error());
+  PrintJson(*answer);
   return 0;
 }
 
@@ -122,12 +151,9 @@ int RunBalance(const Flags& f) {
   if (!year->has_value()) return Report({ErrorCode::kInvalidArgument, "--year is required"});
   auto src = Source::Open(f);
   if (!src) return Report(src.error());
-  const auto y = static_cast<int32_t>(**year);
-  auto allocated = (*src)->Allocated(*network, y);
-  if (!allocated) return Report(allocated.error());
-  auto daily = (*src)->Daily(*network, y);
-  if (!daily) return Report(daily.error());
-  PrintJson(BalanceJson(*network, y, *allocated, *daily));
+  auto answer = BalanceAnswer(**src, *network, static_cast<int32_t>(**year));
+  if (!answer) return Report(answer.error());
+  PrintJson(*answer);
   return 0;
 }
 
@@ -138,9 +164,35 @@ int RunFigures(const Flags& f) {
   if (!on) return Report(on.error());
   auto src = Source::Open(f);
   if (!src) return Report(src.error());
-  auto trajectories = (*src)->NetworkTrajectories(*network);
-  if (!trajectories) return Report(trajectories.error());
-  PrintJson(FiguresJson(*network, *on, *trajectories, (*src)->rules()));
+  auto answer = FiguresAnswer(**src, *network, *on);
+  if (!answer) return Report(answer.error());
+  PrintJson(*answer);
+  return 0;
+}
+
+int RunNetworks(const Flags& f) {
+  auto src = Source::Open(f);
+  if (!src) return Report(src.error());
+  auto answer = NetworksAnswer(**src, std::nullopt);
+  if (!answer) return Report(answer.error());
+  PrintJson(*answer);
+  return 0;
+}
+
+int RunProviders(const Flags& f) {
+  auto network = Required(f, "network");
+  if (!network) return Report(network.error());
+  std::optional<CivilDay> on;
+  if (f.Get("on")) {
+    auto day = RequiredDay(f, "on");
+    if (!day) return Report(day.error());
+    on = *day;
+  }
+  auto src = Source::Open(f);
+  if (!src) return Report(src.error());
+  auto answer = ProvidersAnswer(**src, *network, on, 0, "");
+  if (!answer) return Report(answer.error());
+  PrintJson(*answer);
   return 0;
 }
 

@@ -17,6 +17,7 @@
 #include "replay/explain.h"
 #include "replay/invoices.h"
 #include "replay/regularisations.h"
+#include "replay/store_invoices.h"
 #include "schemas/json_codec.h"
 
 namespace ledger {
@@ -212,11 +213,31 @@ Result<json::object> CloseMonth(EventLog& log, int32_t month, CivilDay today,
 
 Result<json::object> RegularisationsAt(const EventLog& log, std::optional<int32_t> month,
                                        std::optional<std::string_view> provider, Seq as_of,
-                                       const ReadProgress& progress) {
+                                       const ReadProgress& progress,
+                                       const std::set<std::string>* only) {
   auto h = LoadHistory(log, as_of, progress);
   if (!h) return h.error();
+  if (provider && !h->providers.Find(*provider)) {
+    return Error{ErrorCode::kNotFound, "no provider " + std::string(*provider)};
+  }
   const Projection p = Project(*h, RulesetCatalog(), kFoldThreads);
-  return RegularisationReportJson(Regularisations(*h, p, month, provider));
+  auto report = Regularisations(MemoryInvoices(*h, p), month, provider, only);
+  if (!report) return report.error();
+  return RegularisationReportJson(*report);
+}
+
+Result<json::object> RegularisationsOfStore(const EventLog& log, const ProjectionView& view,
+                                            Seq seq, std::optional<int32_t> month,
+                                            std::optional<std::string_view> provider,
+                                            const std::set<std::string>* only) {
+  if (provider) {
+    auto known = view.ProviderKnown(*provider);
+    if (!known) return known.error();
+    if (!*known) return Error{ErrorCode::kNotFound, "no provider " + std::string(*provider)};
+  }
+  auto report = Regularisations(StoreInvoices(log, view, seq), month, provider, only);
+  if (!report) return report.error();
+  return RegularisationReportJson(*report);
 }
 
 namespace {
@@ -284,6 +305,19 @@ Result<std::string> ExportMonth(const EventLog& log, int32_t month, ExportFormat
   const Projection p = Project(*h, RulesetCatalog(), kFoldThreads);
   if (format == ExportFormat::kCsv) return ExportCsv(*h, p, month);
   return json::serialize(ExportJson(*h, p, month)) + "\n";
+}
+
+json::object VerifyJson(const VerifyReport& report) {
+  json::object out;
+  out["ok"] = report.ok;
+  out["events"] = report.events;
+  if (report.ok) {
+    out["head"] = ToHex(report.head);
+  } else {
+    out["first_bad_seq"] = report.first_bad_seq;
+    out["problem"] = report.problem;
+  }
+  return out;
 }
 
 json::object CheckpointJson(const EventLog& log) {
@@ -495,16 +529,37 @@ int RunClose(const Flags& f) {
 int RunRegularisations(const Flags& f) {
   auto month = MonthFlag(f, /*required=*/false);
   if (!month) return Report(month.error());
-  auto log = OpenLog(f, LogAccess::kRead);
+  auto log = OpenLog(f, LogAccess::kQuery);
   if (!log) return Report(log.error());
   auto as_of = AsOfSeq(f, **log);
   if (!as_of) return Report(as_of.error());
   const std::optional<std::string> provider_flag = f.Get("provider");
   std::optional<std::string_view> provider;
   if (provider_flag) provider = *provider_flag;
-  Progress progress("regularisations: reading history", *as_of);
-  auto out = RegularisationsAt(**log, *month, provider, *as_of, Drawn(progress));
-  progress.Done();
+  // At the head: from the persisted projections, brought up to date (beside a running ledgerd,
+  // when they reflect the head); else the history up to as_of is folded.
+  const Seq head = (*log)->head().seq;
+  ProjectionStore store(**log);
+  bool from_store = *as_of == head;
+  if (from_store && (*log)->read_only()) {
+    auto projected = store.seq();
+    if (!projected) return Report(projected.error());
+    from_store = *projected == head;
+  } else if (from_store) {
+    Progress catch_up("updating projections", head);
+    if (Status s = store.CatchUp([&](Seq d, Seq) { catch_up.Update(d); }); !s) {
+      return Report(s.error());
+    }
+  }
+  Result<json::object> out = json::object();
+  if (from_store) {
+    const ProjectionView view = store.View();
+    out = RegularisationsOfStore(**log, view, head, *month, provider);
+  } else {
+    Progress progress("regularisations: reading history", *as_of);
+    out = RegularisationsAt(**log, *month, provider, *as_of, Drawn(progress));
+    progress.Done();
+  }
   if (!out) return Report(out.error());
   PrintJson(*out);
   return 0;

@@ -15,12 +15,14 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 
 #include "api/flags.h"
 #include "ledger/event_log.h"
 #include "projections/history.h"
+#include "projections/store.h"
 #include "replay/replay.h"
 #include "schemas/result.h"
 
@@ -61,9 +63,19 @@ Result<boost::json::object> CloseMonth(EventLog& log, int32_t month, CivilDay to
                                        const ReadProgress& progress = {});
 
 // replay/regularisations.h over the history up to `as_of`; of one provider when given.
+// kNotFound for a provider the ledger did not know then. `only`: the providers to report
+// (replay/regularisations.h); null: all.
 Result<boost::json::object> RegularisationsAt(const EventLog& log, std::optional<int32_t> month,
                                               std::optional<std::string_view> provider, Seq as_of,
-                                              const ReadProgress& progress = {});
+                                              const ReadProgress& progress = {},
+                                              const std::set<std::string>* only = nullptr);
+
+// The same at the head from the persisted projections at one view (replay/store_invoices.h):
+// nothing is folded. `seq` is the seq the view reflects.
+Result<boost::json::object> RegularisationsOfStore(const EventLog& log, const ProjectionView& view,
+                                                   Seq seq, std::optional<int32_t> month,
+                                                   std::optional<std::string_view> provider,
+                                                   const std::set<std::string>* only = nullptr);
 
 // replay/explain.h for the event with that id, as the ledger knew it at `as_of`.
 // kNotFound for an unknown id (or one recorded after as_of); kInvalidArgument for an event
@@ -76,6 +88,10 @@ Result<boost::json::object> ExplainEventId(const EventLog& log, std::string_view
 enum class ExportFormat { kJson, kCsv };
 Result<std::string> ExportMonth(const EventLog& log, int32_t month, ExportFormat format, Seq as_of,
                                 const ReadProgress& progress = {});
+
+// The answer of `verify` (and GET /v1/audit/verify): {"ok":true,"events":N,"head":H}, or
+// {"ok":false,"events":N,"first_bad_seq":S,"problem":P}.
+boost::json::object VerifyJson(const VerifyReport& report);
 
 // {"seq":N,"head":"<hex>"}: the head to write down, for `verify --expect` later.
 boost::json::object CheckpointJson(const EventLog& log);

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # The test command (README, .ci/run): installs what is missing, then
+#  0. lints api/openapi.yaml with @redocly/cli (ops/lint_openapi.sh),
 #  1. builds Release and runs the whole suite under CTest,
 #  2. builds with AddressSanitizer + UndefinedBehaviorSanitizer and runs the suite again,
 #  3. builds the libFuzzer targets with clang and gives each a short smoke run,
@@ -10,6 +11,9 @@ jobs=${LEDGER_JOBS:-2}
 fuzz_seconds=${LEDGER_FUZZ_SECONDS:-20}
 
 ops/setup.sh
+
+echo "== OpenAPI lint"
+ops/lint_openapi.sh
 
 # Builds a configured tree; prints the build log only when it fails.
 build() {

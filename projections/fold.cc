@@ -9,6 +9,8 @@
 #include <utility>
 #include <vector>
 
+#include "projections/directory.h"
+
 namespace ledger {
 
 const char* ReasonName(Reason r) {
@@ -33,6 +35,22 @@ const char* ReasonName(Reason r) {
       return "community_requirements";
     case Reason::kConcertationRequirements:
       return "concertation_requirements";
+  }
+  return "?";
+}
+
+const char* SpendFunctionName(SpendFunction f) {
+  switch (f) {
+    case SpendFunction::kCommunity:
+      return "community";
+    case SpendFunction::kSupport:
+      return "support";
+    case SpendFunction::kTreatment:
+      return "treatment";
+    case SpendFunction::kSupportMission:
+      return "support_mission";
+    case SpendFunction::kConcertation:
+      return "concertation";
   }
   return "?";
 }
@@ -74,22 +92,12 @@ void FoldContext::SetPopulation(NetworkIdx n, Population p) {
 }
 
 void FoldContext::SetEnrolments(ProviderIdx p, NetworkIdx n, std::vector<EnrolmentEvent> events) {
-  std::sort(events.begin(), events.end(), [](const EnrolmentEvent& a, const EnrolmentEvent& b) {
-    return a.day != b.day ? a.day < b.day : a.seq < b.seq;
-  });
   assert(p != kNoProvider);
   if (enrolled_.size() <= p) enrolled_.resize(size_t{p} + 1);
   std::vector<EnrolmentSpan>& spans = enrolled_[p];
   std::erase_if(spans, [&](const EnrolmentSpan& s) { return s.network == n; });
-  bool open = false;
-  for (const auto& e : events) {
-    if (e.enrolled && !open) {
-      spans.push_back({n, e.day, INT32_MAX});
-      open = true;
-    } else if (!e.enrolled && open) {
-      spans.back().to = e.day;  // enrolled up to and including the day it left
-      open = false;
-    }
+  for (const EnrolmentPeriod& period : EnrolmentPeriods(std::move(events))) {
+    spans.push_back({n, period.from, period.to.value_or(INT32_MAX)});
   }
 }
 
@@ -218,6 +226,24 @@ bool SchoolFree(const Ruleset& r, const CareEvent& c) {
   return c.school_cpms && r.cpms_school_free_from && c.day >= *r.cpms_school_free_from;
 }
 
+// What a care event's lines pay for.
+SpendFunction SpendOf(const CareEvent& c) {
+  switch (c.kind) {
+    case CareKind::kIndividual:
+    case CareKind::kGroup:
+    case CareKind::kException:
+      return c.function == CareFunction::kTreatment ? SpendFunction::kTreatment
+                                                    : SpendFunction::kSupport;
+    case CareKind::kCommunity:
+      return SpendFunction::kCommunity;
+    case CareKind::kMission:
+      return SpendFunction::kSupportMission;
+    case CareKind::kConcertation:
+      return SpendFunction::kConcertation;
+  }
+  return SpendFunction::kSupport;
+}
+
 // Appends a line to `lines`, written in place.
 void AddLine(std::vector<Line>* lines, const CareEvent& c, ProviderIdx provider, uint16_t part,
              FeeItem item, const Ruleset* r, Reason reason, Cents fee, Cents copay) {
@@ -228,6 +254,7 @@ void AddLine(std::vector<Line>* lines, const CareEvent& c, ProviderIdx provider,
   l.seq = c.seq;
   l.part = part;
   l.item = item;
+  l.spend = SpendOf(c);
   l.reason = reason;
   l.ruleset = r;
   if (reason == Reason::kNone) {

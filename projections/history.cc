@@ -90,12 +90,13 @@ void History::Add(const StoredEventView& view) {
       if (population[n] == Population::kUnknown) {
         population[n] = PopulationOf(b.getPopulation());
       }
+      registrations.push_back({seq, n, b.getName().cStr(), PopulationOf(b.getPopulation())});
       return;
     }
     case B::PROVIDER_ENROLLED: {
       auto b = body.getProviderEnrolled();
       enrolments[{providers.Intern(b.getProviderId().cStr()), Network(b.getNetworkId())}].push_back(
-          {day, seq, true});
+          {day, seq, true, RoleOf(b.getProfession())});
       return;
     }
     case B::PROVIDER_LEFT: {

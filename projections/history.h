@@ -36,6 +36,14 @@ class Interner {
   std::vector<std::string> names_;
 };
 
+// A `network.registered` event, as the network directory lists it.
+struct NetworkRegistration {
+  Seq seq = 0;
+  NetworkIdx network = 0;
+  std::string name;
+  Population population = Population::kUnknown;
+};
+
 struct BudgetEvent {
   Seq seq;
   Cents cents;
@@ -86,8 +94,9 @@ class History {
   void MarkVoided(Seq seq) { voided_.insert(seq); }
   const std::unordered_set<Seq>& voided() const { return voided_; }
 
-  Interner beneficiaries, providers, networks;  // NISS, provider ids, network ids
-  std::vector<Population> population;           // by network
+  Interner beneficiaries, providers, networks;     // NISS, provider ids, network ids
+  std::vector<Population> population;              // by network
+  std::vector<NetworkRegistration> registrations;  // in Add() order; check Voided(seq)
   std::map<std::pair<ProviderIdx, NetworkIdx>, std::vector<EnrolmentEvent>> enrolments;
   std::map<std::pair<BeneficiaryIdx, NetworkIdx>, std::vector<std::pair<CivilDay, Seq>>>
       assessments;

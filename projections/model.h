@@ -85,8 +85,22 @@ struct CareEvent {
 struct EnrolmentEvent {
   CivilDay day;
   Seq seq;
-  bool enrolled;  // false: left
+  bool enrolled;                          // false: left
+  Role profession = Role::kPsychologist;  // of an enrolment
 };
+
+// What a line pays for, as networks report their spend: the three functions of the 2024
+// convention (support and treatment also under 2021), support missions and concertations.
+enum class SpendFunction : uint8_t {
+  kCommunity,
+  kSupport,
+  kTreatment,
+  kSupportMission,
+  kConcertation,
+};
+inline constexpr int kSpendFunctionCount = 5;
+const char* SpendFunctionName(SpendFunction f);
+inline constexpr int kReasonCount = 10;  // Reason values, kNone included
 
 // One invoice line. Unbillable lines carry their reason and zero amounts.
 struct Line {
@@ -96,6 +110,7 @@ struct Line {
   Seq seq = 0;
   uint16_t part = 0;  // facilitator / participant position within the event
   FeeItem item = FeeItem::kIndividualSession;
+  SpendFunction spend = SpendFunction::kSupport;
   Reason reason = Reason::kNone;
   Cents fee, copay, insurer;
   const Ruleset* ruleset = nullptr;  // null when no ruleset covers the date

@@ -16,6 +16,7 @@ LineRecord ToRecord(const History& h, const Line& l, const std::string& event_id
   r.part = l.part;
   r.network_id = h.networks.Name(l.network);
   r.item = l.item;
+  r.spend = l.spend;
   r.reason = l.reason;
   r.fee = l.fee;
   r.copay = l.copay;
@@ -48,6 +49,7 @@ std::string EncodeLine(const LineRecord& r) {
   PutStr(&s, r.network_id);
   s.push_back(static_cast<char>(r.item));
   s.push_back(static_cast<char>(r.reason));
+  s.push_back(static_cast<char>(r.spend));
   PutBE64(&s, static_cast<uint64_t>(r.fee.value));
   PutBE64(&s, static_cast<uint64_t>(r.copay.value));
   PutBE64(&s, static_cast<uint64_t>(r.insurer.value));
@@ -62,15 +64,16 @@ bool DecodeLine(std::string_view bytes, LineRecord* r) {
   r->day = in.I32();
   r->part = static_cast<uint16_t>(in.U32());
   r->network_id = in.Str();
-  const uint8_t item = in.U8(), reason = in.U8();
+  const uint8_t item = in.U8(), reason = in.U8(), spend = in.U8();
   r->item = static_cast<FeeItem>(item);
   r->reason = static_cast<Reason>(reason);
+  r->spend = static_cast<SpendFunction>(spend);
   r->fee = Cents{in.I64()};
   r->copay = Cents{in.I64()};
   r->insurer = Cents{in.I64()};
   r->rule = in.Str();
-  return in.ok() && in.done() && item < kFeeItemCount &&
-         reason <= static_cast<uint8_t>(Reason::kConcertationRequirements) &&
+  return in.ok() && in.done() && item < kFeeItemCount && reason < kReasonCount &&
+         spend < kSpendFunctionCount &&
          r->fee == r->copay + r->insurer;  // conservation, checked where read
 }
 

@@ -21,6 +21,7 @@ struct LineRecord {
   uint16_t part = 0;
   std::string network_id;
   FeeItem item = FeeItem::kIndividualSession;
+  SpendFunction spend = SpendFunction::kSupport;  // not rendered in invoices (their digest)
   Reason reason = Reason::kNone;
   Cents fee, copay, insurer;
   std::string rule;  // "convention-2024@1:individual_session"; empty: no ruleset

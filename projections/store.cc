@@ -2,75 +2,24 @@
 
 #include <rocksdb/write_batch.h>
 
+#include <cassert>
 #include <set>
 
 #include "ledger/bytes.h"
 #include "projections/projector.h"
+#include "projections/store_keys.h"
 
 namespace ledger {
+using namespace store_keys;  // NOLINT: this file writes the keys
 namespace {
 
-constexpr std::string_view kSeqKey = "S";
 constexpr size_t kRebuildBatchOps = 50000;
 constexpr size_t kNamesCachedMax = 2000000;  // names interned by catch-ups before a reload
 
-std::string Prefixed(char tag, std::string_view name) {
-  std::string k(1, tag);
-  k.append(name);
-  k.push_back('\0');
-  return k;
-}
-std::string LineKey(std::string_view provider, CivilDay day, Seq seq, uint32_t part) {
-  std::string k = Prefixed('L', provider);
-  PutBE32(&k, static_cast<uint32_t>(MonthOf(day)));
-  PutOrdered32(&k, day);
-  PutBE64(&k, seq);
-  PutBE32(&k, part);
-  return k;
-}
-std::string LinePrefix(std::string_view provider, int32_t month) {
-  std::string k = Prefixed('L', provider);
-  PutBE32(&k, static_cast<uint32_t>(month));
-  return k;
-}
-std::string TrajKey(std::string_view niss, const TrajectoryRecord& t) {
-  std::string k = Prefixed('T', niss);
-  k.push_back(static_cast<char>(t.function));
-  k.append(t.network_id);
-  k.push_back('\0');
-  PutOrdered32(&k, t.start);
-  return k;
-}
-std::string BenKey(std::string_view niss, Seq seq) {
-  std::string k = Prefixed('b', niss);
-  PutBE64(&k, seq);
-  return k;
-}
-std::string ShareKey(Seq seq, uint32_t part) {
-  std::string k(1, 'g');
-  PutBE64(&k, seq);
-  PutBE32(&k, part);
-  return k;
-}
 std::string ShareValue(const GroupShare& s) {
   std::string v(1, s.counted ? '\1' : '\0');
   PutBE64(&v, static_cast<uint64_t>(s.copay.value));
   return v;
-}
-std::string DailyKey(std::string_view network, CivilDay day) {
-  std::string k = Prefixed('D', network);
-  PutOrdered32(&k, day);
-  return k;
-}
-std::string BudgetKey(std::string_view network, int32_t year) {
-  std::string k = Prefixed('B', network);
-  PutOrdered32(&k, year);
-  return k;
-}
-std::string SeqKey(char tag, Seq seq) {
-  std::string k(1, tag);
-  PutBE64(&k, seq);
-  return k;
 }
 std::string DailyValue(int64_t count, int64_t sum) {
   std::string v;
@@ -96,23 +45,30 @@ Status ScanPrefix(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf, const std::s
   return Ok();
 }
 
-// The line keys an event produced, derived from its content (immutable), for deletion on void.
-std::vector<std::string> LineKeysOf(schema::Event::Reader ev, Seq seq) {
+// The lines an event produced (provider and key), derived from its content (immutable), for
+// deletion on void.
+struct LineAt {
+  std::string provider;
+  std::string key;
+};
+std::vector<LineAt> LineKeysOf(schema::Event::Reader ev, Seq seq) {
   using B = schema::Event::Body;
-  std::vector<std::string> keys;
+  std::vector<LineAt> keys;
   const CivilDay day = ev.getOccurredOn();
   const auto body = ev.getBody();
+  auto add = [&](std::string provider, uint32_t part) {
+    std::string key = LineKey(provider, day, seq, part);
+    keys.push_back({std::move(provider), std::move(key)});
+  };
   auto facilitators = [&](capnp::List<schema::Facilitator>::Reader list) {
-    for (uint32_t i = 0; i < list.size(); ++i) {
-      keys.push_back(LineKey(list[i].getProviderId().cStr(), day, seq, i));
-    }
+    for (uint32_t i = 0; i < list.size(); ++i) add(list[i].getProviderId().cStr(), i);
   };
   switch (body.which()) {
     case B::SESSION_INDIVIDUAL:
-      keys.push_back(LineKey(body.getSessionIndividual().getProviderId().cStr(), day, seq, 0));
+      add(body.getSessionIndividual().getProviderId().cStr(), 0);
       break;
     case B::SUPPORT_MISSION:
-      keys.push_back(LineKey(body.getSupportMission().getProviderId().cStr(), day, seq, 0));
+      add(body.getSupportMission().getProviderId().cStr(), 0);
       break;
     case B::SESSION_GROUP:
       facilitators(body.getSessionGroup().getFacilitators());
@@ -123,13 +79,19 @@ std::vector<std::string> LineKeysOf(schema::Event::Reader ev, Seq seq) {
     case B::CONCERTATION_HELD: {
       auto ps = body.getConcertationHeld().getParticipants();
       for (uint32_t i = 0; i < ps.size(); ++i) {
-        if (ps[i].getProviderId().size() > 0) {
-          keys.push_back(LineKey(ps[i].getProviderId().cStr(), day, seq, i));
-        }
+        if (ps[i].getProviderId().size() > 0) add(ps[i].getProviderId().cStr(), i);
       }
       break;
     }
-    default:
+    case B::NETWORK_REGISTERED:
+    case B::PROVIDER_ENROLLED:
+    case B::PROVIDER_LEFT:
+    case B::BUDGET_ALLOCATED:
+    case B::RULESET_PUBLISHED:
+    case B::ASSESSMENT_RECORDED:
+    case B::EXCEPTION_GRANTED:
+    case B::EVENT_VOIDED:
+    case B::INVOICE_ISSUED:
       break;
   }
   return keys;
@@ -161,34 +123,54 @@ std::vector<std::string> BeneficiariesOf(schema::Event::Reader ev) {
   }
 }
 
+// The directory's enrolment periods, both ways (E and e keys).
+void WriteEnrolments(const History& h, rocksdb::ColumnFamilyHandle* cf, rocksdb::WriteBatch* b) {
+  const std::vector<EnrolmentRecord> all = EnrolmentDirectory(h);
+  for (size_t i = 0; i < all.size();) {
+    const EnrolmentRecord& first = all[i];
+    std::vector<EnrolmentPeriod> periods;
+    for (; i < all.size() && all[i].network_id == first.network_id &&
+           all[i].provider_id == first.provider_id;
+         ++i) {
+      periods.push_back({all[i].enrolled_on, all[i].left_on, all[i].profession});
+    }
+    b->Put(cf, EnrolKey(first.network_id, first.provider_id), EncodePeriods(periods));
+    b->Put(cf, ProviderNetworkKey(first.provider_id, first.network_id), "");
+  }
+}
+
 }  // namespace
 
-// One catch-up's writes: a batch, plus the daily consumption deltas of the lines it changes.
+// One catch-up's writes: a batch, plus the deltas of the daily consumption and of the tallies
+// (tally.h) that the lines it changes make.
 struct ProjectionStore::Pending {
   rocksdb::DB* db = nullptr;
   rocksdb::ColumnFamilyHandle* cf = nullptr;
   rocksdb::WriteBatch batch;
   std::map<std::pair<std::string, CivilDay>, std::pair<int64_t, int64_t>> daily;
+  std::map<std::string, LineTally> tallies;  // by TallyKey
 
-  void Count(const LineRecord& l, int64_t sign) {
+  void Count(std::string_view provider, const LineRecord& l, int64_t sign) {
+    tallies[TallyKey(MonthOf(l.day), l.network_id, provider)].Add(l, sign);
     if (!l.billable()) return;
     auto& d = daily[{l.network_id, l.day}];
     d.first += sign;
     d.second += sign * l.insurer.value;
   }
-  // Replaces (or deletes, when `line` is null) the line at `key`, tracking consumption.
-  Status SetLine(const std::string& key, const LineRecord* line) {
+  // Replaces (or deletes, when `line` is null) the provider's line at `key`, tracking
+  // consumption and tallies.
+  Status SetLine(std::string_view provider, const std::string& key, const LineRecord* line) {
     std::string old;
     rocksdb::Status s = db->Get(rocksdb::ReadOptions(), cf, key, &old);
     if (s.ok()) {
       LineRecord prev;
       if (!DecodeLine(old, &prev)) return Corrupt("bad line record");
-      Count(prev, -1);
+      Count(provider, prev, -1);
     } else if (!s.IsNotFound()) {
       return Error{ErrorCode::kStorage, s.ToString()};
     }
     if (line) {
-      Count(*line, +1);
+      Count(provider, *line, +1);
       batch.Put(cf, key, EncodeLine(*line));
     } else if (s.ok()) {
       batch.Delete(cf, key);
@@ -219,6 +201,27 @@ struct ProjectionStore::Pending {
     }
     return Ok();
   }
+  Status FlushTallies() {
+    for (const auto& [key, delta] : tallies) {
+      if (delta == LineTally{}) continue;
+      std::string v;
+      LineTally t;
+      rocksdb::Status s = db->Get(rocksdb::ReadOptions(), cf, key, &v);
+      if (s.ok()) {
+        if (!DecodeTally(v, &t)) return Corrupt("bad tally record");
+      } else if (!s.IsNotFound()) {
+        return Error{ErrorCode::kStorage, s.ToString()};
+      }
+      t += delta;
+      if (!t.consistent()) return Corrupt("a tally that does not add up");
+      if (t.empty()) {
+        batch.Delete(cf, key);
+      } else {
+        batch.Put(cf, key, EncodeTally(t));
+      }
+    }
+    return Ok();
+  }
 };
 
 ProjectionStore::ProjectionStore(const EventLog& log)
@@ -226,13 +229,12 @@ ProjectionStore::ProjectionStore(const EventLog& log)
 
 ProjectionStore::~ProjectionStore() = default;
 
-Result<Seq> ProjectionStore::seq() const {
-  std::string v;
-  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf_, kSeqKey, &v);
-  if (s.IsNotFound()) return Seq{0};
-  if (!s.ok()) return Error{ErrorCode::kStorage, s.ToString()};
-  if (v.size() != 8) return Corrupt("bad seq record");
-  return GetBE64(v.data());
+Result<Seq> ProjectionStore::seq() const { return ProjectionView(*this, false).seq(); }
+
+ProjectionView ProjectionStore::View() const {
+  // A secondary instance (read_only) reads the log as it was when opened: a snapshot already,
+  // and RocksDB has no snapshots there.
+  return ProjectionView(*this, !log_.read_only());
 }
 
 Status ProjectionStore::CatchUp(const std::function<void(Seq, Seq)>& progress) {
@@ -310,6 +312,7 @@ Status ProjectionStore::Apply(Seq from, Seq to) {
         return true;
       }
       case B::INVOICE_ISSUED:
+        w.batch.Put(cf_, SeqKey('I', v.seq()), "");
         return true;
       case B::COMMUNITY_INTERVENTION:
       case B::SUPPORT_MISSION:
@@ -348,8 +351,8 @@ Status ProjectionStore::Apply(Seq from, Seq to) {
     }
     new_voids.insert(v.seq());
     w.batch.Put(cf_, SeqKey('v', v.seq()), "");
-    for (const std::string& key : LineKeysOf(ev, v.seq())) {
-      if (Status d = w.SetLine(key, nullptr); !d) failure = d;
+    for (const LineAt& line : LineKeysOf(ev, v.seq())) {
+      if (Status d = w.SetLine(line.provider, line.key, nullptr); !d) failure = d;
     }
     for (const std::string& niss : BeneficiariesOf(ev)) {
       dirty.insert(niss);
@@ -474,7 +477,8 @@ Status ProjectionStore::Apply(Seq from, Seq to) {
   }
   auto put_line = [&](const Line& l) {
     const LineRecord r = ToRecord(h, l, ids[l.seq]);
-    return w.SetLine(LineKey(h.providers.Name(l.provider), l.day, l.seq, l.part), &r);
+    const std::string& provider = h.providers.Name(l.provider);
+    return w.SetLine(provider, LineKey(provider, l.day, l.seq, l.part), &r);
   };
 
   std::map<Seq, std::map<uint32_t, GroupShare>> overlay;
@@ -537,6 +541,7 @@ Status ProjectionStore::Apply(Seq from, Seq to) {
   }
   ctx.ClearAllAssessments();
   if (Status d = w.FlushDaily(); !d) return d;
+  if (Status d = w.FlushTallies(); !d) return d;
   w.batch.Put(cf_, kSeqKey, BE64(to));
   std::unique_lock<std::shared_mutex> lock;
   if (write_lock_) lock = std::unique_lock<std::shared_mutex>(*write_lock_);
@@ -597,9 +602,12 @@ Status ProjectionStore::Rebuild(const std::function<void(Seq, Seq)>& progress) {
           BE64(static_cast<uint64_t>(cents.value)));
   }
   std::map<std::pair<NetworkIdx, CivilDay>, std::pair<int64_t, int64_t>> daily;
+  std::map<std::string, LineTally> tallies;  // by TallyKey
   for (const Line& l : p.lines) {
-    b.Put(cf_, LineKey(h.providers.Name(l.provider), l.day, l.seq, l.part),
-          EncodeLine(ToRecord(h, l)));
+    const std::string& provider = h.providers.Name(l.provider);
+    const LineRecord record = ToRecord(h, l);
+    b.Put(cf_, LineKey(provider, l.day, l.seq, l.part), EncodeLine(record));
+    tallies[TallyKey(MonthOf(l.day), record.network_id, provider)].Add(record);
     if (l.billable()) {
       auto& d = daily[{l.network, l.day}];
       ++d.first;
@@ -610,6 +618,15 @@ Status ProjectionStore::Rebuild(const std::function<void(Seq, Seq)>& progress) {
   for (const auto& [key, d] : daily) {
     b.Put(cf_, DailyKey(h.networks.Name(key.first), key.second), DailyValue(d.first, d.second));
   }
+  for (const auto& [key, t] : tallies) {
+    assert(t.consistent() && !t.empty());
+    b.Put(cf_, key, EncodeTally(t));
+  }
+  for (const IssuedInvoice& inv : h.issued_invoices) b.Put(cf_, SeqKey('I', inv.seq), "");
+  for (const NetworkRecord& n : NetworkDirectory(h)) {
+    b.Put(cf_, NetworkKey(n.network_id), EncodeNetwork(n));
+  }
+  WriteEnrolments(h, cf_, &b);
   for (const Trajectory& t : p.trajectories) {
     const TrajectoryRecord r = ToRecord(h, t);
     b.Put(cf_, TrajKey(h.beneficiaries.Name(t.who), r), EncodeTrajectory(r));
@@ -617,6 +634,7 @@ Status ProjectionStore::Rebuild(const std::function<void(Seq, Seq)>& progress) {
   }
   for (const GroupShare& sh : p.shares)
     b.Put(cf_, ShareKey(sh.seq, sh.participant), ShareValue(sh));
+  b.Put(cf_, kFormatKey, BE64(kStoreFormat));
   b.Put(cf_, kSeqKey, BE64(head));
   if (Status f = flush(true); !f) return f;
   static_.reset();
@@ -629,88 +647,24 @@ Status ProjectionStore::Rebuild(const std::function<void(Seq, Seq)>& progress) {
 
 Result<std::vector<LineRecord>> ProjectionStore::Lines(std::string_view provider,
                                                        int32_t month) const {
-  std::vector<LineRecord> out;
-  bool bad = false;
-  Status s =
-      ScanPrefix(db_, cf_, LinePrefix(provider, month), [&](std::string_view, std::string_view v) {
-        out.emplace_back();
-        bad = !DecodeLine(v, &out.back());
-        return !bad;
-      });
-  if (!s) return s.error();
-  if (bad) return Corrupt("bad line record");
-  return out;
+  return ProjectionView(*this, false).Lines(provider, month);
 }
-
 Result<std::vector<TrajectoryRecord>> ProjectionStore::Trajectories(std::string_view niss) const {
-  std::vector<TrajectoryRecord> out;
-  bool bad = false;
-  Status s = ScanPrefix(db_, cf_, Prefixed('T', niss), [&](std::string_view, std::string_view v) {
-    out.emplace_back();
-    bad = !DecodeTrajectory(v, &out.back());
-    return !bad;
-  });
-  if (!s) return s.error();
-  if (bad) return Corrupt("bad trajectory record");
-  return out;
+  return ProjectionView(*this, false).Trajectories(niss);
 }
-
 Status ProjectionStore::ForEachTrajectory(
     const std::function<void(std::string_view, const TrajectoryRecord&)>& fn) const {
-  bool bad = false;
-  Status s = ScanPrefix(db_, cf_, "T", [&](std::string_view k, std::string_view v) {
-    TrajectoryRecord r;
-    bad = !DecodeTrajectory(v, &r);
-    if (!bad) fn(k.substr(1, k.find('\0') - 1), r);
-    return !bad;
-  });
-  if (!s) return s;
-  if (bad) return Corrupt("bad trajectory record");
-  return Ok();
+  return ProjectionView(*this, false).ForEachTrajectory(fn);
 }
-
 Result<Cents> ProjectionStore::Allocated(std::string_view network, int32_t year) const {
-  std::string v;
-  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf_, BudgetKey(network, year), &v);
-  if (s.IsNotFound()) return Cents{0};
-  if (!s.ok()) return Error{ErrorCode::kStorage, s.ToString()};
-  if (v.size() != 8) return Corrupt("bad budget record");
-  return Cents{static_cast<int64_t>(GetBE64(v.data()))};
+  return ProjectionView(*this, false).Allocated(network, year);
 }
-
 Result<std::map<CivilDay, Cents>> ProjectionStore::DailyConsumed(std::string_view network,
                                                                  int32_t year) const {
-  std::map<CivilDay, Cents> out;
-  const std::string prefix = Prefixed('D', network);
-  const CivilDay jan1 = ToDay({year, 1, 1}), dec31 = ToDay({year, 12, 31});
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf_));
-  for (it->Seek(DailyKey(network, jan1)); it->Valid() && it->key().starts_with(prefix);
-       it->Next()) {
-    const CivilDay day = GetOrdered32(it->key().data() + prefix.size());
-    if (day > dec31) break;
-    if (it->value().size() != 16) return Corrupt("bad daily record");
-    out[day] = Cents{static_cast<int64_t>(GetBE64(it->value().data() + 8))};
-  }
-  if (!it->status().ok()) return Error{ErrorCode::kStorage, it->status().ToString()};
-  return out;
+  return ProjectionView(*this, false).DailyConsumed(network, year);
 }
-
 Result<std::unique_ptr<RulesetCatalog>> ProjectionStore::Rulesets() const {
-  auto at = seq();
-  if (!at) return at.error();
-  auto seqs = log_.StreamSeqs("rules");
-  if (!seqs) return seqs.error();
-  std::vector<Seq> upto;
-  for (Seq q : *seqs) {
-    std::string v;
-    if (q <= *at && !db_->Get(rocksdb::ReadOptions(), cf_, SeqKey('v', q), &v).ok()) {
-      upto.push_back(q);
-    }
-  }
-  History h;
-  Status s = log_.ReadSeqs(upto, [&](const StoredEventView& v) { h.Add(v); });
-  if (!s) return s.error();
-  return RulesetsOf(h, RulesetCatalog());
+  return ProjectionView(*this, false).Rulesets();
 }
 
 Result<Hash> ProjectionStore::Digest() const {

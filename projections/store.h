@@ -16,23 +16,30 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <shared_mutex>
+#include <string>
 #include <vector>
 
 #include "ledger/event_log.h"
+#include "projections/directory.h"
 #include "projections/fold.h"
 #include "projections/history.h"
 #include "projections/records.h"
+#include "projections/tally.h"
 
 namespace ledger {
+
+class ProjectionView;
 
 class ProjectionStore {
  public:
   explicit ProjectionStore(const EventLog& log);
   ~ProjectionStore();
 
-  // The log seq the stored projections reflect.
+  // The log seq the stored projections reflect; 0 when the store is empty or was written in an
+  // earlier format (kStoreFormat): CatchUp then rebuilds it.
   Result<Seq> seq() const;
   Status CatchUp(const std::function<void(Seq, Seq)>& progress = {});
   Status Rebuild(const std::function<void(Seq, Seq)>& progress = {});
@@ -47,20 +54,25 @@ class ProjectionStore {
   // Catch-ups with more new events than this rebuild instead (and always from seq 0).
   void set_rebuild_threshold(uint64_t events) { rebuild_threshold_ = events; }
 
-  // Reads, as of seq().
+  // A consistent view of the stored projections as they are now (a RocksDB snapshot), which
+  // later writes do not change: for answers read in several steps or streamed. A rebuild
+  // writes in several batches: take a view under the write lock held shared (or while no
+  // rebuild runs). The view must not outlive the store.
+  ProjectionView View() const;
+
+  // Reads of the store as it is, each on its own (see ProjectionView for what they return).
   Result<std::vector<LineRecord>> Lines(std::string_view provider, int32_t month) const;
   Result<std::vector<TrajectoryRecord>> Trajectories(std::string_view niss) const;
   Result<Cents> Allocated(std::string_view network, int32_t year) const;
   Result<std::map<CivilDay, Cents>> DailyConsumed(std::string_view network, int32_t year) const;
-  // Every stored trajectory, by NISS, function, network, start.
   Status ForEachTrajectory(
       const std::function<void(std::string_view niss, const TrajectoryRecord&)>& fn) const;
-  // The shipped rulesets plus the published ones, as of seq().
   Result<std::unique_ptr<RulesetCatalog>> Rulesets() const;
   // SHA-256 over every stored key and value: equal digests, identical stores.
   Result<Hash> Digest() const;
 
  private:
+  friend class ProjectionView;
   struct Pending;
   Status Apply(Seq from, Seq to);
   Status LoadStatic();
@@ -77,6 +89,67 @@ class ProjectionStore {
   uint64_t rebuild_threshold_ = 200000;
   std::shared_mutex* write_lock_ = nullptr;
   Stats stats_;
+};
+
+// Reads of the stored projections at one RocksDB snapshot (ProjectionStore::View), or of the
+// store as it is at each read (a view made with no snapshot, which the store's own reads use).
+// Thread-safe for reads; movable, not copyable; releases its snapshot when destroyed.
+class ProjectionView {
+ public:
+  ProjectionView(const ProjectionStore& store, bool snapshot);
+  ~ProjectionView();
+  ProjectionView(ProjectionView&& other) noexcept;
+  ProjectionView& operator=(ProjectionView&&) = delete;
+  ProjectionView(const ProjectionView&) = delete;
+
+  // The log seq reflected (0: empty, or in an earlier format).
+  Result<Seq> seq() const;
+  // One provider's invoice lines of a month, by care date, seq, part.
+  Result<std::vector<LineRecord>> Lines(std::string_view provider, int32_t month) const;
+  // The same, one at a time, until `fn` returns false (nothing is gathered: for streaming).
+  Status ForEachLine(std::string_view provider, int32_t month,
+                     const std::function<bool(const LineRecord&)>& fn) const;
+  Result<std::vector<TrajectoryRecord>> Trajectories(std::string_view niss) const;
+  // Whether the ledger has any event about this beneficiary.
+  Result<bool> BeneficiaryKnown(std::string_view niss) const;
+  Result<Cents> Allocated(std::string_view network, int32_t year) const;
+  Result<std::map<CivilDay, Cents>> DailyConsumed(std::string_view network, int32_t year) const;
+  // Every stored trajectory, by NISS, function, network, start.
+  Status ForEachTrajectory(
+      const std::function<void(std::string_view niss, const TrajectoryRecord&)>& fn) const;
+  // The shipped rulesets plus the published ones, as of seq().
+  Result<std::unique_ptr<RulesetCatalog>> Rulesets() const;
+
+  // The network directory (directory.h).
+  Result<std::vector<NetworkRecord>> Networks() const;
+  Result<std::optional<NetworkRecord>> Network(std::string_view network) const;
+  // Every enrolment period in the network, by provider id, start.
+  Result<std::vector<EnrolmentRecord>> Enrolments(std::string_view network) const;
+  // The networks the provider was ever enrolled in, by id.
+  Result<std::vector<std::string>> ProviderNetworks(std::string_view provider) const;
+  // Whether the provider was ever enrolled anywhere or has any invoice line.
+  Result<bool> ProviderKnown(std::string_view provider) const;
+
+  // The tallies (tally.h) of a network's lines in a month, per provider, by provider id.
+  Result<std::vector<std::pair<std::string, LineTally>>> NetworkMonth(std::string_view network,
+                                                                      int32_t month) const;
+  // One provider's tally of a network's lines in a month; nullopt when it has none.
+  Result<std::optional<LineTally>> Tally(int32_t month, std::string_view network,
+                                         std::string_view provider) const;
+  // The providers with lines in a month, by id, from the first after `after` (empty: from the
+  // start), at most `limit` (0: all).
+  Result<std::vector<std::string>> MonthProviders(int32_t month, std::string_view after = {},
+                                                  size_t limit = 0) const;
+  // The seqs of the `invoice.issued` events that are not voided, ascending.
+  Result<std::vector<Seq>> LiveInvoiceSeqs() const;
+
+ private:
+  Status Scan(const std::string& prefix,
+              const std::function<bool(std::string_view, std::string_view)>& fn) const;
+  Result<std::optional<std::string>> Get(const std::string& key) const;
+
+  const ProjectionStore* store_;
+  const rocksdb::Snapshot* snapshot_ = nullptr;
 };
 
 }  // namespace ledger

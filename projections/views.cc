@@ -67,18 +67,44 @@ json::object InvoiceJson(std::string_view provider, int32_t month,
   return o;
 }
 
+std::string_view InvoiceCsvHeader() {
+  return "provider_id,month,event_id,seq,occurred_on,network_id,item,fee_cents,copay_cents,"
+         "insurer_cents,billable,reason,rule\n";
+}
+
+void AppendInvoiceCsvRow(std::string* out, std::string_view provider, int32_t month,
+                         const LineRecord& l) {
+  std::string& o = *out;
+  o += provider;
+  o += ',';
+  o += FormatMonth(month);
+  o += ',';
+  o += l.event_id;
+  o += ',';
+  o += std::to_string(l.seq);
+  o += ',';
+  o += FormatDay(l.day);
+  o += ',';
+  o += l.network_id;
+  o += ',';
+  o += FeeItemName(l.item);
+  o += ',';
+  o += std::to_string(l.fee.value);
+  o += ',';
+  o += std::to_string(l.copay.value);
+  o += ',';
+  o += std::to_string(l.insurer.value);
+  o += l.billable() ? ",true," : ",false,";
+  o += ReasonName(l.reason);
+  o += ',';
+  o += l.rule;
+  o += '\n';
+}
+
 std::string InvoiceCsv(std::string_view provider, int32_t month,
                        const std::vector<LineRecord>& records) {
-  std::string out =
-      "provider_id,month,event_id,seq,occurred_on,network_id,item,fee_cents,copay_cents,"
-      "insurer_cents,billable,reason,rule\n";
-  for (const LineRecord& l : records) {
-    out += std::string(provider) + "," + FormatMonth(month) + "," + l.event_id + "," +
-           std::to_string(l.seq) + "," + FormatDay(l.day) + "," + l.network_id + "," +
-           FeeItemName(l.item) + "," + std::to_string(l.fee.value) + "," +
-           std::to_string(l.copay.value) + "," + std::to_string(l.insurer.value) + "," +
-           (l.billable() ? "true" : "false") + "," + ReasonName(l.reason) + "," + l.rule + "\n";
-  }
+  std::string out(InvoiceCsvHeader());
+  for (const LineRecord& l : records) AppendInvoiceCsvRow(&out, provider, month, l);
   return out;
 }
 
@@ -144,6 +170,103 @@ json::object BalanceJson(std::string_view network, int32_t year, Cents allocated
   o["projected_exhaustion"] = projected;
   o["as_of_care_date"] =
       daily.empty() ? json::value(nullptr) : json::value(FormatDay(daily.rbegin()->first));
+  return o;
+}
+
+json::object BalanceJson(std::string_view network, int32_t year, Cents allocated,
+                         const std::map<CivilDay, Cents>& daily,
+                         const std::map<int32_t, LineTally>& months) {
+  json::object o = BalanceJson(network, year, allocated, daily);
+  json::array series;
+  const int32_t last = daily.empty() ? 0 : MonthOf(daily.rbegin()->first) % 100;
+  Cents cumulative;
+  for (int32_t m = 1; m <= last; ++m) {
+    auto it = months.find(year * 100 + m);
+    const LineTally t = it == months.end() ? LineTally{} : it->second;
+    cumulative += t.insurer;
+    json::object by_function;
+    for (int f = 0; f < kSpendFunctionCount; ++f) {
+      by_function[SpendFunctionName(static_cast<SpendFunction>(f))] =
+          t.insurer_by_function[static_cast<size_t>(f)].value;
+    }
+    json::object entry;
+    entry["month"] = FormatMonth(year * 100 + m);
+    entry["consumed_cents"] = t.insurer.value;
+    entry["cumulative_cents"] = cumulative.value;
+    entry["by_function"] = std::move(by_function);
+    series.emplace_back(std::move(entry));
+  }
+  o["months"] = std::move(series);
+  return o;
+}
+
+json::object NetworksJson(const std::vector<NetworkRecord>& networks) {
+  json::array list;
+  for (const NetworkRecord& n : networks) {
+    list.emplace_back(json::object{{"network_id", n.network_id},
+                                   {"name", n.name},
+                                   {"population", PopulationName(n.population)}});
+  }
+  return json::object{{"networks", std::move(list)}};
+}
+
+json::object ProvidersJson(std::string_view network, std::optional<CivilDay> on,
+                           const std::vector<EnrolmentRecord>& listed,
+                           std::optional<std::string> next_cursor) {
+  json::array list;
+  for (const EnrolmentRecord& e : listed) {
+    json::object p;
+    p["provider_id"] = e.provider_id;
+    p["profession"] = ProfessionName(e.profession);
+    p["enrolled_on"] = FormatDay(e.enrolled_on);
+    p["left_on"] = e.left_on ? json::value(FormatDay(*e.left_on)) : json::value(nullptr);
+    list.emplace_back(std::move(p));
+  }
+  json::object o;
+  o["network_id"] = network;
+  o["on"] = on ? json::value(FormatDay(*on)) : json::value(nullptr);
+  o["providers"] = std::move(list);
+  o["next_cursor"] = next_cursor ? json::value(*next_cursor) : json::value(nullptr);
+  return o;
+}
+
+json::object TallyTotalsJson(const LineTally& t) {
+  return json::object{{"fee_cents", t.fee.value},
+                      {"copay_cents", t.copay.value},
+                      {"insurer_cents", t.insurer.value}};
+}
+
+json::object ReasonCountsJson(const LineTally& t) {
+  json::object o;
+  for (int r = 1; r < kReasonCount; ++r) {
+    const int64_t n = t.unbillable_by_reason[static_cast<size_t>(r)];
+    if (n != 0) o[ReasonName(static_cast<Reason>(r))] = n;
+  }
+  return o;
+}
+
+json::object NetworkMonthJson(std::string_view network, int32_t month,
+                              const std::vector<std::pair<std::string, LineTally>>& tallies) {
+  LineTally total;
+  json::array providers;
+  for (const auto& [provider, t] : tallies) {
+    total += t;
+    json::object p;
+    p["provider_id"] = provider;
+    p["totals"] = TallyTotalsJson(t);
+    p["billable_lines"] = t.billable_lines;
+    p["unbillable_lines"] = t.unbillable_lines;
+    p["unbillable_by_reason"] = ReasonCountsJson(t);
+    providers.emplace_back(std::move(p));
+  }
+  json::object o;
+  o["network_id"] = network;
+  o["month"] = FormatMonth(month);
+  o["totals"] = TallyTotalsJson(total);
+  o["billable_lines"] = total.billable_lines;
+  o["unbillable_lines"] = total.unbillable_lines;
+  o["unbillable_by_reason"] = ReasonCountsJson(total);
+  o["providers"] = std::move(providers);
   return o;
 }
 

@@ -9,7 +9,9 @@
 #include <string_view>
 #include <vector>
 
+#include "projections/directory.h"
 #include "projections/records.h"
+#include "projections/tally.h"
 
 namespace ledger {
 
@@ -18,6 +20,10 @@ boost::json::object InvoiceJson(std::string_view provider, int32_t month,
 // The same lines as CSV with a header row; columns in api/README.md.
 std::string InvoiceCsv(std::string_view provider, int32_t month,
                        const std::vector<LineRecord>& lines);
+// The CSV's header row, and one line's row, each ending in a line break (for streaming).
+std::string_view InvoiceCsvHeader();
+void AppendInvoiceCsvRow(std::string* out, std::string_view provider, int32_t month,
+                         const LineRecord& line);
 // Trajectories active on `on`, counters as of that date, maxima from the ruleset in force then.
 boost::json::object QuotaJson(std::string_view niss, CivilDay on,
                               const std::vector<TrajectoryRecord>& trajectories,
@@ -26,6 +32,28 @@ boost::json::object QuotaJson(std::string_view niss, CivilDay on,
 // projected exhaustion date from the spend rate up to the latest care date (never the clock).
 boost::json::object BalanceJson(std::string_view network, int32_t year, Cents allocated,
                                 const std::map<CivilDay, Cents>& daily_consumed);
+
+// The same with the year's months: {"month","consumed_cents","cumulative_cents","by_function"}
+// from January to the month of the latest care date with spending, from the network's tallies
+// of each month (`months`, by yyyymm; months without lines count zero).
+boost::json::object BalanceJson(std::string_view network, int32_t year, Cents allocated,
+                                const std::map<CivilDay, Cents>& daily_consumed,
+                                const std::map<int32_t, LineTally>& months);
+
+// {"networks":[{"network_id","name","population"}]}
+boost::json::object NetworksJson(const std::vector<NetworkRecord>& networks);
+// {"network_id","on","providers":[{"provider_id","profession","enrolled_on","left_on"}],
+//  "next_cursor"}: `listed` as ProvidersListed gives them (one page).
+boost::json::object ProvidersJson(std::string_view network, std::optional<CivilDay> on,
+                                  const std::vector<EnrolmentRecord>& listed,
+                                  std::optional<std::string> next_cursor);
+// A network's month: totals over billable lines, line counts, unbillable lines by reason, and
+// the same per provider (by id).
+boost::json::object NetworkMonthJson(std::string_view network, int32_t month,
+                                     const std::vector<std::pair<std::string, LineTally>>& tallies);
+// {"fee_cents","copay_cents","insurer_cents"} of a tally; {"<reason>":N} of its unbillable lines.
+boost::json::object TallyTotalsJson(const LineTally& t);
+boost::json::object ReasonCountsJson(const LineTally& t);
 
 // Network figures on a date: mean billable individual sessions per closed treatment trajectory
 // (ended before `on`), and the share of support trajectories (started by `on`) with an

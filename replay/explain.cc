@@ -5,6 +5,7 @@
 #include <tuple>
 #include <vector>
 
+#include "projections/directory.h"
 #include "projections/fold.h"
 #include "projections/records.h"
 #include "projections/views.h"
@@ -34,32 +35,6 @@ const char* KindType(CareKind k) {
 
 const char* FunctionName(CareFunction f) {
   return f == CareFunction::kSupport ? "support" : "treatment";
-}
-
-const char* PopulationName(Population p) {
-  switch (p) {
-    case Population::kUnknown:
-      return "unregistered";
-    case Population::kChildren:
-      return "children";
-    case Population::kAdults:
-      return "adults";
-    case Population::kMixed:
-      return "mixed";
-  }
-  return "?";
-}
-
-const char* RoleName(Role r) {
-  switch (r) {
-    case Role::kPsychologist:
-      return "psychologist";
-    case Role::kOrthopedagogue:
-      return "orthopedagogue";
-    case Role::kOther:
-      return "other";
-  }
-  return "?";
 }
 
 json::value Day(std::optional<CivilDay> d) {
@@ -387,7 +362,7 @@ void ExplainGroup(const Ctx& x, json::object* out) {
     const bool collector = l->billable() && !collected;
     collected = collected || collector;
     json::object a;
-    a["role"] = RoleName(fac.role);
+    a["role"] = ProfessionName(fac.role);
     a["enrolled_on_care_date"] = x.fold.Enrolled(fac.provider, c.network, c.day);
     a["fee"] = FeeRowJson(x.r, l->item, c.day);
     a["copay_rule"] = collector ? json::value("group_copays_collected_by_first_paid_facilitator")

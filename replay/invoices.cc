@@ -12,8 +12,6 @@
 namespace ledger {
 namespace json = boost::json;
 
-namespace {
-
 // The providers with at least one line in `month`, by id.
 std::vector<std::string> ProvidersWithLines(const History& h, const Projection& p, int32_t month) {
   const CivilDay first = ToDay({month / 100, month % 100, 1});
@@ -30,8 +28,8 @@ std::vector<std::string> ProvidersWithLines(const History& h, const Projection& 
   return out;
 }
 
-MonthInvoice Summarise(std::string_view provider, int32_t month,
-                       const std::vector<LineRecord>& lines) {
+MonthInvoice SummariseInvoice(std::string_view provider, int32_t month,
+                              const std::vector<LineRecord>& lines) {
   MonthInvoice inv;
   inv.provider_id = provider;
   inv.month = month;
@@ -45,6 +43,8 @@ MonthInvoice Summarise(std::string_view provider, int32_t month,
   inv.lines_sha256 = LinesSha256(provider, month, lines);
   return inv;
 }
+
+namespace {
 
 // The ruleset an invoice names: in force on the 1st of the month, else on the first day of the
 // month that has one.
@@ -106,7 +106,7 @@ std::string LinesSha256(std::string_view provider, int32_t month,
 
 MonthInvoice ProviderMonthInvoice(const History& h, const Projection& p, std::string_view provider,
                                   int32_t month) {
-  return Summarise(provider, month, MemoryLines(h, p, provider, month));
+  return SummariseInvoice(provider, month, MemoryLines(h, p, provider, month));
 }
 
 std::vector<MonthInvoice> MonthInvoices(const History& h, const Projection& p, int32_t month) {

@@ -33,6 +33,12 @@ struct MonthInvoice {
 std::string LinesSha256(std::string_view provider, int32_t month,
                         const std::vector<LineRecord>& lines);
 
+// The providers with at least one line in `month`, by id.
+std::vector<std::string> ProvidersWithLines(const History& h, const Projection& p, int32_t month);
+// The invoice of those lines (totals, counts, LinesSha256).
+MonthInvoice SummariseInvoice(std::string_view provider, int32_t month,
+                              const std::vector<LineRecord>& lines);
+
 // The invoice of every provider with at least one line in `month`, by provider id.
 std::vector<MonthInvoice> MonthInvoices(const History& h, const Projection& p, int32_t month);
 // One provider's; zero totals and no lines when it has none that month.

@@ -1,5 +1,6 @@
 #include "replay/regularisations.h"
 
+#include <cassert>
 #include <map>
 #include <set>
 #include <utility>
@@ -20,11 +21,13 @@ struct Row {
 
 // What was issued per provider-month, from the live invoices (summed if several), and what
 // later invoices billed for it (their `regularisations`).
-std::map<Key, Row> Issued(const History& h, std::optional<int32_t> month,
-                          std::optional<std::string_view> provider, int64_t* checked) {
+std::map<Key, Row> Issued(const std::vector<IssuedInvoice>& live, std::optional<int32_t> month,
+                          std::optional<std::string_view> provider,
+                          const std::set<std::string>* only, int64_t* checked) {
   std::map<Key, Row> out;
-  for (const IssuedInvoice& inv : LiveInvoices(h)) {
+  for (const IssuedInvoice& inv : live) {
     if (provider && inv.provider_id != *provider) continue;
+    if (only && !only->count(inv.provider_id)) continue;
     for (const IssuedInvoice::Regularisation& g : inv.regularisations) {
       if (month && g.month != *month) continue;
       Regularisation& r = out[{g.month, inv.provider_id}].r;
@@ -60,29 +63,49 @@ bool LinesChanged(const Row& row, const MonthInvoice& now) {
 
 }  // namespace
 
-RegularisationReport Regularisations(const History& h, const Projection& p,
-                                     std::optional<int32_t> month,
-                                     std::optional<std::string_view> provider) {
+Result<std::vector<IssuedInvoice>> MemoryInvoices::LiveInvoices() const {
+  return ledger::LiveInvoices(h_);
+}
+Result<std::vector<std::string>> MemoryInvoices::ProvidersWithLines(int32_t month) const {
+  return ledger::ProvidersWithLines(h_, p_, month);
+}
+Result<std::vector<LineRecord>> MemoryInvoices::Lines(std::string_view provider,
+                                                      int32_t month) const {
+  return MemoryLines(h_, p_, provider, month);
+}
+
+Result<RegularisationReport> Regularisations(const InvoiceSource& source,
+                                             std::optional<int32_t> month,
+                                             std::optional<std::string_view> provider,
+                                             const std::set<std::string>* only) {
   RegularisationReport report;
   report.month = month;
   if (provider) report.provider_id = std::string(*provider);
-  report.last_seq = h.last_seq();
-  const std::set<int32_t> closed = ClosedMonths(h);
+  report.last_seq = source.last_seq();
+  auto live = source.LiveInvoices();
+  if (!live) return live.error();
+  std::set<int32_t> closed;
+  for (const IssuedInvoice& inv : *live) closed.insert(inv.month);
   report.closed_months.assign(closed.begin(), closed.end());
-  std::map<Key, Row> rows = Issued(h, month, provider, &report.invoices_checked);
+  std::map<Key, Row> rows = Issued(*live, month, provider, only, &report.invoices_checked);
   // Providers that gained lines in a closed month they were not invoiced for.
   for (int32_t m : closed) {
     if (month && m != *month) continue;
-    for (const MonthInvoice& inv : MonthInvoices(h, p, m)) {
-      if (provider && inv.provider_id != *provider) continue;
-      Regularisation& r = rows[{m, inv.provider_id}].r;
-      r.provider_id = inv.provider_id;
+    auto providers = source.ProvidersWithLines(m);
+    if (!providers) return providers.error();
+    for (const std::string& who : *providers) {
+      if (provider && who != *provider) continue;
+      if (only && !only->count(who)) continue;
+      Regularisation& r = rows[{m, who}].r;
+      r.provider_id = who;
       r.month = m;
     }
   }
   for (auto& [key, row] : rows) {
     Regularisation& r = row.r;
-    const MonthInvoice now = ProviderMonthInvoice(h, p, r.provider_id, r.month);
+    auto lines = source.Lines(r.provider_id, r.month);
+    if (!lines) return lines.error();
+    const MonthInvoice now = SummariseInvoice(r.provider_id, r.month, *lines);
     r.current = now.totals;
     r.current_lines = now.lines;
     r.lines_changed = LinesChanged(row, now);
@@ -92,6 +115,14 @@ RegularisationReport Regularisations(const History& h, const Projection& p,
     report.items.push_back(std::move(r));
   }
   return report;
+}
+
+RegularisationReport Regularisations(const History& h, const Projection& p,
+                                     std::optional<int32_t> month,
+                                     std::optional<std::string_view> provider) {
+  auto report = Regularisations(MemoryInvoices(h, p), month, provider);
+  assert(report.ok());  // the memory source has no failure
+  return std::move(report).value();
 }
 
 json::object RegularisationReportJson(const RegularisationReport& r) {

@@ -6,12 +6,14 @@
 
 #include <boost/json.hpp>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "projections/history.h"
 #include "projections/projector.h"
+#include "projections/records.h"
 #include "replay/replay.h"
 
 namespace ledger {
@@ -47,6 +49,42 @@ struct RegularisationReport {
   std::vector<Regularisation> items;
   Amounts total_delta;  // due, summed over items
 };
+
+// What regularisations read: the issued invoices that are not voided and the current lines of
+// each provider-month. Two sources give the same report: a sealed History and its Projection
+// (answers as of an earlier seq, `close`), and the persisted projections at the head
+// (replay/store_invoices.h).
+class InvoiceSource {
+ public:
+  virtual ~InvoiceSource() = default;
+  virtual Seq last_seq() const = 0;
+  // The issued invoices that are not voided, by month, provider id, seq.
+  virtual Result<std::vector<IssuedInvoice>> LiveInvoices() const = 0;
+  // The providers with at least one line in the month, by id.
+  virtual Result<std::vector<std::string>> ProvidersWithLines(int32_t month) const = 0;
+  virtual Result<std::vector<LineRecord>> Lines(std::string_view provider, int32_t month) const = 0;
+};
+
+// A sealed History and its Projection as an InvoiceSource (both must outlive it).
+class MemoryInvoices : public InvoiceSource {
+ public:
+  MemoryInvoices(const History& h, const Projection& p) : h_(h), p_(p) {}
+  Seq last_seq() const override { return h_.last_seq(); }
+  Result<std::vector<IssuedInvoice>> LiveInvoices() const override;
+  Result<std::vector<std::string>> ProvidersWithLines(int32_t month) const override;
+  Result<std::vector<LineRecord>> Lines(std::string_view provider, int32_t month) const override;
+
+ private:
+  const History& h_;
+  const Projection& p_;
+};
+
+// `only`: the providers to report (a coordinator's); null: every provider. Invoices of the
+// others are neither checked nor counted.
+Result<RegularisationReport> Regularisations(const InvoiceSource& source,
+                                             std::optional<int32_t> month,
+                                             std::optional<std::string_view> provider,
+                                             const std::set<std::string>* only = nullptr);
 
 // Compares every live `invoice.issued` (of `month`, if given) with the current projection of
 // its provider-month, net of the regularisations of that provider-month that later invoices

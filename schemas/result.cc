@@ -11,7 +11,7 @@ const char* ErrorCodeName(ErrorCode code) {
     case ErrorCode::kNotFound:
       return "not_found";
     case ErrorCode::kStorage:
-      return "storage_error";
+      return "storage";
     case ErrorCode::kWritesStopped:
       return "writes_stopped";
     case ErrorCode::kCorruption:
@@ -20,6 +20,18 @@ const char* ErrorCodeName(ErrorCode code) {
       return "invalid_argument";
     case ErrorCode::kBusy:
       return "busy";
+    case ErrorCode::kUnauthenticated:
+      return "unauthenticated";
+    case ErrorCode::kForbidden:
+      return "forbidden";
+    case ErrorCode::kMethodNotAllowed:
+      return "method_not_allowed";
+    case ErrorCode::kPayloadTooLarge:
+      return "payload_too_large";
+    case ErrorCode::kUnsupportedMediaType:
+      return "unsupported_media_type";
+    case ErrorCode::kHeadersTooLarge:
+      return "headers_too_large";
   }
   return "unknown";
 }

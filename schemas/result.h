@@ -20,6 +20,13 @@ enum class ErrorCode {
   kCorruption,       // the hash chain or the sequence is broken
   kInvalidArgument,  // a bad command-line or query argument
   kBusy,             // the service has too much of this work waiting; retry later
+  // HTTP only: what a request (not its content) gets wrong.
+  kUnauthenticated,       // no or unknown bearer token (401)
+  kForbidden,             // role or network not allowed (403)
+  kMethodNotAllowed,      // the path has no such method (405)
+  kPayloadTooLarge,       // body over the limit (413)
+  kUnsupportedMediaType,  // Content-Type not accepted (415)
+  kHeadersTooLarge,       // request line and headers over the limit (431)
 };
 
 const char* ErrorCodeName(ErrorCode code);
@@ -49,6 +56,7 @@ class [[nodiscard]] Result {
   T* operator->() { return &std::get<0>(v_); }
   const T* operator->() const { return &std::get<0>(v_); }
   T& operator*() & { return std::get<0>(v_); }
+  const T& operator*() const& { return std::get<0>(v_); }
   const Error& error() const { return std::get<1>(v_); }
 
  private:

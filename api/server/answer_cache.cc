@@ -2,14 +2,14 @@
 
 namespace ledger {
 
-std::shared_ptr<const std::string> AnswerCache::Find(const std::string& key, Seq seq) const {
+std::shared_ptr<const CachedAnswer> AnswerCache::Find(const std::string& key, Seq seq) const {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = entries_.find(key);
   if (it == entries_.end() || it->second.seq != seq) return nullptr;
   return it->second.body;
 }
 
-void AnswerCache::Put(const std::string& key, Seq seq, std::shared_ptr<const std::string> body) {
+void AnswerCache::Put(const std::string& key, Seq seq, std::shared_ptr<const CachedAnswer> body) {
   if (max_entries_ == 0) return;
   std::lock_guard<std::mutex> lock(mu_);
   if (seq < newest_) return;  // rendered from projections that have moved on since

@@ -3,40 +3,11 @@
 #include <chrono>
 #include <cstdio>
 
+#include "api/server/http.h"
+
 namespace ledger {
 
 constexpr size_t kGroupEventsMax = 50000;  // a group larger than this waits for the next
-
-boost::json::object ErrorBody(const Error& e) {
-  boost::json::object err;
-  err["code"] = ErrorCodeName(e.code);
-  err["message"] = e.message;
-  if (e.index >= 0) err["index"] = e.index;
-  if (!e.id.empty()) err["id"] = e.id;
-  if (!e.field.empty()) err["field"] = e.field;
-  boost::json::object o;
-  o["error"] = std::move(err);
-  return o;
-}
-
-int HttpStatusOf(const Error& e) {
-  switch (e.code) {
-    case ErrorCode::kInvalidEvent:
-    case ErrorCode::kInvalidArgument:
-      return 400;
-    case ErrorCode::kConflict:
-      return 409;
-    case ErrorCode::kNotFound:
-      return 404;
-    case ErrorCode::kWritesStopped:
-    case ErrorCode::kBusy:
-      return 503;
-    case ErrorCode::kStorage:
-    case ErrorCode::kCorruption:
-      return 500;
-  }
-  return 500;
-}
 
 Committer::Committer(EventLog& log, ProjectionStore& store, std::shared_mutex& projection_mu,
                      Metrics& metrics)
@@ -50,7 +21,7 @@ Committer::~Committer() { Stop(); }
 void Committer::Submit(std::vector<DecodedEvent> events, std::function<void(AppendOutcome)> done) {
   std::lock_guard<std::mutex> lock(mu_);
   if (stopping_) {
-    done({503, ErrorBody({ErrorCode::kWritesStopped, "the server is stopping"})});
+    done({503, ErrorBody({ErrorCode::kBusy, "the server is stopping; retry later"})});
     return;
   }
   queue_.push_back({std::move(events), std::move(done)});

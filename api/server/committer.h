@@ -65,9 +65,4 @@ class Committer {
   std::thread writer_, projector_;
 };
 
-// Error bodies shared with the HTTP layer:
-// {"error":{"code":..,"message":..,"index":..,"id":..,"field":..}}
-boost::json::object ErrorBody(const Error& e);
-int HttpStatusOf(const Error& e);
-
 }  // namespace ledger
