@@ -7,7 +7,7 @@
 #include <random>
 #include <set>
 
-#include "api/generator.h"
+#include "generator/generator.h"
 #include "ledger/event_log.h"
 #include "ledger/testing/temp_dir.h"
 #include "projections/store.h"

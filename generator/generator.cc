@@ -1,4 +1,4 @@
-#include "api/generator.h"
+#include "generator/generator.h"
 
 #include <algorithm>
 #include <array>
