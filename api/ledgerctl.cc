@@ -15,11 +15,11 @@
 #include "api/append_lines.h"
 #include "api/cli.h"
 #include "api/flags.h"
-#include "api/generator.h"
 #include "api/progress.h"
 #include "api/queries.h"
 #include "api/replay_commands.h"
 #include "api/server/tokens.h"
+#include "generator/generator.h"
 #include "ledger/event_log.h"
 #include "projections/store.h"
 #include "schemas/civil_date.h"
@@ -139,7 +139,7 @@ int RunVerify(const Flags& f) {
   return report->ok ? 0 : kExitRefused;
 }
 
-// generate: a synthetic national history (api/generator.h) as JSON Lines on stdout or --out.
+// generate: a synthetic national history (generator/generator.h) as JSON Lines on stdout or --out.
 int RunGenerate(const Flags& f) {
   if (!f.positional().empty()) {
     return Report({ErrorCode::kInvalidArgument, "generate takes no FILE; use --out FILE"});

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "api/generator.h"
+#include "generator/generator.h"
 #include "projections/fold.h"
 #include "projections/packed_history.h"
 #include "replay/testing/test_ledger.h"

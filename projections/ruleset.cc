@@ -4,6 +4,7 @@
 #include <initializer_list>
 
 #include "projections/shipped_rulesets.h"
+#include "schemas/json_keys.h"
 
 namespace ledger {
 namespace json = boost::json;
@@ -40,7 +41,7 @@ class DocReader {
                           std::initializer_list<std::string_view> keys) {
     if (!v || error) return nullptr;
     if (!v->is_object()) {
-      Fail(path, "must be an object");
+      Fail(path, path.empty() ? "the document must be a JSON object" : "must be an object");
       return nullptr;
     }
     for (const auto& kv : v->get_object()) {
@@ -60,22 +61,22 @@ class DocReader {
   const json::value* At(const json::object* o, std::string_view key) {
     return o && !error ? o->if_contains(key) : nullptr;
   }
+  // `nullable`: whether null (no value) is allowed; the message says so only then.
   std::optional<int64_t> OptInt(const json::object* o, const std::string& path,
-                                std::string_view key, int64_t min, int64_t max) {
+                                std::string_view key, int64_t min, int64_t max,
+                                bool nullable = true) {
     const json::value* v = At(o, key);
-    if (!v || v->is_null()) return std::nullopt;
+    if (!v || (nullable && v->is_null())) return std::nullopt;
     if (!v->is_int64() || v->get_int64() < min || v->get_int64() > max) {
       Fail(Join(path, key), "must be an integer from " + std::to_string(min) + " to " +
-                                std::to_string(max) + " (or null)");
+                                std::to_string(max) + (nullable ? " (or null)" : ""));
       return std::nullopt;
     }
     return v->get_int64();
   }
   int64_t Int(const json::object* o, const std::string& path, std::string_view key, int64_t min,
               int64_t max) {
-    const json::value* v = At(o, key);
-    if (v && v->is_null()) Fail(Join(path, key), "must not be null");
-    return OptInt(o, path, key, min, max).value_or(0);
+    return OptInt(o, path, key, min, max, false).value_or(0);
   }
   bool Bool(const json::object* o, const std::string& path, std::string_view key) {
     const json::value* v = At(o, key);
@@ -93,20 +94,19 @@ class DocReader {
     return std::string(v->get_string());
   }
   std::optional<CivilDay> OptDate(const json::object* o, const std::string& path,
-                                  std::string_view key) {
+                                  std::string_view key, bool nullable = true) {
     const json::value* v = At(o, key);
-    if (!v || v->is_null()) return std::nullopt;
+    if (!v || (nullable && v->is_null())) return std::nullopt;
     auto d = v->is_string() ? ParseDate(std::string_view(v->get_string())) : std::nullopt;
     if (!d) {
-      Fail(Join(path, key), "must be a date YYYY-MM-DD (or null)");
+      Fail(Join(path, key),
+           std::string("must be a real date YYYY-MM-DD") + (nullable ? " (or null)" : ""));
       return std::nullopt;
     }
     return ToDay(*d);
   }
   CivilDay Date(const json::object* o, const std::string& path, std::string_view key) {
-    const json::value* v = At(o, key);
-    if (v && v->is_null()) Fail(Join(path, key), "must not be null");
-    return OptDate(o, path, key).value_or(0);
+    return OptDate(o, path, key, false).value_or(0);
   }
   std::vector<std::string> Strings(const json::object* o, const std::string& path,
                                    std::string_view key,
@@ -119,12 +119,19 @@ class DocReader {
       return out;
     }
     for (const auto& e : v->get_array()) {
-      if (!e.is_string() || std::find(allowed.begin(), allowed.end(),
-                                      std::string_view(e.get_string())) == allowed.end()) {
-        Fail(Join(path, key), "has an unknown value");
+      if (!e.is_string()) {
+        Fail(Join(path, key), "must be an array of strings");
         return out;
       }
-      out.emplace_back(e.get_string());
+      const std::string_view value(e.get_string());
+      if (std::find(allowed.begin(), allowed.end(), value) == allowed.end()) {
+        std::string names;
+        for (std::string_view a : allowed) names += (names.empty() ? "" : ", ") + std::string(a);
+        Fail(Join(path, key),
+             "has an unknown value \"" + std::string(value) + "\" (allowed: " + names + ")");
+        return out;
+      }
+      out.emplace_back(value);
     }
     return out;
   }
@@ -163,14 +170,25 @@ void ReadFees(DocReader& r, const json::object* o, Ruleset* rs) {
     const std::string item = r.Str(f, path, "item");
     auto it = std::find_if(std::begin(kFeeItems), std::end(kFeeItems),
                            [&](const FeeItemName_& n) { return item == n.name; });
-    if (it == std::end(kFeeItems)) return r.Fail(path + ".item", "unknown fee item '" + item + "'");
+    if (it == std::end(kFeeItems)) {
+      std::string names;
+      for (const FeeItemName_& n : kFeeItems)
+        names += (names.empty() ? "" : ", ") + std::string(n.name);
+      return r.Fail(path + ".item", "unknown fee item \"" + item + "\" (known: " + names + ")");
+    }
     FeeRow row{it->item, Cents{r.Int(f, path, "cents", 0, 100000000)}, r.Date(f, path, "from"),
                r.OptDate(f, path, "to"), r.Bool(f, path, "default")};
-    if (row.to && *row.to < row.from) return r.Fail(path + ".to", "lies before from");
-    for (const FeeRow& other : rs->fees) {
+    if (row.to && *row.to < row.from) {
+      return r.Fail(path + ".to", "lies before " + path + ".from (" + FormatDay(row.from) + ")");
+    }
+    for (size_t j = 0; j < rs->fees.size(); ++j) {
+      const FeeRow& other = rs->fees[j];
       const bool overlap = other.item == row.item && (!other.to || *other.to >= row.from) &&
                            (!row.to || *row.to >= other.from);
-      if (overlap) return r.Fail(path, "overlaps another row for " + item);
+      if (overlap) {
+        return r.Fail(path, "overlaps fees[" + std::to_string(j) + "] (" + item + " from " +
+                                FormatDay(other.from) + "): one row per item and date");
+      }
     }
     rs->fees.push_back(row);
   }
@@ -264,6 +282,7 @@ Result<Ruleset> ParseRuleset(const json::value& document) {
   rs.copay_group_participant = Cents{r.Int(cp, "copay", "group_participant_cents", 0, 1000000)};
   rs.first_individual_free = r.Bool(cp, "copay", "first_individual_session_free");
   if (const json::value* y = r.At(cp, "young_free"); y && !y->is_null()) {
+    if (!y->is_object()) r.Fail("copay.young_free", "must be {\"max_age\", \"from\"} or null");
     const json::object* yo = r.Obj(y, "copay.young_free", {"max_age", "from"});
     rs.young_free_max_age = static_cast<int32_t>(r.Int(yo, "copay.young_free", "max_age", 0, 150));
     rs.young_free_from = r.Date(yo, "copay.young_free", "from");
@@ -308,6 +327,11 @@ Result<Ruleset> ParseRulesetText(std::string_view text) {
   boost::system::error_code ec;
   json::value v = json::parse(json::string_view(text.data(), text.size()), ec);
   if (ec) return Error{ErrorCode::kInvalidArgument, "ruleset: malformed JSON: " + ec.message()};
+  // Boost.JSON keeps the last of a repeated key: which figure was meant is ambiguous.
+  if (auto dup = FindDuplicateKey(text)) {
+    return Error{ErrorCode::kInvalidArgument, "ruleset: a field given twice in one object", -1, "",
+                 dup->path};
+  }
   return ParseRuleset(v);
 }
 

@@ -8,7 +8,7 @@
 #include <set>
 
 #include "api/answers.h"
-#include "api/generator.h"
+#include "generator/generator.h"
 #include "ledger/event_log.h"
 #include "ledger/testing/temp_dir.h"
 #include "projections/store.h"

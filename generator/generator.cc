@@ -1,16 +1,24 @@
-#include "api/generator.h"
+#include "generator/generator.h"
 
 #include <algorithm>
 #include <array>
 #include <cassert>
 #include <charconv>
 #include <cstring>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "generator/care_cost.h"
+#include "generator/tariff.h"
+
 namespace ledger {
 namespace {
+
+using gen::AgeOn;
+using gen::Function;
+using gen::Population;
 
 // ---------------------------------------------------------------------------------------------
 // Randomness: splitmix64 and a bounded draw by rejection, so that every platform draws the same
@@ -48,11 +56,9 @@ class Rng {
 
 // ---------------------------------------------------------------------------------------------
 // The fixed world: 32 networks (20 adults, 11 children, the German-speaking mixed one) with a
-// relative size that splits the national budget and the care between them.
+// relative size that shares out the care (and so the budgets) between them.
 
-enum class Population : uint8_t { kChildren, kAdults, kMixed };
 enum class Profession : uint8_t { kPsychologist, kOrthopedagogue, kOther };
-enum class Function : uint8_t { kSupport, kTreatment };
 enum class Location : uint8_t { kPractice, kOutreach, kVideo, kHome, kSchool };
 
 constexpr const char* kPopulationNames[] = {"children", "adults", "mixed"};
@@ -142,31 +148,15 @@ constexpr AgeBand kAdultAges[] = {{10, 14, 2},  {15, 17, 5},  {18, 25, 24},
 constexpr AgeBand kMixedAges[] = {{3, 11, 12},  {12, 17, 18}, {18, 25, 16},
                                   {26, 40, 24}, {41, 60, 22}, {61, 85, 8}};
 
-// The national care budget of a year, in cents: about 152 million when the 2021 convention
-// started, 188,597,670.00 in 2024 (convention.md section 7); 3% a year after 2026.
-int64_t NationalCareBudgetCents(int32_t year) {
-  constexpr int64_t kByYear[] = {15'200'000'000, 16'150'000'000, 17'420'000'000,
-                                 18'859'767'000, 19'480'000'000, 20'120'000'000};
-  if (year <= 2021) return kByYear[0];
-  if (year <= 2026) return kByYear[year - 2021];
-  int64_t cents = kByYear[5];
-  for (int32_t y = 2027; y <= year; ++y) cents += cents * 3 / 100;
-  return cents;
-}
-
 // ---------------------------------------------------------------------------------------------
 // Dates and text.
+
+// a * b / c rounded down, for a >= 0 and b, c > 0 with b * c within int64_t (a * b may not be).
+int64_t MulDiv(int64_t a, int64_t b, int64_t c) { return a / c * b + a % c * b / c; }
 
 int32_t Weekday(CivilDay day) { return ((day + 3) % 7 + 7) % 7; }  // 0 Monday .. 6 Sunday
 constexpr int32_t kSunday = 6;
 constexpr int32_t kSaturday = 5;
-
-int32_t AgeOn(CivilDay birth, CivilDay day) {
-  const CivilDate b = FromDay(birth), d = FromDay(day);
-  int32_t age = d.year - b.year;
-  if (d.month < b.month || (d.month == b.month && d.day < b.day)) --age;
-  return age;
-}
 
 void AppendDigits(char* out, int64_t value, int width) {
   for (int i = width - 1; i >= 0; --i) {
@@ -220,6 +210,7 @@ struct Person {
   char birth[10];  // YYYY-MM-DD
   bool bim;
   CivilDay birth_day;
+  CivilDay assessed = INT32_MAX;  // a planned first assessment in the network (for Plan)
 };
 
 void AppendPerson(std::string& s, const Person& p) {
@@ -336,7 +327,8 @@ struct CalendarItem {
   CivilDay day;
   uint32_t index;  // network (budget) or provider
   int32_t year;
-  int64_t cents;
+  int64_t cents;                 // filled in by SizeBudgets
+  int32_t revision_percent = 0;  // a revision on 1 July: this much above the January figure
 };
 
 struct HeapItem {
@@ -356,6 +348,29 @@ struct Deferred {
 
 // ---------------------------------------------------------------------------------------------
 
+// What a start plans: its events (up to the end of the history) and their insurer spend.
+struct Planned {
+  int64_t events = 0;
+  int64_t spend = 0;
+  CivilDay first_assessment = INT32_MAX;  // individual care
+};
+
+// A community intervention or a support mission, drawn before it is priced and written.
+struct CommunityPlan {
+  std::array<uint32_t, 3> facilitators{};
+  size_t count = 0;
+  int32_t minutes = 0, interaction_minutes = 0, participants = 0;
+  bool defined_group = false;
+  size_t host = 0;
+};
+struct MissionPlan {
+  uint32_t provider = 0;
+  int32_t minutes = 0;
+  size_t kind = 0;
+};
+
+enum class StartKind : uint8_t { kCommunity, kMission, kGroup, kIndividual };
+
 class Generator {
  public:
   Generator(const GeneratorOptions& o, const EventSink& sink);
@@ -365,8 +380,13 @@ class Generator {
   // Set-up: the fixed part of the history.
   void SetUpProviders();
   void AddProvider(uint32_t n, size_t i, CivilDay span);
+  void PlanTargets();
   void PlanBudgets();
   void PlanBudgetRevisions(int32_t year);
+  void SizeBudgets();
+  std::vector<int64_t> ForecastSpend() const;
+  void SampleMonth(CivilDay first, CivilDay last, StartKind kind, int64_t samples, Rng& r,
+                   int64_t* events, std::vector<int64_t>* spend) const;
   int64_t DayWeight(CivilDay day) const;
 
   // The day loop.
@@ -375,24 +395,41 @@ class Generator {
   void ReleaseDeferred(CivilDay through);
   void StartArrivals(CivilDay today);
   int64_t StartOne(CivilDay today);
-  int64_t StartIndividual(CivilDay today, uint32_t n);
-  int64_t StartGroup(CivilDay today, uint32_t n);
-  int64_t Admit(const Entity& e);
+  Planned StartIndividual(CivilDay today, uint32_t n, std::vector<int64_t>* by_year);
+  Planned StartGroup(CivilDay today, uint32_t n, std::vector<int64_t>* by_year);
+  Planned Admit(const Entity& e, std::vector<int64_t>* by_year);
   void RunCare(CivilDay today);
 
   // People and providers.
-  uint32_t PickNetwork();
+  uint32_t SteerNetwork(size_t year) const;
+  uint32_t PickNetwork(Rng& r) const;
   const Person& PersonOf(const Entity& e, size_t i) const {
     return e.kind == EntityKind::kGroup ? groups_[e.group][i] : e.person;
   }
+  CivilDay DrawBirth(Population population, CivilDay today, Rng& r) const;
   Person NewPerson(Population population, CivilDay today);
+  Person SamplePerson(Population population, CivilDay today, Rng& r) const;
   int64_t PickFrom(const std::vector<uint32_t>& pool, CivilDay day, Rng& r,
                    int64_t exclude = -1) const;
   uint32_t PickClinical(uint32_t n, CivilDay day, Rng& r, int64_t exclude = -1) const;
 
+  // What starts: drawn from `r` (the main Rng, or the forecast's own), from the fixed world.
+  static StartKind KindOf(uint64_t per_mille, bool convention_2024);
+  Entity DrawIndividual(CivilDay today, uint32_t n, const Person& person, Rng& r) const;
+  template <typename NewParticipant>
+  Entity DrawGroup(CivilDay today, uint32_t n, Rng& r, Participants* people,
+                   NewParticipant&& participant) const;
+  CommunityPlan DrawCommunity(CivilDay day, uint32_t n, Rng& r) const;
+  MissionPlan DrawMission(CivilDay day, uint32_t n, Rng& r) const;
+  int64_t CostOf(const CommunityPlan& c, CivilDay day) const;
+  int64_t CostOf(const MissionPlan& m, CivilDay day) const;
+
   // An entity's life. StepOnce() depends only on the entity and the fixed world (networks,
-  // providers), never on what was written, so Planned() can run it ahead on a copy.
-  int64_t Planned(Entity e) const;
+  // providers), never on what was written, so Plan() can run it ahead on a copy, counting its
+  // events and pricing them (spend by care year into `by_year` from `first_year`, if given).
+  Planned Plan(Entity e, std::span<const Person> people, std::vector<int64_t>* by_year,
+               int32_t first_year) const;
+  void Price(const Entity& e, const Action& a, gen::CareCost& cost) const;
   bool StepOnce(Entity& e, Actions& out) const;
   bool StepIndividual(Entity& e, Actions& out) const;
   bool StepGroup(Entity& e, Actions& out) const;
@@ -420,8 +457,8 @@ class Generator {
   void WriteConcertation(const Entity& e, const Action& a);
   void WriteVoid(const Entity& e, const Action& a, const std::string& target);
   void WriteFacilitators(const uint32_t* providers, size_t count);
-  void WriteCommunity(CivilDay day, uint32_t n);
-  void WriteMission(CivilDay day, uint32_t n);
+  void WriteCommunity(CivilDay day, uint32_t n, const CommunityPlan& c);
+  void WriteMission(CivilDay day, uint32_t n, const MissionPlan& m);
 
   const GeneratorOptions o_;
   const EventSink& sink_;
@@ -430,6 +467,8 @@ class Generator {
   CivilDay registered_on_ = 0;
   CivilDay convention_2024_ = 0;
   CivilDay birth_base_ = 0;
+  int32_t first_year_ = 0, last_year_ = 0;
+  gen::Tariff tariff_;
 
   std::vector<Network> networks_;
   std::vector<Provider> providers_;
@@ -437,6 +476,16 @@ class Generator {
   size_t calendar_next_ = 0;
   std::vector<uint16_t> serials_;  // NISS serials issued, per birth day since birth_base_
   std::array<uint32_t, kNetworkCount> network_cumulative_weight_{};
+
+  // Budgets: the consumption each network-year is sized for, per mille, by year from
+  // first_year_; the networks that run out of their budget from the second year on.
+  std::vector<std::array<int32_t, kNetworkCount>> target_per_mille_;
+  std::array<bool, kNetworkCount> saturating_{};
+  // What the care started so far will cost by care year (from first_year_) and network, plus a
+  // cent per event (SteerNetwork); the sum over networks; a start's own, by year.
+  std::vector<std::array<int64_t, kNetworkCount>> planned_spend_;
+  std::vector<int64_t> planned_spend_total_;
+  std::vector<int64_t> start_spend_;
 
   std::vector<Entity> slots_;
   std::vector<uint32_t> free_slots_;
@@ -463,6 +512,12 @@ Generator::Generator(const GeneratorOptions& o, const EventSink& sink)
   registered_on_ = std::min({o.from, ToDay({2021, 9, 1}), ToDay({FromDay(o.from).year, 1, 1})});
   convention_2024_ = ToDay({2024, 4, 1});
   birth_base_ = ToDay({1900, 1, 1});
+  first_year_ = FromDay(o.from).year;
+  last_year_ = FromDay(o.to).year;
+  const size_t years = static_cast<size_t>(last_year_ - first_year_ + 1);
+  planned_spend_.resize(years);
+  planned_spend_total_.resize(years);
+  start_spend_.resize(years);
   serials_.assign(static_cast<size_t>(o.to - birth_base_ + 1), 0);
   networks_.resize(kNetworkCount);
   uint32_t cumulative = 0;
@@ -530,33 +585,185 @@ void Generator::AddProvider(uint32_t n, size_t i, CivilDay span) {
   providers_.push_back(std::move(p));
 }
 
-void Generator::PlanBudgets() {
-  const int64_t weight_sum = network_cumulative_weight_.back();
-  for (int32_t year = FromDay(o_.from).year; year <= FromDay(o_.to).year; ++year) {
-    const int64_t national = NationalCareBudgetCents(year);
-    int64_t given = 0;
+// --- budgets ---------------------------------------------------------------------------------
+//
+// A network's budget for a year is what its care that year is expected to cost the insurer,
+// divided by the share of it the network is meant to consume (drawn here): most networks
+// consume 45-87% of their year; two or three large adult networks saturate progressively,
+// near 90% the first year, then 122-135%, running out in the autumn (the seeds of the rule book
+// report saturation in adult networks). The cost is forecast on set-up, before any care is
+// written: care is shared out between networks by their weights (SteerNetwork), so a network's
+// expected cost is its weight's share of the national forecast (ForecastSpend). A year the
+// history covers only in part is sized for the whole year at the rate of its part.
+
+// Per mille of the year's cost each network-year is sized to consume.
+void Generator::PlanTargets() {
+  Rng r(o_.seed ^ 0x6275646765747321ULL);  // its own stream: "budgets!"
+  std::vector<uint32_t> adults;
+  for (uint32_t n = 0; n < kNetworkCount; ++n) {
+    if (kNetworks[n].population == Population::kAdults) adults.push_back(n);
+  }
+  std::stable_sort(adults.begin(), adults.end(), [](uint32_t a, uint32_t b) {
+    return kNetworks[a].weight > kNetworks[b].weight;
+  });
+  adults.resize(std::min<size_t>(adults.size(), 8));  // the largest: the least erratic
+  const size_t saturating = 2 + r.Below(2);
+  for (size_t i = 0; i < saturating; ++i) {
+    std::swap(adults[i], adults[i + r.Below(adults.size() - i)]);
+    saturating_[adults[i]] = true;
+  }
+  std::array<int32_t, kNetworkCount> base{};
+  for (uint32_t n = 0; n < kNetworkCount; ++n) base[n] = r.Range(500, 820);
+  for (int32_t k = 0; k <= last_year_ - first_year_; ++k) {
+    auto& year = target_per_mille_.emplace_back();
     for (uint32_t n = 0; n < kNetworkCount; ++n) {
-      int64_t cents = national * kNetworks[n].weight / weight_sum;
-      if (n + 1 == kNetworkCount) cents = national - given;  // the rest: sums are exact
-      given += cents;
-      calendar_.push_back({CalendarItem::kBudget, ToDay({year, 1, 1}), n, year, cents});
+      // Saturation grows: 122-135% from the second year, somewhat more each year.
+      const int32_t rising = std::min(1350, 1220 + 30 * (k - 1) + r.Range(0, 40));
+      year[n] = !saturating_[n] ? base[n] + r.Range(-50, 50) : k == 0 ? r.Range(880, 950) : rising;
     }
-    assert(given == national);
+  }
+}
+
+// One budget per network on 1 January of every year of the history (its figure is set by
+// SizeBudgets, once the care to come is forecast), and the revisions of PlanBudgetRevisions.
+void Generator::PlanBudgets() {
+  for (int32_t year = first_year_; year <= last_year_; ++year) {
+    for (uint32_t n = 0; n < kNetworkCount; ++n) {
+      calendar_.push_back({CalendarItem::kBudget, ToDay({year, 1, 1}), n, year, 0});
+    }
     PlanBudgetRevisions(year);
   }
 }
 
-// From 2023, two networks a year get a revised allocation on 1 July (it replaces the first).
+// From 2023, two networks a year get a revised allocation on 1 July (it replaces the first):
+// 1 to 5% more. Never a saturating network: those run out as planned.
 void Generator::PlanBudgetRevisions(int32_t year) {
   const CivilDay july = ToDay({year, 7, 1});
   if (year < 2023 || july < o_.from || july > o_.to) return;
-  const size_t first = calendar_.size() - kNetworkCount;
-  const uint32_t a = static_cast<uint32_t>(rng_.Below(kNetworkCount));
-  const uint32_t b = (a + 1 + static_cast<uint32_t>(rng_.Below(kNetworkCount - 1))) % kNetworkCount;
-  for (uint32_t n : {a, b}) {
-    const int64_t before = calendar_[first + n].cents;
-    calendar_.push_back(
-        {CalendarItem::kBudget, july, n, year, before + before * rng_.Range(1, 5) / 100});
+  std::vector<uint32_t> candidates;
+  for (uint32_t n = 0; n < kNetworkCount; ++n) {
+    if (!saturating_[n]) candidates.push_back(n);
+  }
+  for (int i = 0; i < 2; ++i) {
+    const size_t pick = static_cast<size_t>(i) + rng_.Below(candidates.size() - i);
+    std::swap(candidates[static_cast<size_t>(i)], candidates[pick]);
+    CalendarItem revision{CalendarItem::kBudget, july, candidates[static_cast<size_t>(i)], year, 0};
+    revision.revision_percent = rng_.Range(1, 5);
+    calendar_.push_back(revision);
+  }
+}
+
+void Generator::SizeBudgets() {
+  const std::vector<int64_t> forecast = ForecastSpend();
+  const int64_t weight_sum = network_cumulative_weight_.back();
+  // By year: the weight of the days the history covers and of the whole year.
+  const size_t years = static_cast<size_t>(last_year_ - first_year_ + 1);
+  std::vector<int64_t> covered(years, 0), whole(years, 0);
+  for (CivilDay d = ToDay({first_year_, 1, 1}); d <= ToDay({last_year_, 12, 31}); ++d) {
+    const size_t y = static_cast<size_t>(FromDay(d).year - first_year_);
+    whole[y] += DayWeight(d);
+    if (d >= o_.from && d <= o_.to) covered[y] += DayWeight(d);
+  }
+  std::vector<std::array<int64_t, kNetworkCount>> january(years);
+  for (CalendarItem& c : calendar_) {
+    if (c.kind != CalendarItem::kBudget) continue;
+    const size_t y = static_cast<size_t>(c.year - first_year_);
+    if (c.revision_percent > 0) {  // after its January figure: the calendar is in date order
+      c.cents = january[y][c.index] + january[y][c.index] * c.revision_percent / 100;
+      continue;
+    }
+    const int64_t year_cost = covered[y] > 0 ? MulDiv(forecast[y], whole[y], covered[y]) : 0;
+    const int64_t network_cost = year_cost * kNetworks[c.index].weight / weight_sum;
+    c.cents = network_cost * 1000 / target_per_mille_[y][c.index];
+    january[y][c.index] = c.cents;
+  }
+}
+
+// The national insurer spend of care dated in each year (index: year - first_year_), forecast
+// from samples of the care that starts in each month: the same draws and pricing as real care
+// (from an Rng of its own, so the history itself is untouched), scaled to the events the month
+// plans (StartArrivals). Integer arithmetic only, as everything here.
+std::vector<int64_t> Generator::ForecastSpend() const {
+  const size_t years = static_cast<size_t>(last_year_ - first_year_ + 1);
+  std::vector<int64_t> forecast(years, 0);
+  if (total_weight_ == 0) return forecast;
+  Rng r(o_.seed ^ 0x666f726563617374ULL);  // "forecast"
+  // Samples per month by kind of start (stratified: groups are rare and costly); the largest
+  // count is a multiple of the others.
+  constexpr std::array<int64_t, 4> kSamples = {32, 32, 128, 256};  // by StartKind
+  constexpr int64_t kScale = kSamples[3];
+  int64_t weight_before = 0;
+  for (CivilDay first = o_.from; first <= o_.to;) {
+    const CivilDate f = FromDay(first);
+    const CivilDay next_month = ToDay({f.month == 12 ? f.year + 1 : f.year, f.month % 12 + 1, 1});
+    const CivilDay last = std::min(o_.to, next_month - 1);
+    int64_t month_weight = 0;
+    for (CivilDay d = first; d <= last; ++d) month_weight += DayWeight(d);
+    const int64_t planned = care_target_ * (weight_before + month_weight) / total_weight_ -
+                            care_target_ * weight_before / total_weight_;
+    weight_before += month_weight;
+    if (month_weight > 0 && planned > 0) {
+      // Per mille of starts by kind, as StartOne draws them.
+      std::array<int64_t, 4> share{};
+      for (uint64_t x = 0; x < 1000; ++x) {
+        ++share[static_cast<size_t>(KindOf(x, first >= convention_2024_))];
+      }
+      int64_t events = 0;
+      std::vector<int64_t> spend(years, 0);
+      for (size_t k = 0; k < kSamples.size(); ++k) {
+        int64_t kind_events = 0;
+        std::vector<int64_t> kind_spend(years, 0);
+        SampleMonth(first, last, static_cast<StartKind>(k), kSamples[k], r, &kind_events,
+                    &kind_spend);
+        const int64_t w = share[k] * (kScale / kSamples[k]);
+        events += w * kind_events;
+        for (size_t y = 0; y < years; ++y) spend[y] += w * kind_spend[y];
+      }
+      // Cents per planned event, in 1/1024 (events > 0: each start has one).
+      for (size_t y = 0; y < years; ++y) forecast[y] += planned * (spend[y] * 1024 / events) / 1024;
+    }
+    first = next_month;
+  }
+  return forecast;
+}
+
+// `samples` starts of one kind on days of [first, last] drawn by their weight, in networks
+// drawn by theirs: their events and their spend by care year, added up.
+void Generator::SampleMonth(CivilDay first, CivilDay last, StartKind kind, int64_t samples, Rng& r,
+                            int64_t* events, std::vector<int64_t>* spend) const {
+  int64_t month_weight = 0;
+  for (CivilDay d = first; d <= last; ++d) month_weight += DayWeight(d);
+  for (int64_t i = 0; i < samples; ++i) {
+    int64_t pick = static_cast<int64_t>(r.Below(static_cast<uint64_t>(month_weight)));
+    CivilDay day = first;
+    while (pick >= DayWeight(day)) pick -= DayWeight(day++);
+    const uint32_t n = PickNetwork(r);
+    const Population population = kNetworks[n].population;
+    const size_t y = static_cast<size_t>(FromDay(day).year - first_year_);
+    switch (kind) {
+      case StartKind::kCommunity:
+        *events += 1;
+        (*spend)[y] += CostOf(DrawCommunity(day, n, r), day);
+        break;
+      case StartKind::kMission:
+        *events += 1;
+        (*spend)[y] += CostOf(DrawMission(day, n, r), day);
+        break;
+      case StartKind::kGroup: {
+        Participants people{};
+        const Entity e = DrawGroup(day, n, r, &people, [&](uint8_t, const Participants&) {
+          return SamplePerson(population, day, r);
+        });
+        *events += Plan(e, {people.data(), e.people_count}, spend, first_year_).events;
+        break;
+      }
+      case StartKind::kIndividual: {
+        const Person person = SamplePerson(population, day, r);
+        const Entity e = DrawIndividual(day, n, person, r);
+        *events += Plan(e, {&e.person, 1}, spend, first_year_).events;
+        break;
+      }
+    }
   }
 }
 
@@ -569,7 +776,9 @@ int64_t Generator::DayWeight(CivilDay day) const {
   int64_t season = 10;
   if (d.month == 7 || d.month == 8) season = 7;
   if ((d.month == 12 && d.day >= 24) || (d.month == 1 && d.day == 1)) season = 3;
-  const int64_t growth = 100 + 100 * (day - o_.from) / std::max(1, o_.to - o_.from);
+  // (Days outside the history count too, when a partial year's budget is sized.)
+  const int64_t growth =
+      std::max<int64_t>(1, 100 + 100 * (day - o_.from) / std::max(1, o_.to - o_.from));
   return growth * (weekday == kSaturday ? 2 : 10) * season;
 }
 
@@ -577,12 +786,14 @@ int64_t Generator::DayWeight(CivilDay day) const {
 
 GeneratorStats Generator::Run() {
   SetUpProviders();
+  PlanTargets();
   PlanBudgets();
   std::stable_sort(calendar_.begin(), calendar_.end(),
                    [](const CalendarItem& a, const CalendarItem& b) { return a.day < b.day; });
   stats_.fixed_events = kNetworkCount + calendar_.size();
   care_target_ = std::max<int64_t>(0, o_.events_target - static_cast<int64_t>(stats_.fixed_events));
   for (CivilDay d = o_.from; d <= o_.to; ++d) total_weight_ += DayWeight(d);
+  SizeBudgets();
 
   for (uint32_t n = 0; n < kNetworkCount; ++n) {
     Begin("net", "network.registered", registered_on_);
@@ -651,7 +862,7 @@ void Generator::ReleaseDeferred(CivilDay through) {
 }
 
 // New care starts while the events planned so far stay under the day's share of the target.
-// Each start is counted exactly (Planned), so the total lands just above the target.
+// Each start is counted exactly (Plan), so the total lands just above the target.
 void Generator::StartArrivals(CivilDay today) {
   if (total_weight_ == 0) return;
   cumulative_weight_ += DayWeight(today);
@@ -659,69 +870,118 @@ void Generator::StartArrivals(CivilDay today) {
   while (care_planned_ < allowed) care_planned_ += StartOne(today);
 }
 
-int64_t Generator::StartOne(CivilDay today) {
-  const uint32_t n = PickNetwork();
-  const bool convention_2024 = today >= convention_2024_;
+StartKind Generator::KindOf(uint64_t per_mille, bool convention_2024) {
   // Per mille of starts; community interventions are billable only from 2024-04-01.
   const uint64_t community = convention_2024 ? 40 : 3;
   const uint64_t mission = convention_2024 ? 70 : 35;
   const uint64_t group = 35;
-  const uint64_t r = rng_.Below(1000);
-  if (r < community) {
-    WriteCommunity(today, n);
-    return 1;
-  }
-  if (r < community + mission) {
-    WriteMission(today, n);
-    return 1;
-  }
-  if (r < community + mission + group) return StartGroup(today, n);
-  return StartIndividual(today, n);
+  if (per_mille < community) return StartKind::kCommunity;
+  if (per_mille < community + mission) return StartKind::kMission;
+  if (per_mille < community + mission + group) return StartKind::kGroup;
+  return StartKind::kIndividual;
 }
 
-int64_t Generator::StartIndividual(CivilDay today, uint32_t n) {
+int64_t Generator::StartOne(CivilDay today) {
+  const size_t year = static_cast<size_t>(FromDay(today).year - first_year_);
+  const uint32_t n = SteerNetwork(year);
+  std::fill(start_spend_.begin(), start_spend_.end(), 0);
+  int64_t events = 1;
+  switch (KindOf(rng_.Below(1000), today >= convention_2024_)) {
+    case StartKind::kCommunity: {
+      const CommunityPlan c = DrawCommunity(today, n, rng_);
+      start_spend_[year] += CostOf(c, today);
+      WriteCommunity(today, n, c);
+      break;
+    }
+    case StartKind::kMission: {
+      const MissionPlan m = DrawMission(today, n, rng_);
+      start_spend_[year] += CostOf(m, today);
+      WriteMission(today, n, m);
+      break;
+    }
+    case StartKind::kGroup:
+      events = StartGroup(today, n, &start_spend_).events;
+      break;
+    case StartKind::kIndividual:
+      events = StartIndividual(today, n, &start_spend_).events;
+      break;
+  }
+  // A cent per event too: care that costs nothing (before the convention) is shared out as well.
+  start_spend_[year] += events;
+  for (size_t y = year; y < start_spend_.size(); ++y) {
+    planned_spend_[y][n] += start_spend_[y];
+    planned_spend_total_[y] += start_spend_[y];
+  }
+  return events;
+}
+
+Entity Generator::DrawIndividual(CivilDay today, uint32_t n, const Person& person, Rng& r) const {
   Entity e;
-  e.rng = Rng(rng_.Next());
+  e.rng = Rng(r.Next());
   e.kind = EntityKind::kIndividual;
   e.network = static_cast<uint8_t>(n);
   e.day = today;
-  e.person = NewPerson(kNetworks[n].population, today);
+  e.person = person;
   e.people_count = 1;
-  Network& net = networks_[n];
-  net.recent[net.recent_count++ % kRecentPeople] = e.person;
-  e.provider[0] = PickClinical(n, today, rng_);
-  e.function = rng_.PerMille(700) ? Function::kSupport : Function::kTreatment;
-  const uint64_t r = rng_.Below(1000);
-  e.follow_up = e.function == Function::kSupport && r < 100 ? FollowUp::kTreatment
-                : r >= 950                                  ? FollowUp::kRepeat
+  e.provider[0] = PickClinical(n, today, r);
+  e.function = r.PerMille(700) ? Function::kSupport : Function::kTreatment;
+  const uint64_t x = r.Below(1000);
+  e.follow_up = e.function == Function::kSupport && x < 100 ? FollowUp::kTreatment
+                : x >= 950                                  ? FollowUp::kRepeat
                                                             : FollowUp::kNone;
   PlanTrajectory(e);
-  return Admit(e);
+  return e;
 }
 
-int64_t Generator::StartGroup(CivilDay today, uint32_t n) {
+Planned Generator::StartIndividual(CivilDay today, uint32_t n, std::vector<int64_t>* by_year) {
+  const Person person = NewPerson(kNetworks[n].population, today);
+  const Planned planned = Admit(DrawIndividual(today, n, person, rng_), by_year);
+  // Remembered for groups, with the assessment a treatment group would need.
+  Network& net = networks_[n];
+  Person& recent = net.recent[net.recent_count++ % kRecentPeople];
+  recent = person;
+  recent.assessed = planned.first_assessment;
+  return planned;
+}
+
+// `participant(i, people)` gives participant i, people[0..i) being those before.
+template <typename NewParticipant>
+Entity Generator::DrawGroup(CivilDay today, uint32_t n, Rng& r, Participants* people,
+                            NewParticipant&& participant) const {
   Entity e;
-  e.rng = Rng(rng_.Next());
+  e.rng = Rng(r.Next());
   e.kind = EntityKind::kGroup;
   e.network = static_cast<uint8_t>(n);
   e.day = today;
-  e.function = rng_.PerMille(750) ? Function::kSupport : Function::kTreatment;
-  e.people_count = static_cast<uint8_t>(rng_.PerMille(80) ? 3 : rng_.Range(4, 8));
+  e.function = r.PerMille(750) ? Function::kSupport : Function::kTreatment;
+  e.people_count = static_cast<uint8_t>(r.PerMille(80) ? 3 : r.Range(4, 8));
+  for (uint8_t i = 0; i < e.people_count; ++i) (*people)[i] = participant(i, *people);
+  e.provider[0] = PickClinical(n, today, r);
+  e.facilitator_count = r.PerMille(650) ? 2 : 1;
+  if (e.facilitator_count == 2) {
+    const int64_t other = r.PerMille(500) ? PickFrom(networks_[n].others, today, r) : -1;
+    e.provider[1] =
+        other >= 0 ? static_cast<uint32_t>(other) : PickClinical(n, today, r, e.provider[0]);
+  }
+  PlanGroup(e);
+  return e;
+}
+
+Planned Generator::StartGroup(CivilDay today, uint32_t n, std::vector<int64_t>* by_year) {
   const Network& net = networks_[n];
   Participants people{};
-  for (uint8_t i = 0; i < e.people_count; ++i) {
+  Entity e = DrawGroup(today, n, rng_, &people, [&](uint8_t i, const Participants& before) {
     // Some participants are also in individual care in the network.
     const size_t known = std::min(net.recent_count, kRecentPeople);
-    bool borrowed = false;
     if (known > 0 && rng_.PerMille(200)) {
       const Person& p = net.recent[rng_.Below(known)];
-      borrowed = std::none_of(people.begin(), people.begin() + i, [&](const Person& q) {
+      const bool fresh = std::none_of(before.begin(), before.begin() + i, [&](const Person& q) {
         return std::memcmp(q.niss, p.niss, sizeof p.niss) == 0;
       });
-      if (borrowed) people[i] = p;
+      if (fresh) return p;
     }
-    if (!borrowed) people[i] = NewPerson(kNetworks[n].population, today);
-  }
+    return NewPerson(kNetworks[n].population, today);
+  });
   if (free_groups_.empty()) {
     e.group = static_cast<uint32_t>(groups_.size());
     groups_.push_back(people);
@@ -730,19 +990,14 @@ int64_t Generator::StartGroup(CivilDay today, uint32_t n) {
     free_groups_.pop_back();
     groups_[e.group] = people;
   }
-  e.provider[0] = PickClinical(n, today, rng_);
-  e.facilitator_count = rng_.PerMille(650) ? 2 : 1;
-  if (e.facilitator_count == 2) {
-    const int64_t other = rng_.PerMille(500) ? PickFrom(net.others, today, rng_) : -1;
-    e.provider[1] =
-        other >= 0 ? static_cast<uint32_t>(other) : PickClinical(n, today, rng_, e.provider[0]);
-  }
-  PlanGroup(e);
-  return Admit(e);
+  return Admit(e, by_year);
 }
 
-int64_t Generator::Admit(const Entity& e) {
-  const int64_t planned = Planned(e);
+Planned Generator::Admit(const Entity& e, std::vector<int64_t>* by_year) {
+  const Planned planned =
+      e.kind == EntityKind::kGroup
+          ? Plan(e, {groups_[e.group].data(), e.people_count}, by_year, first_year_)
+          : Plan(e, {&e.person, 1}, by_year, first_year_);
   uint32_t slot;
   if (free_slots_.empty()) {
     slot = static_cast<uint32_t>(slots_.size());
@@ -782,16 +1037,35 @@ void Generator::RunCare(CivilDay today) {
 
 // --- people and providers ---------------------------------------------------------------------
 
-uint32_t Generator::PickNetwork() {
-  const uint64_t r = rng_.Below(network_cumulative_weight_.back());
+// The network furthest behind its weight's share of what the care planned so far costs in
+// `year` (care started earlier included): each network's care that year follows its weight
+// within about one start, so that its budget, sized from that share, is consumed as planned.
+// (Drawn at random, the care of a network scattered its years by 20-30% on the demo.)
+uint32_t Generator::SteerNetwork(size_t year) const {
+  const int64_t weight_sum = network_cumulative_weight_.back();
+  uint32_t best = 0;
+  int64_t best_deficit = INT64_MIN;
+  for (uint32_t n = 0; n < kNetworkCount; ++n) {
+    const int64_t deficit =
+        kNetworks[n].weight * planned_spend_total_[year] - planned_spend_[year][n] * weight_sum;
+    if (deficit > best_deficit) {
+      best = n;
+      best_deficit = deficit;
+    }
+  }
+  return best;
+}
+
+// A network drawn by weight (the forecast's samples).
+uint32_t Generator::PickNetwork(Rng& r) const {
+  const uint64_t x = r.Below(network_cumulative_weight_.back());
   uint32_t n = 0;
-  while (network_cumulative_weight_[n] <= r) ++n;
+  while (network_cumulative_weight_[n] <= x) ++n;
   return n;
 }
 
-// A new person of an age that fits the network's population (mostly), with a NISS of their
-// own: yymmdd, a serial unique for that birth date, and the check number.
-Person Generator::NewPerson(Population population, CivilDay today) {
+// A birth date for a new person, of an age that fits the network's population (mostly).
+CivilDay Generator::DrawBirth(Population population, CivilDay today, Rng& r) const {
   const AgeBand* bands = population == Population::kChildren ? kChildrenAges
                          : population == Population::kAdults ? kAdultAges
                                                              : kMixedAges;
@@ -800,11 +1074,25 @@ Person Generator::NewPerson(Population population, CivilDay today) {
                                                                 : std::size(kMixedAges);
   int32_t total = 0;
   for (size_t i = 0; i < band_count; ++i) total += bands[i].weight;
-  int32_t pick = static_cast<int32_t>(rng_.Below(static_cast<uint64_t>(total)));
+  int32_t pick = static_cast<int32_t>(r.Below(static_cast<uint64_t>(total)));
   size_t b = 0;
   while (pick >= bands[b].weight) pick -= bands[b++].weight;
-  const int32_t age = rng_.Range(bands[b].lo, bands[b].hi);
-  CivilDay birth = today - age * 365 - age / 4 - static_cast<CivilDay>(rng_.Below(365));
+  const int32_t age = r.Range(bands[b].lo, bands[b].hi);
+  return today - age * 365 - age / 4 - static_cast<CivilDay>(r.Below(365));
+}
+
+// A person of the forecast's samples: a birth date and bim, no NISS.
+Person Generator::SamplePerson(Population population, CivilDay today, Rng& r) const {
+  Person p{};
+  p.birth_day = DrawBirth(population, today, r);
+  p.bim = r.PerMille(220);
+  return p;
+}
+
+// A new person with a NISS of their own: yymmdd, a serial unique for that birth date, and the
+// check number.
+Person Generator::NewPerson(Population population, CivilDay today) {
+  CivilDay birth = DrawBirth(population, today, rng_);
   constexpr uint16_t kSerialsPerDay = 997;
   while (serials_[static_cast<size_t>(birth - birth_base_)] >= kSerialsPerDay) --birth;
   uint16_t& issued = serials_[static_cast<size_t>(birth - birth_base_)];
@@ -852,16 +1140,76 @@ uint32_t Generator::PickClinical(uint32_t n, CivilDay day, Rng& r, int64_t exclu
 
 // --- an entity's life ------------------------------------------------------------------------
 
-int64_t Generator::Planned(Entity e) const {
-  int64_t events = 0;
+Planned Generator::Plan(Entity e, std::span<const Person> people, std::vector<int64_t>* by_year,
+                        int32_t first_year) const {
+  std::array<gen::CostPerson, kGroupSizeMax> payers{};
+  for (size_t i = 0; i < people.size(); ++i) {
+    payers[i] = {people[i].birth_day, people[i].bim, people[i].assessed};
+  }
+  gen::Spend spend{0, by_year, first_year};
+  gen::CareCost cost(tariff_, kNetworks[e.network].population, {payers.data(), people.size()},
+                     &spend);
+  Planned planned;
   Actions actions;
   bool more = true;
   while (more) {
     actions.size = 0;
     more = StepOnce(e, actions);
-    for (size_t i = 0; i < actions.size; ++i) events += actions.items[i].events();
+    for (size_t i = 0; i < actions.size; ++i) {
+      const Action& a = actions.items[i];
+      planned.events += a.events();
+      Price(e, a, cost);
+      if (a.kind == ActionKind::kAssessment && e.kind == EntityKind::kIndividual) {
+        planned.first_assessment = std::min(planned.first_assessment, a.day);
+      }
+    }
   }
-  return events;
+  planned.spend = spend.total;
+  return planned;
+}
+
+// One action as Render writes it, to CareCost: a voided session costs nothing, unless it is
+// recorded again (corrected as WriteVoid corrects it).
+void Generator::Price(const Entity& e, const Action& a, gen::CareCost& cost) const {
+  const auto enrolled = [&](uint32_t p) { return providers_[p].EnrolledOn(a.day); };
+  switch (a.kind) {
+    case ActionKind::kAssessment:
+      return cost.Assessment(e.kind == EntityKind::kGroup ? a.person : 0, a.day);
+    case ActionKind::kException:
+      return cost.Exception(a.day);
+    case ActionKind::kConcertation: {
+      std::array<gen::Facilitator, 2> paid{};
+      size_t count = 0;
+      paid[count++].enrolled = enrolled(e.provider[0]);
+      if (a.co_provider >= 0)
+        paid[count++].enrolled = enrolled(static_cast<uint32_t>(a.co_provider));
+      const bool extra = a.extra_role != 0xff;
+      const int32_t participants = static_cast<int32_t>(count) + 1 + (extra ? 1 : 0);
+      const int32_t care_providers =
+          static_cast<int32_t>(count) + (kConcertationRoles[a.reason].care_provider ? 1 : 0) +
+          (extra && kConcertationRoles[a.extra_role].care_provider ? 1 : 0);
+      return cost.Concertation(a.day, a.units, participants, care_providers, {paid.data(), count});
+    }
+    case ActionKind::kIndividual:
+    case ActionKind::kGroup:
+      break;
+  }
+  if (a.voided && !a.corrected()) return;
+  Location location = a.location;
+  if (a.corrected() && a.reason != 0) {
+    location = a.location == Location::kPractice ? Location::kVideo : Location::kPractice;
+  }
+  const bool school_cpms = a.cpms && location == Location::kSchool;
+  if (a.kind == ActionKind::kIndividual) {
+    return cost.Individual(a.day, a.function, a.with_context, school_cpms, enrolled(e.provider[0]));
+  }
+  std::array<gen::Facilitator, 2> facilitators{};
+  for (size_t i = 0; i < e.facilitator_count; ++i) {
+    facilitators[i] = {enrolled(e.provider[i]),
+                       providers_[e.provider[i]].profession == Profession::kOther};
+  }
+  cost.Group(a.day, a.function, school_cpms, a.attendance,
+             {facilitators.data(), e.facilitator_count});
 }
 
 bool Generator::StepOnce(Entity& e, Actions& out) const {
@@ -1262,51 +1610,72 @@ void Generator::WriteVoid(const Entity& e, const Action& a, const std::string& t
   Defer(a.void_day, line_);
 }
 
-void Generator::WriteCommunity(CivilDay day, uint32_t n) {
+CommunityPlan Generator::DrawCommunity(CivilDay day, uint32_t n, Rng& r) const {
   const Network& net = networks_[n];
-  uint32_t facilitators[3];
-  const uint64_t c = rng_.Below(100);
-  const size_t count = c < 10 ? 1 : c < 75 ? 2 : 3;
-  facilitators[0] = PickClinical(n, day, rng_);
-  size_t have = 1;
-  for (int attempt = 0; have < count && attempt < 6; ++attempt) {  // small networks: fewer
-    const bool use_other = !net.others.empty() && rng_.PerMille(400);
-    const int64_t p =
-        use_other ? PickFrom(net.others, day, rng_) : PickFrom(net.clinical, day, rng_);
+  CommunityPlan c;
+  const uint64_t x = r.Below(100);
+  const size_t count = x < 10 ? 1 : x < 75 ? 2 : 3;
+  c.facilitators[0] = PickClinical(n, day, r);
+  c.count = 1;
+  for (int attempt = 0; c.count < count && attempt < 6; ++attempt) {  // small networks: fewer
+    const bool use_other = !net.others.empty() && r.PerMille(400);
+    const int64_t p = use_other ? PickFrom(net.others, day, r) : PickFrom(net.clinical, day, r);
     if (p < 0) break;
-    if (std::find(facilitators, facilitators + have, static_cast<uint32_t>(p)) ==
-        facilitators + have) {
-      facilitators[have++] = static_cast<uint32_t>(p);
+    const auto end = c.facilitators.begin() + static_cast<std::ptrdiff_t>(c.count);
+    if (std::find(c.facilitators.begin(), end, static_cast<uint32_t>(p)) == end) {
+      c.facilitators[c.count++] = static_cast<uint32_t>(p);
     }
   }
-  const int32_t minutes = rng_.PerMille(900) ? 120 : rng_.PerMille(500) ? 90 : 150;
+  c.minutes = r.PerMille(900) ? 120 : r.PerMille(500) ? 90 : 150;
   // Mostly 90 minutes or more of direct interaction, as F1 requires; some fall short.
-  const int32_t interaction =
-      std::min(minutes, rng_.PerMille(900) ? rng_.Range(90, 120) : rng_.Range(80, 89));
-  const bool defined_group = rng_.PerMille(200);
-  const int32_t participants = defined_group ? rng_.Range(6, 28) : rng_.Range(8, 30);
+  c.interaction_minutes = std::min(c.minutes, r.PerMille(900) ? r.Range(90, 120) : r.Range(80, 89));
+  c.defined_group = r.PerMille(200);
+  c.participants = c.defined_group ? r.Range(6, 28) : r.Range(8, 30);
+  c.host = r.Below(std::size(kHosts));
+  return c;
+}
+
+int64_t Generator::CostOf(const CommunityPlan& c, CivilDay day) const {
+  std::array<gen::Facilitator, 3> facilitators{};
+  for (size_t i = 0; i < c.count; ++i) {
+    const Provider& p = providers_[c.facilitators[i]];
+    facilitators[i] = {p.EnrolledOn(day), p.profession == Profession::kOther};
+  }
+  return gen::CareCost::Community(tariff_, day, {facilitators.data(), c.count}, c.minutes,
+                                  c.interaction_minutes, c.participants, c.defined_group);
+}
+
+void Generator::WriteCommunity(CivilDay day, uint32_t n, const CommunityPlan& c) {
   Begin("com", "community.intervention", day);
-  WriteFacilitators(facilitators, have);
+  WriteFacilitators(c.facilitators.data(), c.count);
   FieldStr(line_, "network_id", kNetworks[n].id);
-  FieldInt(line_, "minutes", minutes);
-  FieldInt(line_, "interaction_minutes", interaction);
-  FieldInt(line_, "participant_count", participants);
-  if (defined_group) line_ += ",\"defined_group\":true";
-  FieldStr(line_, "host", kHosts[rng_.Below(std::size(kHosts))]);
+  FieldInt(line_, "minutes", c.minutes);
+  FieldInt(line_, "interaction_minutes", c.interaction_minutes);
+  FieldInt(line_, "participant_count", c.participants);
+  if (c.defined_group) line_ += ",\"defined_group\":true";
+  FieldStr(line_, "host", kHosts[c.host]);
   End();
   Emit(line_);
 }
 
-void Generator::WriteMission(CivilDay day, uint32_t n) {
+MissionPlan Generator::DrawMission(CivilDay day, uint32_t n, Rng& r) const {
   const Network& net = networks_[n];
   int64_t p = -1;
-  if (!net.others.empty() && rng_.PerMille(150)) p = PickFrom(net.others, day, rng_);
-  if (p < 0) p = PickClinical(n, day, rng_);
+  if (!net.others.empty() && r.PerMille(150)) p = PickFrom(net.others, day, r);
+  if (p < 0) p = PickClinical(n, day, r);
+  return {static_cast<uint32_t>(p), r.Range(2, 16) * 15, r.Below(std::size(kMissionKinds))};
+}
+
+int64_t Generator::CostOf(const MissionPlan& m, CivilDay day) const {
+  return gen::CareCost::Mission(tariff_, day, m.minutes, providers_[m.provider].EnrolledOn(day));
+}
+
+void Generator::WriteMission(CivilDay day, uint32_t n, const MissionPlan& m) {
   Begin("mis", "support.mission", day);
-  FieldStr(line_, "provider_id", providers_[static_cast<size_t>(p)].id);
+  FieldStr(line_, "provider_id", providers_[m.provider].id);
   FieldStr(line_, "network_id", kNetworks[n].id);
-  FieldInt(line_, "minutes", rng_.Range(2, 16) * 15);
-  FieldStr(line_, "kind", kMissionKinds[rng_.Below(std::size(kMissionKinds))]);
+  FieldInt(line_, "minutes", m.minutes);
+  FieldStr(line_, "kind", kMissionKinds[m.kind]);
   End();
   Emit(line_);
 }

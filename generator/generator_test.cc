@@ -1,4 +1,4 @@
-#include "api/generator.h"
+#include "generator/generator.h"
 
 #include <gtest/gtest.h>
 
@@ -150,6 +150,39 @@ TEST(GeneratorTest, NetworksBudgetsAndPopulations) {
   for (int64_t year = 2022; year <= 2026; ++year) {
     EXPECT_GE(budget_events_by_year[year], 32) << year;
   }
+}
+
+// One budget per network on 1 January, before any care of that year; from 2023 two revisions
+// on 1 July, each 1-5% above the January figure it replaces.
+TEST(GeneratorTest, BudgetsComeFirstAndRevisionsAreModest) {
+  std::map<std::pair<std::string, int64_t>, int64_t> january;
+  std::map<int64_t, int> revisions;
+  std::string latest_care_day;
+  for (const std::string& line : Demo().lines) {
+    const json::object o = json::parse(line).as_object();
+    const std::string day(o.at("occurred_on").as_string());
+    if (o.at("type") != "budget.allocated") {
+      if (o.at("type").as_string().starts_with("session."))
+        latest_care_day = std::max(latest_care_day, day);
+      continue;
+    }
+    const std::string network(o.at("network_id").as_string());
+    const int64_t year = o.at("year").as_int64();
+    const int64_t cents = o.at("care_budget_cents").as_int64();
+    EXPECT_GT(cents, 0) << line;
+    if (day.ends_with("-01-01")) {
+      EXPECT_TRUE(january.emplace(std::pair(network, year), cents).second) << line;
+      EXPECT_LT(latest_care_day, day) << line;  // written before that year's care
+      continue;
+    }
+    EXPECT_TRUE(day.ends_with("-07-01")) << line;
+    ++revisions[year];
+    const int64_t before = january.at({network, year});
+    EXPECT_GE(cents, before + before / 100) << line;
+    EXPECT_LE(cents, before + before * 5 / 100) << line;
+  }
+  EXPECT_EQ(january.size(), 32u * 5);
+  EXPECT_EQ(revisions, (std::map<int64_t, int>{{2023, 2}, {2024, 2}, {2025, 2}}));
 }
 
 TEST(GeneratorTest, VoidsNameEarlierEvents) {

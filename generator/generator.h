@@ -3,6 +3,13 @@
 // (shared/domain/convention.md), written as JSON Lines in the contract's canonical form
 // (shared/domain/events.md: the field order and omissions EncodeEvent uses).
 //
+// Budgets: each network's care follows its relative size, and its budget for a year is sized
+// from what that care is forecast to cost the insurer (at the fees of the convention in force),
+// so that whatever the size of the history most networks consume 45-87% of their year and two
+// or three large adult networks, saturating, 122-135% from the second year on: they run out in
+// the autumn. A year the history covers in part is budgeted whole: by the history's last day,
+// its consumption is in proportion to the part of the year elapsed (generator/README.md).
+//
 // Determinism: the output is a pure function of the options. The same options give the same
 // bytes on every platform (a hand-written PRNG and bounded-integer draw, integer arithmetic
 // only; no std distributions, no clock).
@@ -62,8 +69,9 @@ struct GeneratorStats {
 using EventSink = std::function<void(std::string_view json_line)>;
 
 // Writes the whole history to `sink`, roughly in care-date order: network registrations and
-// the enrolments before `from` first, then day by day budgets (on 1 January, revised for a few
-// networks on 1 July), enrolments and departures, and care: individual support and treatment
+// the enrolments before `from` first, then day by day budgets (on 1 January, before that
+// year's care; revised, 1-5% up, for two networks on 1 July from 2023), enrolments and
+// departures, and care: individual support and treatment
 // trajectories (assessments, concertations, exceptions before 2024-04-01, same-day sessions,
 // school sessions organised by a CPMS, trajectories over their counter), group sessions,
 // community interventions (mostly from 2024-04-01) and support missions. A small share of
