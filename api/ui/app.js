@@ -307,7 +307,7 @@
   }
 
   // Opens a network at `month`, or at the latest month with spending (this year, else one of
-  // the two before).
+  // the five before).
   async function openNetwork(network, month) {
     const gen = ++state.generation;
     state.network = network;
@@ -321,7 +321,7 @@
         balance = await fetchBalance(network, Number(month.slice(0, 4)));
       } else {
         const thisYear = new Date().getFullYear();
-        for (let y = thisYear; y >= thisYear - 2; y--) {
+        for (let y = thisYear; y >= thisYear - 5; y--) {
           const b = await fetchBalance(network, y);
           if (gen !== state.generation) return;
           if (!balance) balance = b;

@@ -9,6 +9,7 @@
 //   build/ledgerctl generate --seed 1 --events 20000 --out /tmp/demo.jsonl
 //   build/ledgerctl append --db /tmp/demo /tmp/demo.jsonl
 //   node tests/browser/mock_server.mjs --ledgerctl build/ledgerctl --db /tmp/demo --port 8099
+//     [--port 0 --port-file FILE]   an ephemeral port, written to FILE
 //     [--tight]   allocations cut so that each network's budget runs out during the year
 //     [--busy]    explain answers 503 busy (Retry-After: 2)
 // Tokens: coordinator (N-ADULT-01), coordinator2 (N-CHILD-01), auditor, operator, recorder.
@@ -26,6 +27,7 @@ const uiDir = path.resolve(here, '../../api/ui');
 const ctl = opt('--ledgerctl', path.resolve(here, '../../build/ledgerctl'));
 const db = opt('--db');
 const port = Number(opt('--port', '8099'));
+const portFile = opt('--port-file');
 const tight = flag('--tight');
 const busy = flag('--busy');
 if (!db) { console.error('usage: mock_server.mjs --db DIR [--ledgerctl PATH] [--port N] [--tight] [--busy]'); process.exit(2); }
@@ -211,6 +213,11 @@ function route(req, res) {
   err(res, 404, 'not_found', `no route ${p}`);
 }
 
-http.createServer((req, res) => {
+const server = http.createServer((req, res) => {
   try { route(req, res); } catch (e) { console.error(e); err(res, 500, 'storage', String(e.message)); }
-}).listen(port, '127.0.0.1', () => console.log(`mock ledgerd (dev tool) on http://127.0.0.1:${port}/ui/`));
+});
+server.listen(port, '127.0.0.1', () => {
+  const bound = server.address().port;
+  if (portFile) fs.writeFileSync(portFile, `${bound}\n`);
+  console.log(`mock ledgerd (dev tool) on http://127.0.0.1:${bound}/ui/`);
+});
