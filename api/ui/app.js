@@ -114,7 +114,7 @@
       throw new ApiError(0, 'network', 'network failure');
     }
     const seq = res.headers.get('Ledger-Seq');
-    if (seq) $('seq').textContent = `ledger seq ${count.format(Number(seq))}`;
+    if (seq) $('seq').textContent = `as of ledger seq ${seq}`;
     let body = null;
     try { body = await res.json(); } catch (e) { body = null; }
     if (!res.ok) {
@@ -233,6 +233,7 @@
     $('who').hidden = false;
     $('login-view').hidden = true;
     $('dashboard').hidden = false;
+    $('foot').hidden = false;
     if (networks.length === 0) {
       showError(banner(), 'This token sees no network: there is nothing to show.');
       return;
@@ -268,6 +269,7 @@
 
   function showLogin() {
     $('dashboard').hidden = true;
+    $('foot').hidden = true;
     $('login-view').hidden = false;
     $('who').hidden = true;
     $('token').focus();
