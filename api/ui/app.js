@@ -183,6 +183,8 @@
     generation: 0,   // bumps on every change of network or month: late answers are dropped
     charts: {},
     burnScale: 'allocation',
+    sort: { key: 'provider', dir: 1 },
+    lines: [],
   };
 
   function readHash() {
@@ -616,7 +618,45 @@
     reasonChips(inv.unbillable_by_reason, $('month-reasons'));
     $('providers-empty').hidden = providers.length > 0;
     $('providers-wrap').hidden = providers.length === 0;
-    body.replaceChildren(...providers.map(providerRow));
+    renderProviders();
+  }
+
+  const SORTS = {
+    provider: (p) => p.provider_id,
+    fee: (p) => p.totals.fee_cents,
+    copay: (p) => p.totals.copay_cents,
+    insurer: (p) => p.totals.insurer_cents,
+    billable: (p) => p.billable_lines,
+    unbillable: (p) => p.unbillable_lines,
+  };
+
+  // The month's providers in the order chosen (by id, as the API sends them, unless a column
+  // header was clicked: then by that column, largest first, and again to reverse).
+  function renderProviders() {
+    const providers = [...((state.invoice && state.invoice.providers) || [])];
+    const { key, dir } = state.sort;
+    const f = SORTS[key];
+    providers.sort((a, b) => {
+      const x = f(a);
+      const y = f(b);
+      const c = x < y ? -1 : x > y ? 1 : 0;
+      return c * dir || (a.provider_id < b.provider_id ? -1 : 1);
+    });
+    $('providers-body').replaceChildren(...providers.map(providerRow));
+    for (const th of document.querySelectorAll('#providers thead th')) {
+      const b = th.querySelector('.sort');
+      if (b && b.dataset.sort === key) th.setAttribute('aria-sort', dir > 0 ? 'ascending' : 'descending');
+      else th.removeAttribute('aria-sort');
+    }
+    if (state.provider) {
+      for (const r of document.querySelectorAll('#providers-body tr')) r.classList.toggle('selected', r.dataset.provider === state.provider);
+    }
+  }
+
+  function sortBy(key) {
+    if (state.sort.key === key) state.sort.dir = -state.sort.dir;
+    else state.sort = { key, dir: key === 'provider' ? 1 : -1 };
+    renderProviders();
   }
 
   function reasonsText(byReason) {
@@ -660,6 +700,8 @@
     $('provider-title').textContent = `Invoice lines of ${id} · ${monthTitle(state.month)}`;
     $('provider-summary').textContent = 'Loading…';
     $('lines-body').replaceChildren();
+    state.lines = [];
+    $('unbillable-only-label').hidden = true;
     clearError($('provider-error'));
     view.hidden = false;
     view.scrollIntoView({ block: 'start' });
@@ -667,15 +709,25 @@
       const inv = await api(`/v1/providers/${encodeURIComponent(id)}/invoices/${state.month}`);
       if (gen !== state.generation || state.provider !== id) return;
       const lines = inv.lines || [];
-      $('provider-summary').textContent = `${count.format(lines.length)} line${lines.length === 1 ? '' : 's'} · ` +
-        `fees ${money(inv.totals.fee_cents)}, co-pays ${money(inv.totals.copay_cents)}, ` +
-        `insurer ${money(inv.totals.insurer_cents)} (billable lines). Choose a line to see how it was priced.`;
-      $('lines-body').replaceChildren(...lines.map(lineRow));
+      const unbillable = lines.filter((l) => !l.billable).length;
+      $('provider-summary').textContent = `${count.format(lines.length)} line${lines.length === 1 ? '' : 's'}` +
+        `${unbillable ? ` (${count.format(unbillable)} unbillable)` : ''} · ` +
+        `billable: fees ${money(inv.totals.fee_cents)}, co-pays ${money(inv.totals.copay_cents)}, ` +
+        `insurer ${money(inv.totals.insurer_cents)}. Choose a line to see how it was priced.`;
+      state.lines = lines;
+      $('unbillable-only-label').hidden = unbillable === 0;
+      $('unbillable-only').checked = false;
+      renderLines();
     } catch (err) {
       if (gen !== state.generation || state.provider !== id) return;
       $('provider-summary').textContent = '';
       fail(err, `the invoice of ${id} for ${state.month}`, $('provider-error'));
     }
+  }
+
+  function renderLines() {
+    const only = $('unbillable-only').checked;
+    $('lines-body').replaceChildren(...state.lines.filter((l) => !only || !l.billable).map(lineRow));
   }
 
   function lineRow(l) {
@@ -843,6 +895,11 @@
       if (gen !== state.generation) return;
       body.replaceChildren();
       fail(err, `the explanation of ${eventId}`, $('explain-error'));
+      if (err instanceof ApiError && err.status === 503) {
+        const again = el('button', { type: 'button', class: 'button button-quiet retry' }, 'Try again');
+        again.addEventListener('click', () => openExplain(eventId));
+        $('explain-error').append(' ', again);
+      }
     }
   }
 
@@ -924,6 +981,8 @@
     $('provider-close').addEventListener('click', closeProvider);
     $('explain-close').addEventListener('click', closeExplain);
     $('quota-form').addEventListener('submit', lookUpQuota);
+    $('unbillable-only').addEventListener('change', renderLines);
+    for (const b of document.querySelectorAll('#providers .sort')) b.addEventListener('click', () => sortBy(b.dataset.sort));
     for (const b of document.querySelectorAll('.seg[data-scale]')) {
       b.addEventListener('click', () => {
         state.burnScale = b.dataset.scale;

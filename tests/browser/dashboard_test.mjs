@@ -246,7 +246,8 @@ async function main() {
   } else if (mode === 'ledgerd-api') {
     console.log('# ledgerd does not serve /ui/ yet: the page\'s files are injected into its origin from api/ui/');
   }
-  const inject = mode === 'ledgerd-api';
+  // LEDGER_BROWSER_INJECT=1 injects the files whatever serves them (to try the injection).
+  const inject = mode === 'ledgerd-api' || process.env.LEDGER_BROWSER_INJECT === '1';
 
   const browser = await puppeteer.launch({
     executablePath: chromium,
