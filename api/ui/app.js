@@ -436,7 +436,7 @@
     const actual = [{ x: 0, y: 0, label: `1 Jan ${b.year}` }];
     months.forEach((m, i) => {
       const [y, mm] = m.month.split('-').map(Number);
-      let x = i + 1;
+      let x = mm;  // the end of month mm
       let label = `End of ${monthLong.format(utc(y, mm - 1, 1))}`;
       const last = i === months.length - 1;
       if (last && b.as_of_care_date && b.as_of_care_date.startsWith(m.month)) {

@@ -9,6 +9,7 @@
 // interception (with the same headers), or, while ledgerd lacks the network routes too, runs
 // against the development mock (mock_server.mjs), and reports SKIPPED, never passed.
 import { spawn, execFileSync } from 'node:child_process';
+import http from 'node:http';
 import { createRequire } from 'node:module';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -86,6 +87,15 @@ async function get(p, token, tries = 20) {
   try { body = JSON.parse(text); } catch (e) { body = text; }
   return { status: res.status, headers: res.headers, body };
 }
+// The status of a GET whose path is sent exactly as written (fetch would normalise "..").
+function rawStatus(rawPath) {
+  const u = new URL(base);
+  return new Promise((resolve, reject) => {
+    const req = http.get({ host: u.hostname, port: u.port, path: rawPath }, (res) => { res.resume(); resolve(res.statusCode); });
+    req.on('error', reject);
+  });
+}
+
 async function getOk(p, token) {
   const r = await get(p, token);
   if (r.status !== 200) throw new Error(`GET ${p}: ${r.status} ${JSON.stringify(r.body).slice(0, 300)}`);
@@ -231,7 +241,10 @@ async function main() {
     const js = await get('/ui/app.js');
     ok(js.status === 200 && /^text\/javascript/.test(js.headers.get('content-type')), 'GET /ui/app.js is served as JavaScript');
     eq(fs.readFileSync(path.join(uiDir, 'app.js'), 'utf8') === js.body, true, 'GET /ui/app.js is the file under api/ui/');
-    eq((await get('/ui/../CMakeLists.txt')).status === 200, false, 'no file outside api/ui/ is served');
+    for (const raw of ['/ui/../CMakeLists.txt', '/ui/..%2fCMakeLists.txt', '/ui/%2e%2e/api/CMakeLists.txt', '/ui//etc/passwd']) {
+      const status = await rawStatus(raw);
+      ok(status === 404 || status === 400, `${raw} (sent as is) is refused`, status);
+    }
     eq((await get('/ui/nope.js')).status, 404, 'an unknown /ui/ file answers 404');
     const redirect = await fetch(`${base}/`, { redirect: 'manual' });
     ok([301, 302, 303, 307, 308].includes(redirect.status) && /\/ui\/$/.test(redirect.headers.get('location') || ''),
