@@ -232,7 +232,7 @@ async function main() {
   const uiProbe = await get('/ui/');
   const uiServed = uiProbe.status === 200 && /^text\/html/.test(uiProbe.headers.get('content-type') || '');
   const apiReady = (await get('/v1/networks', tokens.auditor)).status === 200;
-  let mode = uiServed && apiReady ? 'ledgerd' : apiReady ? 'ledgerd-api' : 'mock';
+  const mode = uiServed && apiReady ? 'ledgerd' : apiReady ? 'ledgerd-api' : 'mock';
   if (uiServed) {
     eq(uiProbe.headers.get('content-security-policy'), CSP, 'GET /ui/ sends the strict Content-Security-Policy');
     eq(uiProbe.headers.get('x-content-type-options'), 'nosniff', 'GET /ui/ sends X-Content-Type-Options: nosniff');
@@ -277,8 +277,10 @@ async function main() {
   fs.rmSync(work, { recursive: true, force: true });
   console.log(`# ${checks} checks passed; screenshots in ${outDir}`);
   if (mode !== 'ledgerd') {
-    console.log(`SKIPPED: ledgerd ${mode === 'mock' ? 'has neither the network view routes nor /ui/' : 'does not serve /ui/'} ` +
-      `yet; the page passed against ${mode === 'mock' ? 'the development mock' : "ledgerd's API with the files injected"}`);
+    const lacks = !apiReady && !uiServed ? 'has neither the network view routes nor /ui/'
+      : !apiReady ? 'serves /ui/ but has no /v1/networks' : 'does not serve /ui/';
+    console.log(`SKIPPED: ledgerd ${lacks} yet; the page passed against ` +
+      `${mode === 'mock' ? 'the development mock' : "ledgerd's API with the files injected"}`);
     process.exit(77);
   }
 }
