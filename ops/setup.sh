@@ -3,6 +3,9 @@
 # and builds Release into build/. Idempotent. Run as root on Debian bookworm.
 #   ops/setup.sh            packages + Release build
 #   ops/setup.sh --deps     packages only
+#   LEDGER_BROWSER=1 ...    also what the dashboard's browser test needs (ops/test.sh sets it):
+#                           Debian's chromium, node and npm when missing, and puppeteer-core
+#                           from npm into LEDGER_NODE_CACHE (default /var/cache/ledger-node)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,6 +19,12 @@ packages=(
 # Extra packages a caller may need (benchmarks): LEDGER_EXTRA_PACKAGES="rocksdb-tools wrk".
 read -r -a extra <<<"${LEDGER_EXTRA_PACKAGES:-}"
 packages+=("${extra[@]}")
+if [[ "${LEDGER_BROWSER:-0}" == 1 ]]; then
+  packages+=(chromium)
+  # node and npm from Debian unless some node 18+ is already on PATH.
+  command -v node >/dev/null || packages+=(nodejs)
+  command -v npm >/dev/null || packages+=(npm)
+fi
 
 missing=()
 for p in "${packages[@]}"; do
@@ -27,6 +36,11 @@ if ((${#missing[@]})); then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq >/dev/null
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# puppeteer-core for the browser test (a failure here only makes that test skip, loudly).
+if [[ "${LEDGER_BROWSER:-0}" == 1 ]]; then
+  tests/browser/install_deps.sh >/dev/null || echo "setup: the browser test will skip" >&2
 fi
 
 [[ "${1:-}" == "--deps" ]] && exit 0

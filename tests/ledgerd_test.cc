@@ -98,8 +98,8 @@ TEST(LedgerdTest, UnknownRouteIs404AndWrongMethodIs405) {
 
 // Every route against every kind of caller: no token, an unknown or malformed one, and each
 // role. A coordinator's probes name its own network here (scope is tested below).
-// GET /ui/: the dashboard's page (not embedded yet).
-constexpr int kUiStatus = 404;
+// GET /ui/: the dashboard's page.
+constexpr int kUiStatus = 200;
 
 TEST(LedgerdTest, EveryRouteAnswers401And403ByRole) {
   TestServer s;

@@ -8,6 +8,7 @@
 
 #include "api/answers.h"
 #include "api/server/server_impl.h"
+#include "api/server/ui_assets.h"
 #include "projections/views.h"
 #include "schemas/niss.h"
 
@@ -179,13 +180,23 @@ Answer Server::Impl::Events(Exchange& x) {
   return Finish(x, 200, json::serialize(o), kJson, head);
 }
 
+// The dashboard (api/ui/, embedded): its page and assets, no token (they hold no data), with
+// the headers ui_assets.h names; "/" and "/ui" lead to "/ui/".
 Answer Server::Impl::Ui(Exchange& x) {
+  Answer a;
   if (x.route->id == RouteId::kUiRoot) {
-    Answer a = Finish(x, 308, "", "text/plain; charset=utf-8");
+    a = Finish(x, 308, "", "text/plain; charset=utf-8");
     a.res.set(http::field::location, "/ui/");
-    return a;
+  } else if (const UiAsset* asset = FindUiAsset(x.params[0])) {
+    a = Finish(x, 200, std::string(asset->body), asset->content_type);
+  } else {
+    a = Fail(x, ErrorCode::kNotFound, "no such file of the dashboard");
   }
-  return Fail(x, ErrorCode::kNotFound, "the dashboard is not built into this ledgerd");
+  a.res.set("Content-Security-Policy", UiContentSecurityPolicy());
+  a.res.set("X-Content-Type-Options", "nosniff");
+  a.res.set("Referrer-Policy", "no-referrer");
+  a.res.set(http::field::cache_control, "no-cache");
+  return a;
 }
 
 Answer Server::Impl::ProjectionRead(Exchange& x, std::optional<Seq> as_of) {
