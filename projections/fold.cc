@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "projections/directory.h"
+#include "schemas/invariant.h"
 
 namespace ledger {
 
@@ -99,6 +100,14 @@ void FoldContext::SetEnrolments(ProviderIdx p, NetworkIdx n, std::vector<Enrolme
   for (const EnrolmentPeriod& period : EnrolmentPeriods(std::move(events))) {
     spans.push_back({n, period.from, period.to.value_or(INT32_MAX)});
   }
+}
+
+std::vector<std::pair<NetworkIdx, CivilDay>> FoldContext::FirstAssessments(BeneficiaryIdx b) const {
+  std::vector<std::pair<NetworkIdx, CivilDay>> out;
+  if (b < first_assessment_.size()) {
+    for (const FirstAssessment& f : first_assessment_[b]) out.emplace_back(f.network, f.day);
+  }
+  return out;
 }
 
 void FoldContext::AddAssessment(BeneficiaryIdx b, NetworkIdx n, CivilDay day) {
@@ -361,6 +370,21 @@ class Folder {
         pending_exceptions_(*pending_exceptions),
         group_paid_(*group_paid) {}
 
+  // Goes on from where an earlier fold ended (its trajectories are out_'s already).
+  void Resume(const FoldCarry& carry) {
+    daily_day_ = carry.daily_day;
+    daily_count_ = carry.daily_count;
+    pending_exceptions_ = carry.pending_exceptions;
+  }
+  // Where the fold stands after its last event (at `position`).
+  FoldCarry Carry(FoldPosition position) const {
+    FoldCarry c{position, daily_day_, daily_count_, {}};
+    for (const PendingException& e : pending_exceptions_) {
+      if (std::get<2>(e) == position.day) c.pending_exceptions.push_back(e);
+    }
+    return c;
+  }
+
   void Individual(const CareEvent& c);
   void Group(const CareEvent& c);
   void Concertation(const CareEvent& c);
@@ -554,8 +578,13 @@ void Folder::Finish() {
 
 }  // namespace
 
+FoldPosition PositionOf(const CareEvent& c) {
+  return FoldPosition{c.day, c.kind == CareKind::kConcertation ? 1 : 0, c.seq};
+}
+
 const BeneficiaryFold& BeneficiaryFolder::Fold(BeneficiaryIdx who,
-                                               std::span<const CareEvent*> events) {
+                                               std::span<const CareEvent*> events,
+                                               BeneficiaryFold* from) {
   const FoldContext& ctx = ctx_;
   for (Trajectory& t : fold_.trajectories) spare_.push_back(std::move(t));
   fold_.trajectories.clear();
@@ -564,11 +593,20 @@ const BeneficiaryFold& BeneficiaryFolder::Fold(BeneficiaryIdx who,
   pending_exceptions_.clear();
   // Care-date order, then recording order; a concertation comes after the sessions of its day,
   // which may start the treatment trajectory it needs (it changes no session's pricing).
-  auto rank = [](const CareEvent* c) { return c->kind == CareKind::kConcertation ? 1 : 0; };
   std::sort(events.begin(), events.end(), [&](const CareEvent* a, const CareEvent* b) {
-    return std::tuple(a->day, rank(a), a->seq) < std::tuple(b->day, rank(b), b->seq);
+    return PositionOf(*a) < PositionOf(*b);
   });
   Folder folder(ctx, who, &fold_, &spare_, &pending_exceptions_, &group_paid_);
+  FoldPosition position;
+  if (from) {
+    fold_.trajectories = std::move(from->trajectories);
+    folder.Resume(from->carry);
+    position = from->carry.position;
+    // Every event comes after where the earlier fold ended (the caller checks; a resumed fold
+    // of an earlier event would price it against later counters).
+    LEDGER_ASSERT(events.empty() || position < PositionOf(*events.front()));
+  }
+  if (!events.empty()) position = PositionOf(*events.back());
   for (const CareEvent* c : events) {
     switch (c->kind) {
       case CareKind::kIndividual:
@@ -589,6 +627,7 @@ const BeneficiaryFold& BeneficiaryFolder::Fold(BeneficiaryIdx who,
     }
   }
   folder.Finish();
+  fold_.carry = folder.Carry(position);
   return fold_;
 }
 
@@ -596,6 +635,17 @@ BeneficiaryFold FoldBeneficiary(const FoldContext& ctx, BeneficiaryIdx who,
                                 std::vector<const CareEvent*> events) {
   BeneficiaryFolder folder(ctx);
   folder.Fold(who, events);
+  return folder.Take();
+}
+
+BeneficiaryFold ResumeBeneficiary(const FoldContext& ctx, BeneficiaryIdx who,
+                                  std::vector<Trajectory> trajectories, const FoldCarry& carry,
+                                  std::vector<const CareEvent*> events) {
+  BeneficiaryFolder folder(ctx);
+  BeneficiaryFold from;
+  from.trajectories = std::move(trajectories);
+  from.carry = carry;
+  folder.Fold(who, events, &from);
   return folder.Take();
 }
 

@@ -12,6 +12,7 @@
 // functions, so they cannot disagree.
 #pragma once
 
+#include <climits>
 #include <map>
 #include <optional>
 #include <span>
@@ -68,6 +69,8 @@ class FoldContext {
   const RulesetCatalog& rules() const { return *rules_; }
   bool Enrolled(ProviderIdx p, NetworkIdx n, CivilDay d) const;
   bool Assessed(BeneficiaryIdx b, NetworkIdx n, CivilDay d) const;
+  // The beneficiary's first assessment in each network it has one in.
+  std::vector<std::pair<NetworkIdx, CivilDay>> FirstAssessments(BeneficiaryIdx b) const;
   Population PopulationOf(NetworkIdx n) const;
   // kNone when the person may be billed in the network on that day under `r`.
   Reason AgeReason(NetworkIdx n, const Person& p, CivilDay d, const Ruleset& r) const;
@@ -90,16 +93,47 @@ class FoldContext {
   std::vector<std::vector<FirstAssessment>> first_assessment_;
 };
 
+// Where a beneficiary's fold stands after the events it has folded: the fold order key of the
+// last one (care date; a concertation after the sessions of its day; then seq).
+struct FoldPosition {
+  CivilDay day = INT32_MIN;
+  int32_t rank = 0;  // 1 for a concertation, else 0
+  Seq seq = 0;
+  auto operator<=>(const FoldPosition&) const = default;
+};
+FoldPosition PositionOf(const CareEvent& c);
+
+// What a fold carries from one event to the next besides its trajectories: the daily limit's
+// count and exceptions granted on the last day before their trajectory started. With the
+// trajectories, enough to fold later events without folding the earlier ones again: a fold
+// resumed from the state a full fold ended in gives the later events the lines a full fold
+// would give them.
+struct FoldCarry {
+  FoldPosition position;
+  CivilDay daily_day = INT32_MIN;  // the day of the last billable individual session
+  int32_t daily_count = 0;         // and how many that day
+  std::vector<std::tuple<CareFunction, NetworkIdx, CivilDay>> pending_exceptions;  // that day
+  bool operator==(const FoldCarry&) const = default;
+};
+
 struct BeneficiaryFold {
   std::vector<Trajectory> trajectories;  // by function, network, start
   std::vector<Line> lines;               // individual sessions and concertations
   std::vector<GroupShare> shares;
+  FoldCarry carry;  // where the fold ended
 };
 
 // Folds one beneficiary's non-voided care events (individual sessions, group sessions it takes
 // part in, concertations, exceptions). `events` need not be sorted.
 BeneficiaryFold FoldBeneficiary(const FoldContext& ctx, BeneficiaryIdx who,
                                 std::vector<const CareEvent*> events);
+
+// Folds `events`, all after `carry.position` in fold order, from where an earlier fold ended:
+// `trajectories` and `carry` are that fold's. Lines and shares are those of `events` only; the
+// trajectories returned are all of them.
+BeneficiaryFold ResumeBeneficiary(const FoldContext& ctx, BeneficiaryIdx who,
+                                  std::vector<Trajectory> trajectories, const FoldCarry& carry,
+                                  std::vector<const CareEvent*> events);
 
 // FoldBeneficiary under one context for one beneficiary after another, reusing its buffers:
 // once they have grown, a fold allocates nothing. It remembers, by seq, whether the group
@@ -110,8 +144,10 @@ class BeneficiaryFolder {
  public:
   explicit BeneficiaryFolder(const FoldContext& ctx) : ctx_(ctx) {}
   // As FoldBeneficiary; sorts `events` in place (into the fold's order). The fold returned is
-  // valid until the next call.
-  const BeneficiaryFold& Fold(BeneficiaryIdx who, std::span<const CareEvent*> events);
+  // valid until the next call. With `from` (trajectories and carry of an earlier fold, moved
+  // from), as ResumeBeneficiary.
+  const BeneficiaryFold& Fold(BeneficiaryIdx who, std::span<const CareEvent*> events,
+                              BeneficiaryFold* from = nullptr);
   // The last fold, taken out.
   BeneficiaryFold Take() { return std::move(fold_); }
 

@@ -80,11 +80,13 @@ Projection Project(const History& h, const RulesetCatalog& base, int threads) {
 
   threads = std::max(1, threads);
   std::vector<BeneficiaryFold> parts(static_cast<size_t>(threads));
+  out.carries.resize(by.size());
   auto work = [&](int part) {
     BeneficiaryFold& acc = parts[static_cast<size_t>(part)];
     for (size_t b = static_cast<size_t>(part); b < by.size(); b += static_cast<size_t>(threads)) {
       if (by[b].empty()) continue;
       BeneficiaryFold f = FoldBeneficiary(ctx, static_cast<BeneficiaryIdx>(b), by[b]);
+      out.carries[b] = std::move(f.carry);  // each thread its own beneficiaries
       acc.lines.insert(acc.lines.end(), f.lines.begin(), f.lines.end());
       acc.shares.insert(acc.shares.end(), f.shares.begin(), f.shares.end());
       for (auto& t : f.trajectories) acc.trajectories.push_back(std::move(t));

@@ -18,6 +18,8 @@ struct Projection {
   std::vector<Trajectory> trajectories;      // by beneficiary, function, network, start
   std::vector<GroupShare> shares;            // by group seq, participant
   std::map<std::pair<NetworkIdx, int32_t>, Cents> allocated;  // latest budget.allocated
+  // By beneficiary: where its fold ended (position.seq 0: it has no care event).
+  std::vector<FoldCarry> carries;
 };
 
 // The rulesets in force for a history: `base` (normally the shipped ones) plus every

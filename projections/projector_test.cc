@@ -1516,5 +1516,117 @@ TEST(ProjectorQuota, UsedMaxRemainingOnADate) {
   EXPECT_FALSE(L.Traj(old, "2024-04-15", "support", "N-A").contains("group_max"));  // 2024: none
 }
 
+
+// ---------------------------------------------------------------------------------------------
+// Resumed folds (fold.h ResumeBeneficiary): a fold of a beneficiary's first k events, resumed
+// with the rest, gives the rest the lines and shares the full fold gives them, and ends in the
+// same trajectories and carry, for every k. What the projection store relies on to fold new
+// events without reading old ones.
+
+
+std::string TrajectoryBytes(const History& h, const std::vector<Trajectory>& ts) {
+  std::string out;
+  for (const Trajectory& t : ts) out += EncodeTrajectory(ToRecord(h, t)) + "|";
+  return out;
+}
+std::string LineBytes(const History& h, const std::vector<ledger::Line>& lines) {
+  std::vector<ledger::Line> sorted = lines;
+  std::sort(sorted.begin(), sorted.end(), LineOrder);
+  std::string out;
+  for (const ledger::Line& l : sorted) out += EncodeLine(ToRecord(h, l)) + "|";
+  return out;
+}
+std::string ShareBytes(std::vector<GroupShare> shares) {
+  std::sort(shares.begin(), shares.end(), [](const GroupShare& a, const GroupShare& b) {
+    return std::tie(a.seq, a.participant) < std::tie(b.seq, b.participant);
+  });
+  std::string out;
+  for (const GroupShare& s : shares) {
+    out += std::to_string(s.seq) + "/" + std::to_string(s.participant) + "/" +
+           std::to_string(s.counted) + "/" + std::to_string(s.copay.value) + "|";
+  }
+  return out;
+}
+
+
+TEST(ProjectorResume, AnyPrefixFoldedThenResumedGivesTheFullFold) {
+  const Ben a = MakeBen("1980-01-01", 81), b = MakeBen("2005-03-01", 82), c = MakeBen("1999-06-15", 83);
+  const Ben d = MakeBen("1975-02-02", 84), e = MakeBen("1990-09-09", 85);
+  auto ev = World();
+  // Under 2021: an exception granted before the first session of its day, a daily limit with
+  // and without context, a counter run over.
+  ev.push_back(Exception("ex1", "2023-01-09", "P1", "N-A", a));
+  Add(ev, Series("s", "2023-01-09", 10, 7, "P1", "N-A", a));
+  ev.push_back(Session("same1", "2023-02-20", "P1", "N-A", a));
+  ev.push_back(Session("same2", "2023-02-20", "P1", "N-A", a, Opt{.with_context = true}));
+  // Under 2024: treatment with an assessment, a concertation the day a treatment session starts
+  // the trajectory, group sessions with several participants, a second network.
+  ev.push_back(Assess("as1", "2024-05-02", "P1", "N-A", a));
+  Add(ev, Series("t", "2024-05-06", 6, 3, "P1", "N-A", a, Opt{.function = "treatment"}));
+  ev.push_back(Concert("co1", "2024-05-06", "N-A", a, 2, {{"P1"}, {"P3"}, {""}}));
+  for (int i = 0; i < 4; ++i) {
+    ev.push_back(Group("g" + std::to_string(i), Plus("2024-06-03", 7 * i), "N-A", {{"P1"}, {"P2", "other"}},
+                       {a, b, c, d, e}));
+  }
+  Add(ev, Series("k", "2024-04-02", 12, 5, "P1", "N-C", b));
+  ev.push_back(Exception("ex2", "2024-07-01", "P1", "N-A", e));
+  Add(ev, Series("e", "2024-07-01", 9, 2, "P1", "N-A", e));
+  ev.push_back(Session("e-ctx", "2024-07-01", "P1", "N-A", e, Opt{.with_context = true}));
+  const Ledger L(ev);
+  const History& h = L.history();
+  const FoldContext ctx = ContextOf(h, L.projection().rulesets.get());
+  std::map<BeneficiaryIdx, std::vector<const CareEvent*>> by;
+  for (const CareEvent& ce : h.care) {
+    if (ce.kind == CareKind::kGroup) {
+      for (const Person& p : ce.participants) by[p.who].push_back(&ce);
+    } else if (ce.kind != CareKind::kCommunity && ce.kind != CareKind::kMission) {
+      by[ce.beneficiary.who].push_back(&ce);
+    }
+  }
+  int splits = 0;
+  for (auto& [who, events] : by) {
+    std::sort(events.begin(), events.end(), [](const CareEvent* x, const CareEvent* y) {
+      return PositionOf(*x) < PositionOf(*y);
+    });
+    const BeneficiaryFold full = FoldBeneficiary(ctx, who, events);
+    for (size_t k = 0; k <= events.size(); ++k) {
+      SCOPED_TRACE("beneficiary " + std::to_string(who) + ", split after " + std::to_string(k));
+      const std::vector<const CareEvent*> first(events.begin(), events.begin() + k);
+      const std::vector<const CareEvent*> rest(events.begin() + k, events.end());
+      const BeneficiaryFold head = FoldBeneficiary(ctx, who, first);
+      const BeneficiaryFold tail = ResumeBeneficiary(ctx, who, head.trajectories, head.carry, rest);
+      std::set<Seq> later;
+      for (const CareEvent* ce : rest) later.insert(ce->seq);
+      std::vector<ledger::Line> want_lines;
+      for (const ledger::Line& l : full.lines) {
+        if (later.count(l.seq)) want_lines.push_back(l);
+      }
+      std::vector<GroupShare> want_shares;
+      for (const GroupShare& s : full.shares) {
+        if (later.count(s.seq)) want_shares.push_back(s);
+      }
+      EXPECT_EQ(LineBytes(h, tail.lines), LineBytes(h, want_lines));
+      EXPECT_EQ(ShareBytes(tail.shares), ShareBytes(want_shares));
+      EXPECT_EQ(TrajectoryBytes(h, tail.trajectories), TrajectoryBytes(h, full.trajectories));
+      EXPECT_TRUE(tail.carry == full.carry);
+      ++splits;
+    }
+  }
+  EXPECT_GT(splits, 60);
+  // The fixture met what the carry carries: a daily limit and an exception awaiting its day's
+  // first session.
+  bool daily = false, pending = false;
+  for (auto& [who, events] : by) {
+    for (size_t k = 1; k < events.size(); ++k) {
+      const BeneficiaryFold part =
+          FoldBeneficiary(ctx, who, std::vector<const CareEvent*>(events.begin(), events.begin() + k));
+      daily = daily || part.carry.daily_count > 0;
+      pending = pending || !part.carry.pending_exceptions.empty();
+    }
+  }
+  EXPECT_TRUE(daily);
+  EXPECT_TRUE(pending);
+}
+
 }  // namespace
 }  // namespace ledger

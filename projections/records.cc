@@ -40,6 +40,95 @@ TrajectoryRecord ToRecord(const History& h, const Trajectory& t) {
   return r;
 }
 
+FoldStateRecord ToRecord(const History& h, const FoldCarry& c,
+                         const std::vector<std::pair<NetworkIdx, CivilDay>>& first_assessments) {
+  FoldStateRecord r;
+  r.position = c.position;
+  r.daily_day = c.daily_day;
+  r.daily_count = c.daily_count;
+  for (const auto& [f, n, d] : c.pending_exceptions) {
+    r.pending_exceptions.emplace_back(f, h.networks.Name(n), d);
+  }
+  for (const auto& [n, d] : first_assessments) r.first_assessments.emplace_back(h.networks.Name(n), d);
+  std::sort(r.first_assessments.begin(), r.first_assessments.end());
+  return r;
+}
+
+FoldCarry CarryOf(History& h, const FoldStateRecord& r) {
+  FoldCarry c;
+  c.position = r.position;
+  c.daily_day = r.daily_day;
+  c.daily_count = r.daily_count;
+  for (const auto& [f, n, d] : r.pending_exceptions) {
+    c.pending_exceptions.emplace_back(f, h.networks.Intern(n), d);
+  }
+  return c;
+}
+
+std::string EncodeFoldState(const FoldStateRecord& r) {
+  std::string s(1, '\1');  // format
+  PutOrdered32(&s, r.position.day);
+  s.push_back(static_cast<char>(r.position.rank));
+  PutBE64(&s, r.position.seq);
+  PutOrdered32(&s, r.daily_day);
+  PutBE32(&s, static_cast<uint32_t>(r.daily_count));
+  PutBE32(&s, static_cast<uint32_t>(r.pending_exceptions.size()));
+  for (const auto& [f, n, d] : r.pending_exceptions) {
+    s.push_back(static_cast<char>(f));
+    PutStr(&s, n);
+    PutOrdered32(&s, d);
+  }
+  PutBE32(&s, static_cast<uint32_t>(r.first_assessments.size()));
+  for (const auto& [n, d] : r.first_assessments) {
+    PutStr(&s, n);
+    PutOrdered32(&s, d);
+  }
+  return s;
+}
+
+bool DecodeFoldState(std::string_view bytes, FoldStateRecord* r) {
+  ByteReader in(bytes);
+  if (in.U8() != 1) return false;
+  auto ordered = [&] { return static_cast<int32_t>(in.U32() ^ 0x80000000u); };
+  r->position.day = ordered();
+  r->position.rank = in.U8();
+  r->position.seq = in.U64();
+  r->daily_day = ordered();
+  r->daily_count = in.I32();
+  const uint32_t pending = in.U32();
+  if (!in.ok() || pending > bytes.size()) return false;
+  r->pending_exceptions.clear();
+  for (uint32_t i = 0; i < pending && in.ok(); ++i) {
+    const auto f = static_cast<CareFunction>(in.U8());
+    std::string n = in.Str();
+    r->pending_exceptions.emplace_back(f, std::move(n), ordered());
+  }
+  const uint32_t firsts = in.U32();
+  if (!in.ok() || firsts > bytes.size()) return false;
+  r->first_assessments.clear();
+  for (uint32_t i = 0; i < firsts && in.ok(); ++i) {
+    std::string n = in.Str();
+    r->first_assessments.emplace_back(std::move(n), ordered());
+  }
+  return in.ok() && in.done() && r->position.rank <= 1;
+}
+
+Trajectory FromRecord(History& h, BeneficiaryIdx who, const TrajectoryRecord& r) {
+  Trajectory t;
+  t.who = who;
+  t.function = r.function;
+  t.network = h.networks.Intern(r.network_id);
+  t.start = r.start;
+  t.end = r.end;
+  t.column = r.column;
+  t.individual_days = r.individual_days;
+  t.group_days = r.group_days;
+  t.exception_days = r.exception_days;
+  t.concertation_units = r.concertation_units;
+  t.concertations = r.concertations;
+  return t;
+}
+
 std::string EncodeLine(const LineRecord& r) {
   std::string s;
   PutStr(&s, r.event_id);

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <map>
+#include <tuple>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -37,10 +38,30 @@ struct TrajectoryRecord {
   int32_t concertation_units = 0, concertations = 0;
 };
 
+// Where a beneficiary's fold ended and its first assessment in each network: what the projection
+// store needs to fold the beneficiary's later events without reading its earlier ones.
+struct FoldStateRecord {
+  FoldPosition position;  // position.seq 0: no care event folded yet
+  CivilDay daily_day = INT32_MIN;
+  int32_t daily_count = 0;
+  std::vector<std::tuple<CareFunction, std::string, CivilDay>> pending_exceptions;  // network id
+  std::vector<std::pair<std::string, CivilDay>> first_assessments;  // network id, day; by id
+};
+
 LineRecord ToRecord(const History& h, const Line& line);
 // The same with the event id given (names still come from `h`).
 LineRecord ToRecord(const History& h, const Line& line, const std::string& event_id);
 TrajectoryRecord ToRecord(const History& h, const Trajectory& t);
+// The trajectory of a record, for `who`, its network interned in `h`.
+Trajectory FromRecord(History& h, BeneficiaryIdx who, const TrajectoryRecord& r);
+
+// `first_assessments` by network (any order; the record keeps them by network id).
+FoldStateRecord ToRecord(const History& h, const FoldCarry& carry,
+                         const std::vector<std::pair<NetworkIdx, CivilDay>>& first_assessments);
+// The carry of a record, its networks interned in `h`.
+FoldCarry CarryOf(History& h, const FoldStateRecord& r);
+std::string EncodeFoldState(const FoldStateRecord& r);
+bool DecodeFoldState(std::string_view bytes, FoldStateRecord* out);
 
 std::string EncodeLine(const LineRecord& r);
 bool DecodeLine(std::string_view bytes, LineRecord* out);

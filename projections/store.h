@@ -45,14 +45,17 @@ class ProjectionStore {
   Status Rebuild(const std::function<void(Seq, Seq)>& progress = {});
 
   struct Stats {
-    uint64_t catch_ups = 0, rebuilds = 0, events_applied = 0, beneficiaries_refolded = 0;
+    uint64_t catch_ups = 0, rebuilds = 0, events_applied = 0;
+    // Beneficiaries folded again from their first event / from where their fold had ended.
+    uint64_t beneficiaries_refolded = 0, beneficiaries_resumed = 0;
   };
   const Stats& stats() const { return stats_; }
   // Held exclusively while stored projections change, so that readers holding it shared see
   // the projections of one seq (ledgerd). Optional.
   void set_write_lock(std::shared_mutex* mu) { write_lock_ = mu; }
-  // Catch-ups with more new events than this rebuild instead (and always from seq 0).
-  void set_rebuild_threshold(uint64_t events) { rebuild_threshold_ = events; }
+  // A catch-up of more new events than this is applied in slices of this many, each one atomic
+  // batch (the memory a catch-up holds is bounded by it). From seq 0, CatchUp rebuilds.
+  void set_catch_up_slice(uint64_t events) { catch_up_slice_ = events; }
 
   // A consistent view of the stored projections as they are now (a RocksDB snapshot), which
   // later writes do not change: for answers read in several steps or streamed. A rebuild
@@ -73,7 +76,7 @@ class ProjectionStore {
 
  private:
   friend class ProjectionView;
-  struct Pending;
+  struct CatchUpPass;
   Status Apply(Seq from, Seq to);
   Status LoadStatic();
 
@@ -86,7 +89,7 @@ class ProjectionStore {
   std::unique_ptr<RulesetCatalog> rules_;
   std::unique_ptr<FoldContext> ctx_;
   std::set<Seq> voided_;  // every voided seq (the `v` keys)
-  uint64_t rebuild_threshold_ = 200000;
+  uint64_t catch_up_slice_ = 100000;
   std::shared_mutex* write_lock_ = nullptr;
   Stats stats_;
 };

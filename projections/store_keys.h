@@ -15,9 +15,9 @@ namespace ledger::store_keys {
 inline constexpr std::string_view kSeqKey = "S";
 // The layout of the keys and values below. A store written in another format reads as empty
 // (seq 0), so the next catch-up rebuilds it. 2: directory (N, E, e), tallies (A), issued
-// invoices (I), lines with their spend function.
+// invoices (I), lines with their spend function; 3: fold states (s).
 inline constexpr std::string_view kFormatKey = "F";
-inline constexpr uint32_t kStoreFormat = 2;
+inline constexpr uint32_t kStoreFormat = 3;
 
 inline std::string Prefixed(char tag, std::string_view name) {
   std::string k(1, tag);
@@ -71,6 +71,8 @@ inline std::string SeqKey(char tag, Seq seq) {
   PutBE64(&k, seq);
   return k;
 }
+// s niss: where the beneficiary's fold ended (FoldStateRecord), to resume it.
+inline std::string StateKey(std::string_view niss) { return Prefixed('s', niss); }
 // N network: the network's directory record.
 inline std::string NetworkKey(std::string_view network) { return Prefixed('N', network); }
 // E network \0 provider \0: the provider's enrolment periods in the network; e provider \0
@@ -93,6 +95,19 @@ inline std::string TallyKey(int32_t month, std::string_view network, std::string
   k.push_back('\0');
   k.append(provider);
   return k;
+}
+
+// Values.
+inline std::string ShareValue(const GroupShare& s) {
+  std::string v(1, s.counted ? '\1' : '\0');
+  PutBE64(&v, static_cast<uint64_t>(s.copay.value));
+  return v;
+}
+inline std::string DailyValue(int64_t count, int64_t sum) {
+  std::string v;
+  PutBE64(&v, static_cast<uint64_t>(count));
+  PutBE64(&v, static_cast<uint64_t>(sum));
+  return v;
 }
 
 }  // namespace ledger::store_keys

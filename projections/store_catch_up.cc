@@ -1,0 +1,622 @@
+// ProjectionStore::Apply: one catch-up of the persisted projections over events from..to, in one
+// atomic batch, in named phases (see CatchUpPass). A beneficiary whose new events all come after
+// where its fold ended (the usual case: care is recorded in date order) is folded on from its
+// stored state, reading none of its earlier events; any other (a late recording, a void, an
+// assessment dated before what was folded) is folded again from its first event. Both give the
+// bytes a rebuild gives (tests/projection_identity_test.cc).
+#include <rocksdb/write_batch.h>
+
+#include <set>
+
+#include "ledger/bytes.h"
+#include "projections/projector.h"
+#include "projections/store.h"
+#include "projections/store_keys.h"
+#include "schemas/invariant.h"
+
+namespace ledger {
+using namespace store_keys;  // NOLINT: this file writes the keys
+
+namespace {
+
+constexpr char kAssessment = 'a', kCare = 'c';
+constexpr size_t kNamesCachedMax = 2000000;  // names interned by catch-ups before a reload
+
+Error Corrupt(const std::string& what) {
+  return Error{ErrorCode::kCorruption, "projection store: " + what};
+}
+Error Storage(const rocksdb::Status& s) { return Error{ErrorCode::kStorage, s.ToString()}; }
+
+// The lines an event produced (provider and key), derived from its content (immutable), for
+// deletion on void.
+struct LineAt {
+  std::string provider;
+  std::string key;
+};
+std::vector<LineAt> LineKeysOf(schema::Event::Reader ev, Seq seq) {
+  using B = schema::Event::Body;
+  std::vector<LineAt> keys;
+  const CivilDay day = ev.getOccurredOn();
+  const auto body = ev.getBody();
+  auto add = [&](std::string provider, uint32_t part) {
+    std::string key = LineKey(provider, day, seq, part);
+    keys.push_back({std::move(provider), std::move(key)});
+  };
+  auto facilitators = [&](capnp::List<schema::Facilitator>::Reader list) {
+    for (uint32_t i = 0; i < list.size(); ++i) add(list[i].getProviderId().cStr(), i);
+  };
+  switch (body.which()) {
+    case B::SESSION_INDIVIDUAL:
+      add(body.getSessionIndividual().getProviderId().cStr(), 0);
+      break;
+    case B::SUPPORT_MISSION:
+      add(body.getSupportMission().getProviderId().cStr(), 0);
+      break;
+    case B::SESSION_GROUP:
+      facilitators(body.getSessionGroup().getFacilitators());
+      break;
+    case B::COMMUNITY_INTERVENTION:
+      facilitators(body.getCommunityIntervention().getFacilitators());
+      break;
+    case B::CONCERTATION_HELD: {
+      auto ps = body.getConcertationHeld().getParticipants();
+      for (uint32_t i = 0; i < ps.size(); ++i) {
+        if (ps[i].getProviderId().size() > 0) add(ps[i].getProviderId().cStr(), i);
+      }
+      break;
+    }
+    case B::NETWORK_REGISTERED:
+    case B::PROVIDER_ENROLLED:
+    case B::PROVIDER_LEFT:
+    case B::BUDGET_ALLOCATED:
+    case B::RULESET_PUBLISHED:
+    case B::ASSESSMENT_RECORDED:
+    case B::EXCEPTION_GRANTED:
+    case B::EVENT_VOIDED:
+    case B::INVOICE_ISSUED:
+      break;
+  }
+  return keys;
+}
+
+// The beneficiaries an event is about (NISS), for the index and for refolds.
+std::vector<std::string> BeneficiariesOf(schema::Event::Reader ev) {
+  using B = schema::Event::Body;
+  const auto body = ev.getBody();
+  switch (body.which()) {
+    case B::ASSESSMENT_RECORDED:
+      return {body.getAssessmentRecorded().getBeneficiary().getNiss().cStr()};
+    case B::EXCEPTION_GRANTED:
+      return {body.getExceptionGranted().getBeneficiary().getNiss().cStr()};
+    case B::SESSION_INDIVIDUAL:
+      return {body.getSessionIndividual().getBeneficiary().getNiss().cStr()};
+    case B::CONCERTATION_HELD:
+      return {body.getConcertationHeld().getBeneficiary().getNiss().cStr()};
+    case B::SESSION_GROUP: {
+      std::vector<std::string> out;
+      for (auto p : body.getSessionGroup().getParticipants()) {
+        std::string niss = p.getNiss().cStr();
+        if (std::find(out.begin(), out.end(), niss) == out.end()) out.push_back(std::move(niss));
+      }
+      return out;
+    }
+    case B::NETWORK_REGISTERED:
+    case B::PROVIDER_ENROLLED:
+    case B::PROVIDER_LEFT:
+    case B::BUDGET_ALLOCATED:
+    case B::RULESET_PUBLISHED:
+    case B::COMMUNITY_INTERVENTION:
+    case B::SUPPORT_MISSION:
+    case B::EVENT_VOIDED:
+    case B::INVOICE_ISSUED:
+      return {};
+  }
+  return {};
+}
+
+}  // namespace
+
+// One catch-up: what it read, what it decided, and the batch it writes.
+struct ProjectionStore::CatchUpPass {
+  ProjectionStore& store;
+  rocksdb::DB* db;
+  rocksdb::ColumnFamilyHandle* cf;
+  rocksdb::WriteBatch batch;
+  // Deltas of the daily consumption (network, day) and of the tallies (TallyKey).
+  std::map<std::pair<std::string, CivilDay>, std::pair<int64_t, int64_t>> daily;
+  std::map<std::string, LineTally> tallies;
+
+  std::map<std::string, std::map<Seq, char>> new_ben;  // this batch's index entries, by NISS
+  std::set<Seq> new_voids, void_targets;
+  std::set<std::string> dirty;           // beneficiaries whose fold changes
+  std::set<std::string> refold;          // of those, the ones folded again from the start
+  std::set<std::string> assess_changed;  // with an assessment recorded or voided
+  std::vector<Seq> priced;            // community interventions and support missions
+  std::map<Seq, CareEvent> care;      // the care events this pass prices
+  std::map<Seq, std::string> ids;     // their event ids
+  std::set<Seq> assessments_loaded;   // assessment events read for refolds
+  std::vector<std::tuple<BeneficiaryIdx, NetworkIdx, CivilDay, Seq>> assessments;
+  std::map<std::string, FoldStateRecord> states;  // stored fold states read, by NISS
+  std::set<std::string> folded, participants;
+  std::map<Seq, std::map<uint32_t, GroupShare>> overlay;  // recomputed shares, by group seq
+  bool rebuild = false;
+
+  CatchUpPass(ProjectionStore& s) : store(s), db(s.db_), cf(s.cf_) {}
+  History& h() { return *store.static_; }
+
+  // --- reading the store
+  Status Scan(const std::string& prefix,
+              const std::function<bool(std::string_view, std::string_view)>& fn) {
+    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), cf));
+    for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+      if (!fn(it->key().ToStringView(), it->value().ToStringView())) break;
+    }
+    if (!it->status().ok()) return Storage(it->status());
+    return Ok();
+  }
+  // The beneficiary's index entries: stored ones and this batch's.
+  Status Entries(const std::string& niss, std::map<Seq, char>* out) {
+    Status s = Scan(Prefixed('b', niss), [&](std::string_view k, std::string_view val) {
+      (*out)[GetBE64(k.data() + k.size() - 8)] = val.empty() ? kCare : val[0];
+      return true;
+    });
+    if (auto it = new_ben.find(niss); it != new_ben.end()) {
+      out->insert(it->second.begin(), it->second.end());
+    }
+    return s;
+  }
+  // The stored fold state of a beneficiary (read once); null when there is none.
+  Result<const FoldStateRecord*> State(const std::string& niss) {
+    if (auto it = states.find(niss); it != states.end()) return &it->second;
+    std::string v;
+    rocksdb::Status s = db->Get(rocksdb::ReadOptions(), cf, StateKey(niss), &v);
+    if (s.IsNotFound()) return static_cast<const FoldStateRecord*>(nullptr);
+    if (!s.ok()) return Storage(s);
+    FoldStateRecord r;
+    if (!DecodeFoldState(v, &r)) return Corrupt("bad fold state record");
+    return &states.emplace(niss, std::move(r)).first->second;
+  }
+
+  // --- writing lines, with their tallies and daily sums
+  void Count(std::string_view provider, const LineRecord& l, int64_t sign) {
+    tallies[TallyKey(MonthOf(l.day), l.network_id, provider)].Add(l, sign);
+    if (!l.billable()) return;
+    auto& d = daily[{l.network_id, l.day}];
+    d.first += sign;
+    d.second += sign * l.insurer.value;
+  }
+  // Replaces (or deletes, when `line` is null) the provider's line at `key`.
+  Status SetLine(std::string_view provider, const std::string& key, const LineRecord* line) {
+    std::string old;
+    rocksdb::Status s = db->Get(rocksdb::ReadOptions(), cf, key, &old);
+    if (s.ok()) {
+      LineRecord prev;
+      if (!DecodeLine(old, &prev)) return Corrupt("bad line record");
+      Count(provider, prev, -1);
+    } else if (!s.IsNotFound()) {
+      return Storage(s);
+    }
+    if (line) {
+      LEDGER_ASSERT(line->fee == line->copay + line->insurer);  // conservation, where written
+      Count(provider, *line, +1);
+      batch.Put(cf, key, EncodeLine(*line));
+    } else if (s.ok()) {
+      batch.Delete(cf, key);
+    }
+    return Ok();
+  }
+  Status PutLine(const Line& l) {
+    const LineRecord r = ToRecord(h(), l, ids[l.seq]);
+    const std::string& provider = h().providers.Name(l.provider);
+    return SetLine(provider, LineKey(provider, l.day, l.seq, l.part), &r);
+  }
+
+  Status ReadBatch(Seq from, Seq to);
+  Status ApplyVoids();
+  Status Decide();
+  Status Load();
+  Status Fold();
+  Status PriceSessions();
+  Status Flush(Seq to);
+};
+
+// Phase 1: the new events. Index entries, budgets and invoices are written; care events are kept
+// to price; a network, enrolment or ruleset asks for a rebuild.
+Status ProjectionStore::CatchUpPass::ReadBatch(Seq from, Seq to) {
+  using B = schema::Event::Body;
+  Status failure = Ok();
+  Status s = store.log_.ReadRange(from, to, [&](const StoredEventView& v) {
+    const auto ev = v.event();
+    const auto body = ev.getBody();
+    switch (body.which()) {
+      case B::NETWORK_REGISTERED:
+      case B::PROVIDER_ENROLLED:
+      case B::PROVIDER_LEFT:
+      case B::RULESET_PUBLISHED:
+        rebuild = true;
+        return false;
+      case B::BUDGET_ALLOCATED: {
+        auto b = body.getBudgetAllocated();
+        batch.Put(cf, BudgetKey(b.getNetworkId().cStr(), b.getYear()),
+                  BE64(static_cast<uint64_t>(b.getCareBudgetCents())));
+        return true;
+      }
+      case B::EVENT_VOIDED: {
+        auto target = store.log_.FindId(body.getEventVoided().getTarget().cStr());
+        if (!target || !target->has_value()) {
+          failure = target ? Status(Corrupt("void target not found")) : Status(target.error());
+          return false;
+        }
+        void_targets.insert(**target);
+        return true;
+      }
+      case B::INVOICE_ISSUED:
+        batch.Put(cf, SeqKey('I', v.seq()), "");
+        return true;
+      case B::COMMUNITY_INTERVENTION:
+      case B::SUPPORT_MISSION:
+        priced.push_back(v.seq());
+        [[fallthrough]];
+      case B::ASSESSMENT_RECORDED:
+      case B::EXCEPTION_GRANTED:
+      case B::SESSION_INDIVIDUAL:
+      case B::SESSION_GROUP:
+      case B::CONCERTATION_HELD:
+        break;
+    }
+    ids[v.seq()] = ev.getId().cStr();
+    if (auto a = h().ToAssessment(v)) {
+      assessments.emplace_back(std::get<0>(*a), std::get<1>(*a), std::get<2>(*a), v.seq());
+      assessments_loaded.insert(v.seq());
+    } else if (CareEvent c; h().ToCare(v, &c)) {
+      care.emplace(v.seq(), std::move(c));
+    }
+    const char kind = body.isAssessmentRecorded() ? kAssessment : kCare;
+    for (const std::string& niss : BeneficiariesOf(ev)) {
+      new_ben[niss][v.seq()] = kind;
+      batch.Put(cf, BenKey(niss, v.seq()), std::string(1, kind));
+      dirty.insert(niss);
+      if (kind == kAssessment) assess_changed.insert(niss);
+    }
+    return true;
+  });
+  if (!s) return s;
+  return failure;
+}
+
+// Phase 2: voided care events lose their lines; their beneficiaries are folded again. A void of
+// anything else changes the context of every fold: rebuild.
+Status ProjectionStore::CatchUpPass::ApplyVoids() {
+  Status failure = Ok();
+  Status s = store.log_.ReadSeqs({void_targets.begin(), void_targets.end()}, [&](const StoredEventView& v) {
+    const auto ev = v.event();
+    const auto body = ev.getBody();
+    if (body.isNetworkRegistered() || body.isProviderEnrolled() || body.isProviderLeft() ||
+        body.isRulesetPublished() || body.isBudgetAllocated() || body.isEventVoided()) {
+      rebuild = true;
+      return;
+    }
+    new_voids.insert(v.seq());
+    batch.Put(cf, SeqKey('v', v.seq()), "");
+    for (const LineAt& line : LineKeysOf(ev, v.seq())) {
+      if (Status d = SetLine(line.provider, line.key, nullptr); !d) failure = d;
+    }
+    for (const std::string& niss : BeneficiariesOf(ev)) {
+      dirty.insert(niss);
+      refold.insert(niss);
+      if (body.isAssessmentRecorded()) assess_changed.insert(niss);
+    }
+    if (body.isSessionGroup()) {
+      std::string prefix(1, 'g');
+      PutBE64(&prefix, v.seq());
+      Status del = Scan(prefix, [&](std::string_view k, std::string_view) {
+        batch.Delete(cf, k);
+        return true;
+      });
+      if (!del) failure = del;
+    }
+  });
+  if (!s) return s;
+  return failure;
+}
+
+// Phase 3: which dirty beneficiaries resume from their stored state and which are folded again.
+// A refold of someone whose assessments changed may change the billability of their group
+// sessions, hence every participant's fold: they are folded again too (to a fixed point).
+Status ProjectionStore::CatchUpPass::Decide() {
+  // This batch's assessments and voided events settle first: a resumed fold needs neither.
+  std::map<BeneficiaryIdx, std::string> names;
+  for (const std::string& niss : dirty) names[h().beneficiaries.Intern(niss)] = niss;
+  for (const auto& [who, network, day, seq] : assessments) {
+    auto state = State(names[who]);
+    if (!state) return state.error();
+    // An assessment dated on or before what was folded may make earlier sessions billable.
+    if (!*state || day <= (*state)->position.day) refold.insert(names[who]);
+  }
+  for (const std::string& niss : dirty) {
+    if (refold.count(niss)) continue;
+    auto state = State(niss);
+    if (!state) return state.error();
+    if (!*state) {
+      refold.insert(niss);
+      continue;
+    }
+    for (const auto& [seq, kind] : new_ben[niss]) {
+      auto c = care.find(seq);
+      if (c == care.end()) continue;  // an assessment
+      if (new_voids.count(seq) || !((*state)->position < PositionOf(c->second))) {
+        refold.insert(niss);  // recorded late, or voided in this very batch
+        break;
+      }
+    }
+  }
+  return Ok();
+}
+
+// Phase 4: the events the folds need. A resumed beneficiary: this batch's. A refolded one: all
+// of its events, and its group sessions' other participants when its assessments changed.
+Status ProjectionStore::CatchUpPass::Load() {
+  auto load = [&](std::vector<Seq> seqs, std::vector<std::vector<std::string>>* groups) {
+    std::sort(seqs.begin(), seqs.end());
+    seqs.erase(std::unique(seqs.begin(), seqs.end()), seqs.end());
+    std::erase_if(seqs, [&](Seq q) { return care.count(q) || assessments_loaded.count(q); });
+    return store.log_.ReadSeqs(seqs, [&](const StoredEventView& v) {
+      ids[v.seq()] = v.event().getId().cStr();
+      if (auto a = h().ToAssessment(v)) {
+        assessments.emplace_back(std::get<0>(*a), std::get<1>(*a), std::get<2>(*a), v.seq());
+        assessments_loaded.insert(v.seq());
+      } else if (CareEvent c; h().ToCare(v, &c)) {
+        care.emplace(v.seq(), std::move(c));
+      }
+      if (groups && v.event().getBody().isSessionGroup()) {
+        groups->push_back(BeneficiariesOf(v.event()));
+      }
+    });
+  };
+  std::set<std::string> loaded;
+  while (true) {
+    std::vector<Seq> seqs;
+    std::vector<std::string> fresh;
+    for (const std::string& niss : refold) {
+      if (loaded.insert(niss).second) fresh.push_back(niss);
+    }
+    if (fresh.empty()) break;
+    for (const std::string& niss : fresh) {
+      std::map<Seq, char> e;
+      if (Status st = Entries(niss, &e); !st) return st;
+      for (const auto& [seq, kind] : e) seqs.push_back(seq);
+    }
+    std::vector<std::vector<std::string>> groups;
+    if (Status st = load(std::move(seqs), &groups); !st) return st;
+    for (const auto& members : groups) {
+      const bool cascade = std::any_of(members.begin(), members.end(), [&](const std::string& n) {
+        return refold.count(n) && assess_changed.count(n) > 0;
+      });
+      for (const std::string& n : members) {
+        participants.insert(n);
+        if (cascade) {
+          dirty.insert(n);
+          refold.insert(n);
+        }
+      }
+    }
+  }
+  // The groups of this batch: their participants' assessments price them.
+  for (const auto& [seq, c] : care) {
+    if (c.kind != CareKind::kGroup) continue;
+    for (const Person& p : c.participants) participants.insert(h().beneficiaries.Name(p.who));
+  }
+  if (Status st = load({priced.begin(), priced.end()}, nullptr); !st) return st;
+  for (const std::string& niss : dirty) folded.insert(niss);
+  return Ok();
+}
+
+// Phase 5: the folds. The context's assessments: refolded beneficiaries' from their events,
+// every other beneficiary's (resumed, or taking part in a repriced group) from its stored state.
+Status ProjectionStore::CatchUpPass::Fold() {
+  FoldContext& ctx = *store.ctx_;
+  ctx.ClearAllAssessments();
+  std::set<Seq> voided;
+  for (const auto& [seq, id] : ids) {
+    if (new_voids.count(seq) || store.voided_.count(seq)) voided.insert(seq);
+  }
+  std::set<std::string> from_events;
+  for (const auto& [who, network, day, seq] : assessments) {
+    const std::string& niss = h().beneficiaries.Name(who);
+    if (refold.count(niss)) {
+      from_events.insert(niss);
+      if (!voided.count(seq)) ctx.AddAssessment(who, network, day);
+    }
+  }
+  std::set<std::string> context = participants;
+  context.insert(folded.begin(), folded.end());
+  for (const std::string& niss : context) {
+    if (refold.count(niss)) continue;
+    auto state = State(niss);
+    if (!state) return state.error();
+    const BeneficiaryIdx who = h().beneficiaries.Intern(niss);
+    if (*state) {
+      for (const auto& [network, day] : (*state)->first_assessments) {
+        ctx.AddAssessment(who, h().networks.Intern(network), day);
+      }
+    }
+    for (const auto& [w, network, day, seq] : assessments) {
+      if (w == who && !voided.count(seq)) ctx.AddAssessment(who, network, day);
+    }
+  }
+  // Each beneficiary's events to fold: all of them (refold) or this batch's (resume).
+  std::map<BeneficiaryIdx, std::vector<const CareEvent*>> by;
+  std::set<BeneficiaryIdx> wanted;
+  for (const std::string& niss : folded) wanted.insert(h().beneficiaries.Intern(niss));
+  for (const auto& [seq, c] : care) {
+    if (voided.count(seq)) continue;
+    if (c.kind == CareKind::kGroup) {
+      std::set<BeneficiaryIdx> seen;
+      for (const Person& p : c.participants) {
+        if (wanted.count(p.who) && seen.insert(p.who).second) by[p.who].push_back(&c);
+      }
+    } else if (c.kind != CareKind::kCommunity && c.kind != CareKind::kMission &&
+               wanted.count(c.beneficiary.who)) {
+      by[c.beneficiary.who].push_back(&c);
+    }
+  }
+  for (const std::string& niss : folded) {
+    const BeneficiaryIdx idx = h().beneficiaries.Intern(niss);
+    std::vector<Trajectory> stored;
+    // Point deletes, not DeleteRange: range tombstones slow every later read of the memtable.
+    Status del = Scan(Prefixed('T', niss), [&](std::string_view k, std::string_view v) {
+      batch.Delete(cf, k);
+      TrajectoryRecord r;
+      if (!refold.count(niss) && DecodeTrajectory(v, &r)) stored.push_back(FromRecord(h(), idx, r));
+      return true;
+    });
+    if (!del) return del;
+    BeneficiaryFold fold;
+    if (refold.count(niss)) {
+      fold = FoldBeneficiary(ctx, idx, by[idx]);
+    } else {
+      auto state = State(niss);
+      if (!state) return state.error();
+      LEDGER_ASSERT(*state != nullptr);
+      fold = ResumeBeneficiary(ctx, idx, std::move(stored), CarryOf(h(), **state), by[idx]);
+    }
+    ++(refold.count(niss) ? store.stats_.beneficiaries_refolded : store.stats_.beneficiaries_resumed);
+    for (const Trajectory& t : fold.trajectories) {
+      const TrajectoryRecord r = ToRecord(h(), t);
+      batch.Put(cf, TrajKey(niss, r), EncodeTrajectory(r));
+    }
+    for (const Line& l : fold.lines) {
+      if (Status st = PutLine(l); !st) return st;
+    }
+    for (const GroupShare& sh : fold.shares) {
+      batch.Put(cf, ShareKey(sh.seq, sh.participant), ShareValue(sh));
+      overlay[sh.seq][sh.participant] = sh;
+    }
+    // The state to resume from next time: the carry, and the first assessment by network as the
+    // context holds it now.
+    std::vector<std::pair<NetworkIdx, CivilDay>> firsts;
+    for (const auto& [network, day] : ctx.FirstAssessments(idx)) firsts.emplace_back(network, day);
+    const FoldStateRecord state = ToRecord(h(), fold.carry, firsts);
+    states[niss] = state;
+    batch.Put(cf, StateKey(niss), EncodeFoldState(state));
+  }
+  return Ok();
+}
+
+// Phase 6: the group sessions whose shares were recomputed, and this batch's community
+// interventions and support missions.
+Status ProjectionStore::CatchUpPass::PriceSessions() {
+  const FoldContext& ctx = *store.ctx_;
+  auto is_voided = [&](Seq seq) { return new_voids.count(seq) || store.voided_.count(seq); };
+  for (const auto& entry : overlay) {
+    const Seq gseq = entry.first;  // a plain variable: lambdas may not capture a binding
+    const auto& mine = entry.second;
+    auto g = care.find(gseq);
+    if (g == care.end() || is_voided(gseq)) continue;
+    std::map<uint32_t, GroupShare> all;
+    std::string prefix(1, 'g');
+    PutBE64(&prefix, gseq);
+    Status st = Scan(prefix, [&](std::string_view k, std::string_view val) {
+      if (val.size() == 9) {
+        const uint32_t part = GetBE32(k.data() + 9);
+        all[part] = GroupShare{gseq, static_cast<uint16_t>(part), val[0] != 0,
+                               Cents{static_cast<int64_t>(GetBE64(val.data() + 1))}};
+      }
+      return true;
+    });
+    if (!st) return st;
+    for (const auto& [part, sh] : mine) all[part] = sh;
+    std::vector<GroupShare> shares;
+    for (const auto& [part, sh] : all) shares.push_back(sh);
+    for (const Line& l : GroupLines(ctx, g->second, shares)) {
+      if (Status e = PutLine(l); !e) return e;
+    }
+  }
+  for (Seq seq : priced) {
+    auto c = care.find(seq);
+    if (c == care.end() || is_voided(seq)) continue;
+    const auto lines = c->second.kind == CareKind::kMission ? MissionLines(ctx, c->second)
+                                                            : CommunityLines(ctx, c->second);
+    for (const Line& l : lines) {
+      if (Status e = PutLine(l); !e) return e;
+    }
+  }
+  return Ok();
+}
+
+// Phase 7: the daily sums and tallies the lines moved, and the seq; written at once.
+Status ProjectionStore::CatchUpPass::Flush(Seq to) {
+  for (const auto& [key, delta] : daily) {
+    if (delta.first == 0 && delta.second == 0) continue;
+    const std::string k = DailyKey(key.first, key.second);
+    std::string v;
+    int64_t count = 0, sum = 0;
+    rocksdb::Status s = db->Get(rocksdb::ReadOptions(), cf, k, &v);
+    if (s.ok() && v.size() == 16) {
+      count = static_cast<int64_t>(GetBE64(v.data()));
+      sum = static_cast<int64_t>(GetBE64(v.data() + 8));
+    } else if (!s.IsNotFound()) {
+      return Storage(s);
+    }
+    count += delta.first;
+    sum += delta.second;
+    if (count < 0) return Corrupt("negative line count for a day");
+    if (count == 0) {
+      batch.Delete(cf, k);
+    } else {
+      batch.Put(cf, k, DailyValue(count, sum));
+    }
+  }
+  for (const auto& [key, delta] : tallies) {
+    if (delta == LineTally{}) continue;
+    std::string v;
+    LineTally t;
+    rocksdb::Status s = db->Get(rocksdb::ReadOptions(), cf, key, &v);
+    if (s.ok()) {
+      if (!DecodeTally(v, &t)) return Corrupt("bad tally record");
+    } else if (!s.IsNotFound()) {
+      return Storage(s);
+    }
+    t += delta;
+    if (!t.consistent()) return Corrupt("a tally that does not add up");
+    if (t.empty()) {
+      batch.Delete(cf, key);
+    } else {
+      batch.Put(cf, key, EncodeTally(t));
+    }
+  }
+  batch.Put(cf, kSeqKey, BE64(to));
+  std::unique_lock<std::shared_mutex> lock;
+  if (store.write_lock_) lock = std::unique_lock<std::shared_mutex>(*store.write_lock_);
+  rocksdb::WriteOptions options;
+  options.disableWAL = false;
+  rocksdb::Status ws = db->Write(options, &batch);
+  if (!ws.ok()) return Error{ErrorCode::kStorage, "writing projections: " + ws.ToString()};
+  return Ok();
+}
+
+Status ProjectionStore::Apply(Seq from, Seq to) {
+  if (!static_ || static_->beneficiaries.size() > kNamesCachedMax) {
+    if (Status l = LoadStatic(); !l) return l;
+  }
+  CatchUpPass pass(*this);
+  Status s = pass.ReadBatch(from, to);
+  if (s && !pass.rebuild) s = pass.ApplyVoids();
+  if (!s) return s;
+  if (pass.rebuild) return Rebuild({});
+  s = pass.Decide();
+  if (s) s = pass.Load();
+  if (s) s = pass.Fold();
+  if (s) s = pass.PriceSessions();
+  ctx_->ClearAllAssessments();
+  if (s) s = pass.Flush(to);
+  if (!s) {
+    static_.reset();  // the caches may be ahead of what was written: reload next time
+    return s;
+  }
+  voided_.insert(pass.new_voids.begin(), pass.new_voids.end());
+  stats_.events_applied += to - from + 1;
+  return Ok();
+}
+
+}  // namespace ledger
