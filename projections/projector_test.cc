@@ -1516,13 +1516,11 @@ TEST(ProjectorQuota, UsedMaxRemainingOnADate) {
   EXPECT_FALSE(L.Traj(old, "2024-04-15", "support", "N-A").contains("group_max"));  // 2024: none
 }
 
-
 // ---------------------------------------------------------------------------------------------
 // Resumed folds (fold.h ResumeBeneficiary): a fold of a beneficiary's first k events, resumed
 // with the rest, gives the rest the lines and shares the full fold gives them, and ends in the
 // same trajectories and carry, for every k. What the projection store relies on to fold new
 // events without reading old ones.
-
 
 std::string TrajectoryBytes(const History& h, const std::vector<Trajectory>& ts) {
   std::string out;
@@ -1548,9 +1546,9 @@ std::string ShareBytes(std::vector<GroupShare> shares) {
   return out;
 }
 
-
 TEST(ProjectorResume, AnyPrefixFoldedThenResumedGivesTheFullFold) {
-  const Ben a = MakeBen("1980-01-01", 81), b = MakeBen("2005-03-01", 82), c = MakeBen("1999-06-15", 83);
+  const Ben a = MakeBen("1980-01-01", 81), b = MakeBen("2005-03-01", 82),
+            c = MakeBen("1999-06-15", 83);
   const Ben d = MakeBen("1975-02-02", 84), e = MakeBen("1990-09-09", 85);
   auto ev = World();
   // Under 2021: an exception granted before the first session of its day, a daily limit with
@@ -1565,8 +1563,8 @@ TEST(ProjectorResume, AnyPrefixFoldedThenResumedGivesTheFullFold) {
   Add(ev, Series("t", "2024-05-06", 6, 3, "P1", "N-A", a, Opt{.function = "treatment"}));
   ev.push_back(Concert("co1", "2024-05-06", "N-A", a, 2, {{"P1"}, {"P3"}, {""}}));
   for (int i = 0; i < 4; ++i) {
-    ev.push_back(Group("g" + std::to_string(i), Plus("2024-06-03", 7 * i), "N-A", {{"P1"}, {"P2", "other"}},
-                       {a, b, c, d, e}));
+    ev.push_back(Group("g" + std::to_string(i), Plus("2024-06-03", 7 * i), "N-A",
+                       {{"P1"}, {"P2", "other"}}, {a, b, c, d, e}));
   }
   Add(ev, Series("k", "2024-04-02", 12, 5, "P1", "N-C", b));
   ev.push_back(Exception("ex2", "2024-07-01", "P1", "N-A", e));
@@ -1618,8 +1616,8 @@ TEST(ProjectorResume, AnyPrefixFoldedThenResumedGivesTheFullFold) {
   bool daily = false, pending = false;
   for (auto& [who, events] : by) {
     for (size_t k = 1; k < events.size(); ++k) {
-      const BeneficiaryFold part =
-          FoldBeneficiary(ctx, who, std::vector<const CareEvent*>(events.begin(), events.begin() + k));
+      const BeneficiaryFold part = FoldBeneficiary(
+          ctx, who, std::vector<const CareEvent*>(events.begin(), events.begin() + k));
       daily = daily || part.carry.daily_count > 0;
       pending = pending || !part.carry.pending_exceptions.empty();
     }

@@ -49,7 +49,8 @@ FoldStateRecord ToRecord(const History& h, const FoldCarry& c,
   for (const auto& [f, n, d] : c.pending_exceptions) {
     r.pending_exceptions.emplace_back(f, h.networks.Name(n), d);
   }
-  for (const auto& [n, d] : first_assessments) r.first_assessments.emplace_back(h.networks.Name(n), d);
+  for (const auto& [n, d] : first_assessments)
+    r.first_assessments.emplace_back(h.networks.Name(n), d);
   std::sort(r.first_assessments.begin(), r.first_assessments.end());
   return r;
 }

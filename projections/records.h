@@ -4,9 +4,9 @@
 #pragma once
 
 #include <map>
-#include <tuple>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <vector>
 
 #include "projections/fold.h"

@@ -131,14 +131,15 @@ struct ProjectionStore::CatchUpPass {
   std::set<std::string> dirty;           // beneficiaries whose fold changes
   std::set<std::string> refold;          // of those, the ones folded again from the start
   std::set<std::string> assess_changed;  // with an assessment recorded or voided
-  std::vector<Seq> priced;            // community interventions and support missions
-  std::map<Seq, CareEvent> care;      // the care events this pass prices
-  std::map<Seq, std::string> ids;     // their event ids
-  std::set<Seq> assessments_loaded;   // assessment events read for refolds
+  std::vector<Seq> priced;               // community interventions and support missions
+  std::map<Seq, CareEvent> care;         // the care events this pass prices
+  std::map<Seq, std::string> ids;        // their event ids
+  std::set<Seq> assessments_loaded;      // assessment events read for refolds
   std::vector<std::tuple<BeneficiaryIdx, NetworkIdx, CivilDay, Seq>> assessments;
   std::map<std::string, FoldStateRecord> states;  // stored fold states read, by NISS
   std::set<std::string> folded, participants;
   std::map<Seq, std::map<uint32_t, GroupShare>> overlay;  // recomputed shares, by group seq
+  std::set<std::pair<std::string, std::string>> enrolment_changes;  // provider, network
   bool rebuild = false;
 
   CatchUpPass(ProjectionStore& s) : store(s), db(s.db_), cf(s.cf_) {}
@@ -212,6 +213,7 @@ struct ProjectionStore::CatchUpPass {
   }
 
   Status ReadBatch(Seq from, Seq to);
+  Status Enrolments();
   Status ApplyVoids();
   Status Decide();
   Status Load();
@@ -230,11 +232,22 @@ Status ProjectionStore::CatchUpPass::ReadBatch(Seq from, Seq to) {
     const auto body = ev.getBody();
     switch (body.which()) {
       case B::NETWORK_REGISTERED:
-      case B::PROVIDER_ENROLLED:
-      case B::PROVIDER_LEFT:
       case B::RULESET_PUBLISHED:
         rebuild = true;
         return false;
+      case B::PROVIDER_ENROLLED:
+      case B::PROVIDER_LEFT: {
+        // The fold's context changes for this provider in this network: its lines there are
+        // priced again (Enrolments()); a provider seen for the first time has none.
+        h().Add(v);
+        batch.Put(cf, SeqKey('x', v.seq()), "");
+        const bool enrolled = body.isProviderEnrolled();
+        enrolment_changes.emplace(enrolled ? body.getProviderEnrolled().getProviderId().cStr()
+                                           : body.getProviderLeft().getProviderId().cStr(),
+                                  enrolled ? body.getProviderEnrolled().getNetworkId().cStr()
+                                           : body.getProviderLeft().getNetworkId().cStr());
+        return true;
+      }
       case B::BUDGET_ALLOCATED: {
         auto b = body.getBudgetAllocated();
         batch.Put(cf, BudgetKey(b.getNetworkId().cStr(), b.getYear()),
@@ -284,38 +297,92 @@ Status ProjectionStore::CatchUpPass::ReadBatch(Seq from, Seq to) {
   return failure;
 }
 
+// Phase 1b: enrolments and departures. The fold's context is built again with them, the
+// directory's periods of the pair are rewritten, and every event with a line of that provider
+// in that network is priced again: its beneficiaries folded again from the start (a group's
+// participants: whether the group is paid decides their counters), a community intervention or
+// support mission repriced.
+Status ProjectionStore::CatchUpPass::Enrolments() {
+  if (enrolment_changes.empty()) return Ok();
+  store.ctx_ = std::make_unique<FoldContext>(ContextOf(h(), store.rules_.get()));
+  std::vector<Seq> affected;
+  for (const auto& [provider, network] : enrolment_changes) {
+    std::vector<EnrolmentEvent> events;
+    const auto p = h().providers.Find(provider);
+    const auto n = h().networks.Find(network);
+    if (p && n) {
+      for (const EnrolmentEvent& e : h().enrolments[{*p, *n}]) {
+        if (!h().Voided(e.seq)) events.push_back(e);
+      }
+    }
+    const std::vector<EnrolmentPeriod> periods = EnrolmentPeriods(std::move(events));
+    if (periods.empty()) {
+      batch.Delete(cf, EnrolKey(network, provider));
+      batch.Delete(cf, ProviderNetworkKey(provider, network));
+    } else {
+      batch.Put(cf, EnrolKey(network, provider), EncodePeriods(periods));
+      batch.Put(cf, ProviderNetworkKey(provider, network), "");
+    }
+    bool bad = false;
+    Status st = Scan(Prefixed('L', provider), [&](std::string_view, std::string_view v) {
+      LineRecord l;
+      bad = !DecodeLine(v, &l);
+      if (!bad && l.network_id == network) affected.push_back(l.seq);
+      return !bad;
+    });
+    if (!st) return st;
+    if (bad) return Corrupt("bad line record");
+  }
+  std::sort(affected.begin(), affected.end());
+  affected.erase(std::unique(affected.begin(), affected.end()), affected.end());
+  std::erase_if(affected, [&](Seq q) { return care.count(q) > 0; });  // this batch's: priced anyway
+  return store.log_.ReadSeqs(affected, [&](const StoredEventView& v) {
+    const auto body = v.event().getBody();
+    if (body.isCommunityIntervention() || body.isSupportMission()) {
+      ids[v.seq()] = v.event().getId().cStr();
+      if (CareEvent c; h().ToCare(v, &c)) care.emplace(v.seq(), std::move(c));
+      priced.push_back(v.seq());
+    }
+    for (const std::string& niss : BeneficiariesOf(v.event())) {
+      dirty.insert(niss);
+      refold.insert(niss);
+    }
+  });
+}
+
 // Phase 2: voided care events lose their lines; their beneficiaries are folded again. A void of
 // anything else changes the context of every fold: rebuild.
 Status ProjectionStore::CatchUpPass::ApplyVoids() {
   Status failure = Ok();
-  Status s = store.log_.ReadSeqs({void_targets.begin(), void_targets.end()}, [&](const StoredEventView& v) {
-    const auto ev = v.event();
-    const auto body = ev.getBody();
-    if (body.isNetworkRegistered() || body.isProviderEnrolled() || body.isProviderLeft() ||
-        body.isRulesetPublished() || body.isBudgetAllocated() || body.isEventVoided()) {
-      rebuild = true;
-      return;
-    }
-    new_voids.insert(v.seq());
-    batch.Put(cf, SeqKey('v', v.seq()), "");
-    for (const LineAt& line : LineKeysOf(ev, v.seq())) {
-      if (Status d = SetLine(line.provider, line.key, nullptr); !d) failure = d;
-    }
-    for (const std::string& niss : BeneficiariesOf(ev)) {
-      dirty.insert(niss);
-      refold.insert(niss);
-      if (body.isAssessmentRecorded()) assess_changed.insert(niss);
-    }
-    if (body.isSessionGroup()) {
-      std::string prefix(1, 'g');
-      PutBE64(&prefix, v.seq());
-      Status del = Scan(prefix, [&](std::string_view k, std::string_view) {
-        batch.Delete(cf, k);
-        return true;
+  Status s = store.log_.ReadSeqs(
+      {void_targets.begin(), void_targets.end()}, [&](const StoredEventView& v) {
+        const auto ev = v.event();
+        const auto body = ev.getBody();
+        if (body.isNetworkRegistered() || body.isProviderEnrolled() || body.isProviderLeft() ||
+            body.isRulesetPublished() || body.isBudgetAllocated() || body.isEventVoided()) {
+          rebuild = true;
+          return;
+        }
+        new_voids.insert(v.seq());
+        batch.Put(cf, SeqKey('v', v.seq()), "");
+        for (const LineAt& line : LineKeysOf(ev, v.seq())) {
+          if (Status d = SetLine(line.provider, line.key, nullptr); !d) failure = d;
+        }
+        for (const std::string& niss : BeneficiariesOf(ev)) {
+          dirty.insert(niss);
+          refold.insert(niss);
+          if (body.isAssessmentRecorded()) assess_changed.insert(niss);
+        }
+        if (body.isSessionGroup()) {
+          std::string prefix(1, 'g');
+          PutBE64(&prefix, v.seq());
+          Status del = Scan(prefix, [&](std::string_view k, std::string_view) {
+            batch.Delete(cf, k);
+            return true;
+          });
+          if (!del) failure = del;
+        }
       });
-      if (!del) failure = del;
-    }
-  });
   if (!s) return s;
   return failure;
 }
@@ -480,7 +547,8 @@ Status ProjectionStore::CatchUpPass::Fold() {
       LEDGER_ASSERT(*state != nullptr);
       fold = ResumeBeneficiary(ctx, idx, std::move(stored), CarryOf(h(), **state), by[idx]);
     }
-    ++(refold.count(niss) ? store.stats_.beneficiaries_refolded : store.stats_.beneficiaries_resumed);
+    ++(refold.count(niss) ? store.stats_.beneficiaries_refolded
+                          : store.stats_.beneficiaries_resumed);
     for (const Trajectory& t : fold.trajectories) {
       const TrajectoryRecord r = ToRecord(h(), t);
       batch.Put(cf, TrajKey(niss, r), EncodeTrajectory(r));
@@ -601,14 +669,14 @@ Status ProjectionStore::Apply(Seq from, Seq to) {
   }
   CatchUpPass pass(*this);
   Status s = pass.ReadBatch(from, to);
+  if (s && !pass.rebuild) s = pass.Enrolments();
   if (s && !pass.rebuild) s = pass.ApplyVoids();
-  if (!s) return s;
-  if (pass.rebuild) return Rebuild({});
-  s = pass.Decide();
+  if (s && pass.rebuild) return Rebuild({});
+  if (s) s = pass.Decide();
   if (s) s = pass.Load();
   if (s) s = pass.Fold();
   if (s) s = pass.PriceSessions();
-  ctx_->ClearAllAssessments();
+  if (ctx_) ctx_->ClearAllAssessments();
   if (s) s = pass.Flush(to);
   if (!s) {
     static_.reset();  // the caches may be ahead of what was written: reload next time

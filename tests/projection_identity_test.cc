@@ -194,3 +194,62 @@ TEST(ProjectionIdentity, LateVoidsIncrementalEqualsRebuild) {
 
 }  // namespace
 }  // namespace ledger
+
+namespace ledger {
+namespace {
+
+// Enrolments recorded late, and departures, change the pricing of lines already stored: the
+// catch-up prices again every event with a line of that provider in that network (no rebuild)
+// and ends byte-identical to a rebuild.
+TEST(ProjectionIdentity, LateEnrolmentsAndDeparturesIncrementalEqualsRebuild) {
+  const std::vector<std::string> lines = Generate(13, 4000);
+  TempDir dir{"projection_identity_test"};
+  auto log = EventLog::Open(dir.path());
+  ASSERT_TRUE(log.ok());
+  ProjectionStore store(**log);
+  // The history without some providers' enrolments: their sessions are not billable at first.
+  std::vector<std::string> held, rest;
+  std::set<std::string> networks_of;
+  for (const std::string& l : lines) {
+    auto v = boost::json::parse(l).as_object();
+    if (v["type"] == "provider.enrolled" && held.size() < 6 &&
+        std::string(v["occurred_on"].as_string()) < "2023-01-01") {
+      held.push_back(l);
+    } else {
+      rest.push_back(l);
+    }
+  }
+  ASSERT_EQ(held.size(), 6u);
+  AppendAll(**log, rest, 0, rest.size());
+  ASSERT_TRUE(store.CatchUp().ok());
+  auto before = store.Digest();
+  const uint64_t rebuilds_before = store.stats().rebuilds;
+  // Now the enrolments, one at a time, then departures of the same providers.
+  for (size_t i = 0; i < held.size(); ++i) {
+    AppendAll(**log, held, i, i + 1);
+    ASSERT_TRUE(store.CatchUp().ok());
+  }
+  std::vector<std::string> departures;
+  for (const std::string& l : held) {
+    auto v = boost::json::parse(l).as_object();
+    departures.push_back(R"({"id":"left-)" + std::string(v["provider_id"].as_string()) +
+                         R"(","type":"provider.left","occurred_on":"2025-06-30","provider_id":")" +
+                         std::string(v["provider_id"].as_string()) + R"(","network_id":")" +
+                         std::string(v["network_id"].as_string()) + R"("})");
+  }
+  AppendAll(**log, departures, 0, 3);
+  ASSERT_TRUE(store.CatchUp().ok());
+  AppendAll(**log, departures, 3, departures.size());
+  ASSERT_TRUE(store.CatchUp().ok());
+  EXPECT_EQ(store.stats().rebuilds, rebuilds_before);  // all incremental
+  EXPECT_GT(store.stats().beneficiaries_refolded, 10u);
+  auto incremental = store.Digest();
+  ASSERT_TRUE(store.Rebuild().ok());
+  auto rebuilt = store.Digest();
+  ASSERT_TRUE(incremental.ok() && rebuilt.ok() && before.ok());
+  EXPECT_EQ(ToHex(*incremental), ToHex(*rebuilt));
+  EXPECT_NE(ToHex(*before), ToHex(*rebuilt));  // the enrolments changed what is billed
+}
+
+}  // namespace
+}  // namespace ledger
