@@ -42,7 +42,13 @@ class ProjectionStore {
   // earlier format (kStoreFormat): CatchUp then rebuilds it.
   Result<Seq> seq() const;
   Status CatchUp(const std::function<void(Seq, Seq)>& progress = {});
+  // Everything from seq 1, in slices (what it holds in memory does not grow with the history):
+  // first the whole log's static facts (networks, enrolments, rulesets, budgets, voids), then
+  // the care events slice by slice under them, as catch-ups fold them.
   Status Rebuild(const std::function<void(Seq, Seq)>& progress = {});
+  // The reference rebuild: the whole history and its full projection in memory (projector.h).
+  // Simple and memory-hungry; kept to check Rebuild and the catch-ups against (tests).
+  Status RebuildInMemory(const std::function<void(Seq, Seq)>& progress = {});
 
   struct Stats {
     uint64_t catch_ups = 0, rebuilds = 0, events_applied = 0;
@@ -77,8 +83,12 @@ class ProjectionStore {
  private:
   friend class ProjectionView;
   struct CatchUpPass;
-  Status Apply(Seq from, Seq to);
+  // `rebuilding`: the static facts, budgets and voids of the whole log are in place already
+  // (Rebuild); the slice's own are not applied again.
+  Status Apply(Seq from, Seq to, bool rebuilding = false);
   Status LoadStatic();
+  // Rebuild's first step: the whole log's static facts, voids and budgets, written.
+  Status WriteStatic(Seq head);
 
   const EventLog& log_;
   rocksdb::DB* db_;

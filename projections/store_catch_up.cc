@@ -141,8 +141,11 @@ struct ProjectionStore::CatchUpPass {
   std::map<Seq, std::map<uint32_t, GroupShare>> overlay;  // recomputed shares, by group seq
   std::set<std::pair<std::string, std::string>> enrolment_changes;  // provider, network
   bool rebuild = false;
+  // Part of a Rebuild: the log's static facts, budgets and voids are in place already, and the
+  // store's write lock is held by it.
+  bool rebuilding = false;
 
-  CatchUpPass(ProjectionStore& s) : store(s), db(s.db_), cf(s.cf_) {}
+  CatchUpPass(ProjectionStore& s, bool r) : store(s), db(s.db_), cf(s.cf_), rebuilding(r) {}
   History& h() { return *store.static_; }
 
   // --- reading the store
@@ -230,6 +233,11 @@ Status ProjectionStore::CatchUpPass::ReadBatch(Seq from, Seq to) {
   Status s = store.log_.ReadRange(from, to, [&](const StoredEventView& v) {
     const auto ev = v.event();
     const auto body = ev.getBody();
+    if (rebuilding && (body.isNetworkRegistered() || body.isRulesetPublished() ||
+                       body.isProviderEnrolled() || body.isProviderLeft() ||
+                       body.isBudgetAllocated() || body.isEventVoided())) {
+      return true;  // in the context already (ProjectionStore::WriteStatic)
+    }
     switch (body.which()) {
       case B::NETWORK_REGISTERED:
       case B::RULESET_PUBLISHED:
@@ -511,19 +519,30 @@ Status ProjectionStore::CatchUpPass::Fold() {
       if (w == who && !voided.count(seq)) ctx.AddAssessment(who, network, day);
     }
   }
-  // Each beneficiary's events to fold: all of them (refold) or this batch's (resume).
+  // Each beneficiary's events to fold: all of them (refold) or this batch's (resume; `care` may
+  // hold its earlier group sessions too, read for another participant's refold).
   std::map<BeneficiaryIdx, std::vector<const CareEvent*>> by;
+  std::map<BeneficiaryIdx, const std::map<Seq, char>*> resumed;  // their entries of this batch
   std::set<BeneficiaryIdx> wanted;
-  for (const std::string& niss : folded) wanted.insert(h().beneficiaries.Intern(niss));
+  for (const std::string& niss : folded) {
+    const BeneficiaryIdx who = h().beneficiaries.Intern(niss);
+    wanted.insert(who);
+    if (!refold.count(niss)) resumed[who] = &new_ben[niss];
+  }
+  auto take = [&](BeneficiaryIdx who, Seq seq) {
+    if (!wanted.count(who)) return false;
+    auto r = resumed.find(who);
+    return r == resumed.end() || r->second->count(seq) > 0;
+  };
   for (const auto& [seq, c] : care) {
     if (voided.count(seq)) continue;
     if (c.kind == CareKind::kGroup) {
       std::set<BeneficiaryIdx> seen;
       for (const Person& p : c.participants) {
-        if (wanted.count(p.who) && seen.insert(p.who).second) by[p.who].push_back(&c);
+        if (take(p.who, seq) && seen.insert(p.who).second) by[p.who].push_back(&c);
       }
     } else if (c.kind != CareKind::kCommunity && c.kind != CareKind::kMission &&
-               wanted.count(c.beneficiary.who)) {
+               take(c.beneficiary.who, seq)) {
       by[c.beneficiary.who].push_back(&c);
     }
   }
@@ -653,21 +672,25 @@ Status ProjectionStore::CatchUpPass::Flush(Seq to) {
       batch.Put(cf, key, EncodeTally(t));
     }
   }
-  batch.Put(cf, kSeqKey, BE64(to));
+  // A rebuild's slices leave the seq at 0 until the last is durable (a crash in between
+  // rebuilds again from the start).
+  if (!rebuilding) batch.Put(cf, kSeqKey, BE64(to));
   std::unique_lock<std::shared_mutex> lock;
-  if (store.write_lock_) lock = std::unique_lock<std::shared_mutex>(*store.write_lock_);
+  if (store.write_lock_ && !rebuilding) {
+    lock = std::unique_lock<std::shared_mutex>(*store.write_lock_);
+  }
   rocksdb::WriteOptions options;
-  options.disableWAL = false;
+  options.disableWAL = rebuilding;  // a rebuild flushes at its end, and restarts from 0
   rocksdb::Status ws = db->Write(options, &batch);
   if (!ws.ok()) return Error{ErrorCode::kStorage, "writing projections: " + ws.ToString()};
   return Ok();
 }
 
-Status ProjectionStore::Apply(Seq from, Seq to) {
+Status ProjectionStore::Apply(Seq from, Seq to, bool rebuilding) {
   if (!static_ || static_->beneficiaries.size() > kNamesCachedMax) {
     if (Status l = LoadStatic(); !l) return l;
   }
-  CatchUpPass pass(*this);
+  CatchUpPass pass(*this, rebuilding);
   Status s = pass.ReadBatch(from, to);
   if (s && !pass.rebuild) s = pass.Enrolments();
   if (s && !pass.rebuild) s = pass.ApplyVoids();
