@@ -813,6 +813,29 @@ TEST(LedgerdTest, EveryBadInputClassIsRefusedAndStoresNothing) {
       {"minutes negative", Replace(good, R"("minutes": 60)", R"("minutes": -5)"),
        "application/json", 400, "invalid_event", "minutes", 0},
       {"empty facilitators", group, "application/json", 400, "invalid_event", "facilitators", 0},
+      {"one NISS twice in a group",
+       Replace(Replace(group, R"("facilitators": [])",
+                       R"("facilitators": [{"provider_id": "P-A", "role": "psychologist"}])"),
+               "]}", "," + Beneficiary(kNissB) + "," + Beneficiary(kNissA) + "]}"),
+       "application/json", 400, "invalid_event", "participants[2].niss", 0},
+      {"one facilitator twice",
+       Replace(group, R"("facilitators": [])",
+               R"("facilitators": [{"provider_id": "P-A", "role": "psychologist"}, )"
+               R"({"provider_id": "P-A", "role": "other"}])"),
+       "application/json", 400, "invalid_event", "facilitators[1].provider_id", 0},
+      {"more facilitators than the bound",
+       Replace(group, R"("facilitators": [])",
+               [] {
+                 std::string list = R"("facilitators": [)";
+                 for (int i = 0; i < 11; ++i) {
+                   list += std::string(i ? ", " : "") + R"({"provider_id": "P-)" +
+                           std::to_string(i) + R"(", "role": "psychologist"})";
+                 }
+                 return list + "]";
+               }()),
+       "application/json", 400, "invalid_event", "facilitators", 0},
+      {"a birth date that contradicts the NISS", Replace(good, "1990-03-12", "1990-03-21"),
+       "application/json", 400, "invalid_event", "beneficiary.birth_date", 0},
       {"void of a missing event", Array({good, Void("v1", "no-such-event")}), "application/json",
        400, "invalid_event", "target", 1},
       {"id conflict", Array({good, Replace(Session("a1"), R"("minutes": 60)", R"("minutes": 45)")}),
