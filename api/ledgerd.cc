@@ -3,11 +3,13 @@
 // SIGTERM / SIGINT: stop accepting, finish in-flight requests, flush, exit 0.
 #include <pthread.h>
 #include <signal.h>
+#include <sys/stat.h>
 
 #include <cstdio>
 #include <fstream>
 #include <thread>
 
+#include "api/cli.h"
 #include "api/flags.h"
 #include "api/server/committer.h"
 #include "api/server/server.h"
@@ -122,6 +124,9 @@ int Fatal(const Error& e) {
 }
 
 int Main(int argc, char** argv) {
+  // The ledger's files (RocksDB creates them under the umask) and the port file: 0600 files and
+  // 0700 directories, whatever the caller's umask (systemd's UMask= is tighter than most shells').
+  ::umask(077);
   auto flags = Flags::Parse({argv + 1, argv + argc}, kValued, {"quiet", "help"});
   if (!flags) return Fatal(flags.error());
   if (flags->Has("help")) {
@@ -147,7 +152,10 @@ int Main(int argc, char** argv) {
   signal(SIGPIPE, SIG_IGN);
 
   const std::string db = settings->count("db") ? settings->at("db") : "./data";
-  auto log = EventLog::Open(db);
+  LogOptions log_options;
+  log_options.create_if_missing = false;  // a mistyped --db must not start on an empty ledger
+  auto log = EventLog::Open(db, log_options);
+  if (!log && log.error().code == ErrorCode::kNotFound) return Fatal(NoLedgerError(db));
   if (!log) return Fatal(log.error());
   std::shared_mutex projection_mu;
   ProjectionStore store(**log);

@@ -7,8 +7,10 @@
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 
 #include <cassert>
+#include <cerrno>
 #include <chrono>
 #include <cstring>
 #include <filesystem>
@@ -184,6 +186,30 @@ std::string StreamOf(schema::Event::Reader ev) {
 // ---------------------------------------------------------------------------------------------
 // Open and recovery.
 
+namespace {
+
+// A log is there when RocksDB's CURRENT file is. When it is not and one may be created, the
+// directory is made (or kept) private first: RocksDB would make it with the umask.
+Status PrepareDirectory(rocksdb::Env* env, const std::string& dir, bool create) {
+  const rocksdb::Status current = env->FileExists(dir + "/CURRENT");
+  if (current.ok()) return Ok();
+  if (!current.IsNotFound())
+    return StorageError(current, ("looking for a ledger in " + dir).c_str());
+  if (!create) {
+    return Error{ErrorCode::kNotFound, "no ledger in " + dir + " (nothing was created there)"};
+  }
+  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
+    return Error{ErrorCode::kStorage,
+                 "cannot create the ledger directory " + dir + ": " + std::strerror(errno)};
+  }
+  if (::chmod(dir.c_str(), 0700) != 0) {
+    return Error{ErrorCode::kStorage, "cannot make " + dir + " private: " + std::strerror(errno)};
+  }
+  return Ok();
+}
+
+}  // namespace
+
 Result<std::unique_ptr<EventLog>> EventLog::Open(const std::string& dir, LogOptions options) {
   std::unique_ptr<EventLog> log(new EventLog());
   log->options_ = std::move(options);
@@ -196,6 +222,11 @@ Result<std::unique_ptr<EventLog>> EventLog::Open(const std::string& dir, LogOpti
   db_options.paranoid_checks = true;
   db_options.max_background_jobs = 2;
   if (log->options_.env) db_options.env = log->options_.env.get();
+  if (Status d = PrepareDirectory(db_options.env, dir,
+                                  log->options_.create_if_missing && !log->options_.read_only);
+      !d) {
+    return d.error();
+  }
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   for (int i = 0; i < kCfCount; ++i) {
     descriptors.emplace_back(kCfNames[i], TunedCfOptions(i == kIds || i == kStreams, i != kFacts));

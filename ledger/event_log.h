@@ -60,6 +60,11 @@ struct LogOptions {
   // Write each event's facts (ledger/facts.h) beside it. Off only in tests, to make a log as
   // the versions before facts wrote it.
   bool write_facts = true;
+  // Create a new, empty log when `dir` holds none (no RocksDB `CURRENT` file). Off: a missing
+  // log is refused (ErrorCode::kNotFound) and nothing at all is created there, not even the
+  // directory; ledgerctl's commands and ledgerd turn it off, all but `append` (a mistyped --db
+  // must not answer with an empty ledger). A read-only open never creates.
+  bool create_if_missing = true;
 };
 
 // The last committed event.
@@ -113,8 +118,11 @@ std::string StreamOf(schema::Event::Reader event);
 
 class EventLog {
  public:
-  // Opens (creating if needed) the log in `dir`, discards the remains of an append that
-  // crashed before committing, and checks the tail of the hash chain.
+  // Opens (creating if needed: LogOptions::create_if_missing) the log in `dir`, discards the
+  // remains of an append that crashed before committing, and checks the tail of the hash chain.
+  // A directory the log creates (or an empty one it creates a log in) is made 0700 whatever the
+  // umask: the files hold NISS numbers. RocksDB creates the files themselves under the process
+  // umask: ledgerctl and ledgerd set 077, so that they are 0600.
   static Result<std::unique_ptr<EventLog>> Open(const std::string& dir, LogOptions options = {});
   ~EventLog();
 

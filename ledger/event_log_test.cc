@@ -4,6 +4,7 @@
 #include <rocksdb/env.h>
 #include <rocksdb/file_system.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 
 #include <atomic>
 #include <cstdint>
@@ -1300,6 +1301,57 @@ TEST(EventLogTest, ReadOnlyNeedsAnExistingLog) {
   options.read_only = true;
   EXPECT_FALSE(EventLog::Open(dir.path() + "/none", options).ok());
   EXPECT_FALSE(std::filesystem::exists(dir.path() + "/none"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// A missing log, and privacy on disk.
+
+TEST(EventLogTest, AMissingLogIsRefusedAndNothingIsCreated) {
+  TempDir dir{"event_log_test"};
+  LogOptions options;
+  options.create_if_missing = false;
+  auto missing = EventLog::Open(dir.path() + "/none", options);
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.error().code, ErrorCode::kNotFound) << missing.error().ToString();
+  EXPECT_NE(missing.error().message.find("no ledger"), std::string::npos);
+  EXPECT_FALSE(std::filesystem::exists(dir.path() + "/none"));
+  // A directory that exists but holds no log: refused, left empty.
+  auto empty = EventLog::Open(dir.path(), options);
+  ASSERT_FALSE(empty.ok());
+  EXPECT_EQ(empty.error().code, ErrorCode::kNotFound);
+  EXPECT_TRUE(std::filesystem::is_empty(dir.path()));
+  // Once created, it opens without creating.
+  { ASSERT_NE(OpenOk(dir.path() + "/made"), nullptr); }
+  auto made = OpenOk(dir.path() + "/made", options);
+  ASSERT_NE(made, nullptr);
+  EXPECT_EQ(made->head().seq, 0u);
+}
+
+// Restores the process umask at the end of a scope.
+class Umask {
+ public:
+  explicit Umask(mode_t mask) : old_(::umask(mask)) {}
+  ~Umask() { ::umask(old_); }
+
+ private:
+  mode_t old_;
+};
+
+TEST(EventLogTest, ANewLogsDirectoryIsPrivateWhateverTheUmask) {
+  TempDir dir{"event_log_test"};
+  const Umask permissive(022);
+  namespace fs = std::filesystem;
+  {
+    ASSERT_NE(OpenOk(dir.path() + "/db"), nullptr);
+  }
+  EXPECT_EQ(fs::status(dir.path() + "/db").permissions() & fs::perms::all, fs::perms::owner_all);
+  // An existing empty directory that a log is created in.
+  fs::create_directory(dir.path() + "/made");
+  fs::permissions(dir.path() + "/made", fs::perms::owner_all | fs::perms::group_read |
+                                            fs::perms::group_exec | fs::perms::others_read |
+                                            fs::perms::others_exec);
+  { ASSERT_NE(OpenOk(dir.path() + "/made"), nullptr); }
+  EXPECT_EQ(fs::status(dir.path() + "/made").permissions() & fs::perms::all, fs::perms::owner_all);
 }
 
 }  // namespace

@@ -1771,6 +1771,13 @@ class Ledgerd {
   uint16_t port_ = 0;
 };
 
+// ledgerd serves an existing ledger only (a mistyped --db is refused): an empty one, made as
+// `ledgerctl append --db DIR /dev/null` would.
+void CreateLedger(const std::string& db) {
+  auto log = EventLog::Open(db);
+  ASSERT_TRUE(log.ok()) << log.error().ToString();
+}
+
 std::string ReadFile(const std::string& path) {
   std::ifstream in(path);
   std::stringstream ss;
@@ -1787,6 +1794,7 @@ TEST(LedgerdProcessTest, SigtermStopsCleanlyAndARestartKeepsEverything) {
   std::ofstream(config) << "# test\ndb = " << db << "\ntokens = " << dir.path()
                         << "/tokens\nlisten = 127.0.0.1:1\nthreads = 2\n"
                            "idle-timeout-ms = 5000   # seconds matter here\n";
+  CreateLedger(db);
   std::map<uint64_t, std::string> stored;
   std::string head;
   std::string metrics;
@@ -1885,6 +1893,7 @@ TEST(LedgerdProcessTest, LedgerctlReadsBesideARunningLedgerd) {
   const Tokens t = MakeTokens(dir.path() + "/tokens");
   const std::string db = dir.path() + "/db", port_file = dir.path() + "/port";
   const std::string at = " --db " + db;
+  CreateLedger(db);
   {
     Ledgerd d({"--db", db, "--tokens", dir.path() + "/tokens", "--listen", "127.0.0.1:0",
                "--port-file", port_file, "--quiet"},
