@@ -41,8 +41,8 @@ struct LogOptions {
   // A large batch is written in chunks of this many events, made visible by one final synced
   // write (see README, "Large batches").
   size_t chunk_events_max = 8192;
-  // Check the tail of the hash chain on open. Only `verify` turns this off, to report the
-  // first bad seq instead of refusing to open.
+  // Check the tail of the hash chain on open, and refuse committed events found after the head.
+  // Only `verify` turns this off, to report the first bad seq instead of refusing to open.
   bool check_tail = true;
   // The RocksDB environment (file system, threads). Null: the default. Tests inject a failing
   // file system through it; it is kept alive as long as the log.
@@ -187,8 +187,13 @@ class EventLog {
   Result<std::optional<Seq>> FindId(std::string_view id) const;
   // The seqs of a stream's events in order, and its version (their count).
   Result<std::vector<Seq>> StreamSeqs(std::string_view stream) const;
-  // Walks the whole chain from seq 1: sequence, hashes, id index. `progress(done, total)`
-  // is called now and then.
+  // Walks the whole chain from seq 1 (sequence, hashes, recorded_at, facts), then checks the
+  // indexes against the events: every event's `ids` entry points at it and names its stream, and
+  // `ids` holds no other entry; each stream's `stream_index` entries are versions 1..n pointing
+  // at events of that stream in seq order, n is the version `streams` records, and every event
+  // is pointed at once. One consistent snapshot of the log, whatever is appended meanwhile.
+  // Committed events found after the head on an open without the tail check are reported too.
+  // `progress(done, total)` is called now and then. Holds 8 bytes an event while it runs.
   Result<VerifyReport> Verify(const std::function<void(Seq, Seq)>& progress = {}) const;
   // Non-empty when an earlier write failure stopped appends.
   std::string failure() const;
@@ -204,6 +209,10 @@ class EventLog {
   rocksdb::DB* raw_db() { return db_.get(); }
   rocksdb::ColumnFamilyHandle* events_cf() { return cfs_[kEvents]; }
   rocksdb::ColumnFamilyHandle* facts_cf() { return cfs_[kFacts]; }
+  rocksdb::ColumnFamilyHandle* ids_cf() { return cfs_[kIds]; }
+  rocksdb::ColumnFamilyHandle* streams_cf() { return cfs_[kStreams]; }
+  rocksdb::ColumnFamilyHandle* stream_index_cf() { return cfs_[kStreamIndex]; }
+  rocksdb::ColumnFamilyHandle* meta_cf() { return cfs_[kMeta]; }
 
  private:
   enum Cf {
@@ -219,6 +228,12 @@ class EventLog {
   };
   EventLog() = default;
   Status Recover();
+  Result<Seq> CommittedAfterHead(rocksdb::Iterator* it) const;
+  struct VerifyPass;
+  Status VerifyEvents(VerifyPass* pass, const std::function<void(Seq, Seq)>& progress) const;
+  bool VerifyIdEntry(VerifyPass* pass, Seq seq, schema::Event::Reader ev) const;
+  Status VerifyIdIndex(VerifyPass* pass) const;
+  Status VerifyStreamIndex(VerifyPass* pass) const;
   Status CheckTail();
   Status WriteDurable(rocksdb::WriteBatch* batch);
   Status WriteChunk(rocksdb::WriteBatch* batch);
@@ -234,6 +249,9 @@ class EventLog {
   mutable std::mutex head_mu_;
   Head head_;
   std::string secondary_dir_;  // read_only: the secondary instance's own files
+  // Committed events found after the head on an open without the tail check (verify): Verify
+  // reports it as the first bad seq.
+  std::optional<std::pair<Seq, std::string>> past_head_;
   std::atomic<bool> failed_{false};
   mutable std::mutex failure_mu_;
   std::string failure_;
