@@ -44,8 +44,22 @@ Result<std::unique_ptr<EventLog>> OpenLog(const Flags& f, LogAccess access, bool
   options.create_if_missing = access == LogAccess::kCreate;
   auto log = EventLog::Open(dir, options);
   if (!log && log.error().code == ErrorCode::kNotFound) return NoLedgerError(dir);
+  if (log) return log;
   // RocksDB's own lock file says that another process has the log open.
-  if (log || log.error().message.find("/LOCK") == std::string::npos) return log;
+  const bool held = log.error().message.find("/LOCK") != std::string::npos;
+  if (!held && log.error().code == ErrorCode::kStorage &&
+      (access == LogAccess::kRead || access == LogAccess::kQuery)) {
+    // A disk that takes no write (full, read-only): a read needs none. In place, writing nothing.
+    options.read_only = true;
+    options.in_place = true;
+    auto reader = EventLog::Open(dir, options);
+    if (!reader) return log;
+    std::fprintf(stderr,
+                 "ledgerctl: %s could not be opened for writing (%s); reading it read-only\n",
+                 dir.c_str(), log.error().message.c_str());
+    return reader;
+  }
+  if (!held) return log;
   if (access == LogAccess::kWrite || access == LogAccess::kCreate) {
     return Error{ErrorCode::kStorage,
                  dir +

@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <sys/stat.h>
 
+#include <boost/json.hpp>
 #include <cstdio>
 #include <fstream>
 #include <thread>
@@ -118,6 +119,29 @@ Result<ServerOptions> Options(const std::map<std::string, std::string>& s) {
   return o;
 }
 
+// A ledger that cannot be opened for writing because the disk refuses writes (full, remounted
+// read-only) is opened read-only in place, writing nothing: reads are served, every append is
+// answered 503 writes_stopped with the reason, /healthz says writes_stopped. Not when another
+// process holds it (RocksDB's LOCK), nor for a corrupted ledger: those stop ledgerd.
+Result<std::unique_ptr<EventLog>> OpenForReadsOnly(const std::string& db, LogOptions options,
+                                                   const Error& why) {
+  if (why.code != ErrorCode::kStorage || why.message.find("/LOCK") != std::string::npos) {
+    return why;
+  }
+  options.read_only = true;
+  options.in_place = true;
+  auto log = EventLog::Open(db, options);
+  if (!log) return why;
+  (*log)->StopWrites("the ledger could not be opened for writing (" + why.message +
+                     "); ledgerd serves reads only. Free space or fix the disk, then restart "
+                     "ledgerd (ops/RUNBOOK.md)");
+  boost::json::object line;
+  line["event"] = "read_only";
+  line["reason"] = why.message;
+  std::fprintf(stderr, "%s\n", boost::json::serialize(line).c_str());
+  return log;
+}
+
 int Fatal(const Error& e) {
   std::fprintf(stderr, "ledgerd: %s\n", e.ToString().c_str());
   return e.code == ErrorCode::kInvalidArgument ? 2 : 1;
@@ -156,6 +180,7 @@ int Main(int argc, char** argv) {
   log_options.create_if_missing = false;  // a mistyped --db must not start on an empty ledger
   auto log = EventLog::Open(db, log_options);
   if (!log && log.error().code == ErrorCode::kNotFound) return Fatal(NoLedgerError(db));
+  if (!log) log = OpenForReadsOnly(db, log_options, log.error());
   if (!log) return Fatal(log.error());
   std::shared_mutex projection_mu;
   ProjectionStore store(**log);

@@ -18,6 +18,7 @@
 
 #include "ledger/bytes.h"
 #include "ledger/facts.h"
+#include "ledger/info_log.h"
 
 namespace ledger {
 namespace {
@@ -232,9 +233,18 @@ Result<std::unique_ptr<EventLog>> EventLog::Open(const std::string& dir, LogOpti
     descriptors.emplace_back(kCfNames[i], TunedCfOptions(i == kIds || i == kStreams, i != kFacts));
     descriptors.back().options.disable_auto_compactions = !log->options_.compact;
   }
+  // RocksDB's diagnostics: LOG beside the data, by a logger that survives a full disk (its own
+  // aborts on one). A reader writes none: it has nowhere it may write.
+  db_options.info_log = InfoLog::Open(log->options_.read_only ? "" : dir + "/LOG");
   rocksdb::DB* raw = nullptr;
   rocksdb::Status s;
-  if (log->options_.read_only) {
+  if (log->options_.read_only && log->options_.in_place) {
+    // RocksDB's read-only mode: the WAL is replayed in memory, nothing is written anywhere.
+    db_options.create_if_missing = false;
+    db_options.create_missing_column_families = false;
+    s = rocksdb::DB::OpenForReadOnly(db_options, dir, descriptors, &log->cfs_, &raw);
+    log->failed_.store(true);
+  } else if (log->options_.read_only) {
     // A secondary instance keeps every table file open (max_open_files -1), so that files the
     // primary compacts away stay readable for as long as this snapshot lives.
     db_options.create_if_missing = false;
@@ -404,12 +414,19 @@ Status EventLog::Fail(const rocksdb::Status& s, const char* what) {
 
 Status EventLog::Refuse() const {
   std::lock_guard<std::mutex> lock(failure_mu_);
-  if (options_.read_only) {
+  if (!failure_.empty()) {
     return Error{ErrorCode::kWritesStopped,
-                 "the ledger was opened read-only (another process, ledgerd, writes it)"};
+                 "writes are stopped after a storage failure: " + failure_};
   }
+  if (options_.in_place) return Error{ErrorCode::kWritesStopped, "the ledger was opened read-only"};
   return Error{ErrorCode::kWritesStopped,
-               "writes are stopped after a storage failure: " + failure_};
+               "the ledger was opened read-only (another process, ledgerd, writes it)"};
+}
+
+void EventLog::StopWrites(const std::string& why) {
+  std::lock_guard<std::mutex> lock(failure_mu_);
+  failure_ = why;
+  failed_.store(true);
 }
 
 std::string EventLog::failure() const {

@@ -52,6 +52,10 @@ struct LogOptions {
   // tail, every write refused. Its own small files go to a temporary directory, removed on
   // close. The directory must exist.
   bool read_only = false;
+  // With read_only: open in place with RocksDB's read-only mode instead, when no other process
+  // holds the log. Nothing at all is written, not even a temporary directory: for a disk that
+  // takes no write (full), so that ledgerd restarted on it still serves reads.
+  bool in_place = false;
   // Let RocksDB compact in the background. Off for a short-lived process that stores nothing
   // (ledgerctl's reads): a compaction it started would be cut short when it closes the log and
   // started again by the next open, costing every such command CPU for nothing. Whoever writes
@@ -195,8 +199,11 @@ class EventLog {
   // Committed events found after the head on an open without the tail check are reported too.
   // `progress(done, total)` is called now and then. Holds 8 bytes an event while it runs.
   Result<VerifyReport> Verify(const std::function<void(Seq, Seq)>& progress = {}) const;
-  // Non-empty when an earlier write failure stopped appends.
+  // Non-empty when an earlier write failure stopped appends (or StopWrites).
   std::string failure() const;
+  // Refuses every later append (kWritesStopped) with `why`, as after a write failure: for a log
+  // opened read-only in place because writing failed (ledgerd on a full disk).
+  void StopWrites(const std::string& why);
   // Opened with LogOptions::read_only.
   bool read_only() const { return options_.read_only; }
 

@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <utility>
@@ -1194,6 +1195,142 @@ TEST(EventLogTest, FailedSyncStopsAppends) {
   EXPECT_TRUE(log->failure().empty());
   EXPECT_EQ(AppendOk(*log, {Session("c")}).last_seq, 3u);
   EXPECT_TRUE(VerifyOf(*log).ok);
+}
+
+// A disk that fills up: once `full`, every write of every file fails with ENOSPC, RocksDB's
+// info LOG included (its own logger aborted the process on that), and syncs too.
+class FullDiskFs : public rocksdb::FileSystemWrapper {
+ public:
+  explicit FullDiskFs(std::shared_ptr<std::atomic<bool>> full)
+      : FileSystemWrapper(rocksdb::FileSystem::Default()), full_(std::move(full)) {}
+  const char* Name() const override { return "FullDiskFs"; }
+  rocksdb::IOStatus NewWritableFile(const std::string& name, const rocksdb::FileOptions& options,
+                                    std::unique_ptr<rocksdb::FSWritableFile>* result,
+                                    rocksdb::IODebugContext* dbg) override {
+    rocksdb::IOStatus s = target()->NewWritableFile(name, options, result, dbg);
+    if (s.ok()) *result = std::make_unique<File>(std::move(*result), full_);
+    return s;
+  }
+  rocksdb::IOStatus ReopenWritableFile(const std::string& name, const rocksdb::FileOptions& options,
+                                       std::unique_ptr<rocksdb::FSWritableFile>* result,
+                                       rocksdb::IODebugContext* dbg) override {
+    rocksdb::IOStatus s = target()->ReopenWritableFile(name, options, result, dbg);
+    if (s.ok()) *result = std::make_unique<File>(std::move(*result), full_);
+    return s;
+  }
+
+ private:
+  class File : public rocksdb::FSWritableFileOwnerWrapper {
+   public:
+    File(std::unique_ptr<rocksdb::FSWritableFile> file, std::shared_ptr<std::atomic<bool>> full)
+        : FSWritableFileOwnerWrapper(std::move(file)), full_(std::move(full)) {}
+    rocksdb::IOStatus Append(const rocksdb::Slice& data, const rocksdb::IOOptions& options,
+                             rocksdb::IODebugContext* dbg) override {
+      if (full_->load()) return NoSpace();
+      return FSWritableFileOwnerWrapper::Append(data, options, dbg);
+    }
+    rocksdb::IOStatus Append(const rocksdb::Slice& data, const rocksdb::IOOptions& options,
+                             const rocksdb::DataVerificationInfo& info,
+                             rocksdb::IODebugContext* dbg) override {
+      if (full_->load()) return NoSpace();
+      return FSWritableFileOwnerWrapper::Append(data, options, info, dbg);
+    }
+    rocksdb::IOStatus PositionedAppend(const rocksdb::Slice& data, uint64_t offset,
+                                       const rocksdb::IOOptions& options,
+                                       rocksdb::IODebugContext* dbg) override {
+      if (full_->load()) return NoSpace();
+      return FSWritableFileOwnerWrapper::PositionedAppend(data, offset, options, dbg);
+    }
+    rocksdb::IOStatus Sync(const rocksdb::IOOptions& options,
+                           rocksdb::IODebugContext* dbg) override {
+      if (full_->load()) return NoSpace();
+      return FSWritableFileOwnerWrapper::Sync(options, dbg);
+    }
+    rocksdb::IOStatus Fsync(const rocksdb::IOOptions& options,
+                            rocksdb::IODebugContext* dbg) override {
+      if (full_->load()) return NoSpace();
+      return FSWritableFileOwnerWrapper::Fsync(options, dbg);
+    }
+
+   private:
+    static rocksdb::IOStatus NoSpace() { return rocksdb::IOStatus::NoSpace("disk full (test)"); }
+    std::shared_ptr<std::atomic<bool>> full_;
+  };
+  std::shared_ptr<std::atomic<bool>> full_;
+};
+
+TEST(EventLogTest, AFullDiskStopsAppendsKeepsReadsAndNeverAborts) {
+  TempDir dir{"event_log_test"};
+  auto full = std::make_shared<std::atomic<bool>>(false);
+  LogOptions options;
+  options.env.reset(rocksdb::NewCompositeEnv(std::make_shared<FullDiskFs>(full)).release());
+  {
+    auto log = OpenOk(dir.path(), options);
+    ASSERT_NE(log, nullptr);
+    AppendOk(*log, {Session("a"), Session("b")});
+    full->store(true);
+    Error e = AppendFails(*log, {Session("c")});
+    EXPECT_EQ(e.code, ErrorCode::kWritesStopped) << e.ToString();
+    // RocksDB goes on: a flush fails and is logged, more appends are refused; nothing aborts.
+    EXPECT_FALSE(log->raw_db()->Flush(rocksdb::FlushOptions(), log->events_cf()).ok());
+    for (int i = 0; i < 20; ++i) {
+      EXPECT_EQ(AppendFails(*log, {Session("d" + std::to_string(i))}).code,
+                ErrorCode::kWritesStopped);
+    }
+    EXPECT_EQ(SeqsOf(ReadAll(*log)), Range(1, 2));
+    EXPECT_TRUE(VerifyOf(*log).ok);
+  }
+  // Restarted on the still-full disk: a writer cannot open (RocksDB writes at open), a reader in
+  // place can, and refuses appends.
+  auto writer = EventLog::Open(dir.path(), options);
+  ASSERT_FALSE(writer.ok());
+  EXPECT_EQ(writer.error().code, ErrorCode::kStorage) << writer.error().ToString();
+  {
+    LogOptions reader = options;
+    reader.read_only = true;
+    reader.in_place = true;
+    auto log = OpenOk(dir.path(), reader);
+    ASSERT_NE(log, nullptr);
+    EXPECT_EQ(SeqsOf(ReadAll(*log)), Range(1, 2));
+    EXPECT_EQ(Find(*log, "b"), 2u);
+    EXPECT_TRUE(VerifyOf(*log).ok);
+    log->StopWrites("the disk is full");
+    Error refused = AppendFails(*log, {Session("c")});
+    EXPECT_EQ(refused.code, ErrorCode::kWritesStopped);
+    EXPECT_NE(refused.message.find("the disk is full"), std::string::npos) << refused.message;
+  }
+  // Space freed: writes resume.
+  full->store(false);
+  auto log = OpenOk(dir.path(), options);
+  ASSERT_NE(log, nullptr);
+  EXPECT_EQ(AppendOk(*log, {Session("c")}).last_seq, 3u);
+  EXPECT_TRUE(VerifyOf(*log).ok);
+}
+
+TEST(EventLogTest, AReaderInPlaceWritesNothing) {
+  TempDir dir{"event_log_test"};
+  {
+    auto log = OpenOk(dir.path());
+    ASSERT_NE(log, nullptr);
+    AppendOk(*log, Sessions("s", 3));
+  }
+  std::set<std::pair<std::string, uintmax_t>> before, after;
+  for (const auto& f : std::filesystem::directory_iterator(dir.path())) {
+    before.emplace(f.path().filename(), std::filesystem::file_size(f.path()));
+  }
+  {
+    LogOptions reader;
+    reader.read_only = true;
+    reader.in_place = true;
+    auto log = OpenOk(dir.path(), reader);
+    ASSERT_NE(log, nullptr);
+    EXPECT_EQ(SeqsOf(ReadAll(*log)), Range(1, 3));
+    EXPECT_EQ(AppendFails(*log, {Session("x")}).code, ErrorCode::kWritesStopped);
+  }
+  for (const auto& f : std::filesystem::directory_iterator(dir.path())) {
+    after.emplace(f.path().filename(), std::filesystem::file_size(f.path()));
+  }
+  EXPECT_EQ(after, before);
 }
 
 TEST(EventLogTest, FailedChunkWriteStopsAppends) {
