@@ -68,9 +68,7 @@ TEST(InfoLogTest, AFullDiskDropsLinesAndNeverAborts) {
 TEST(InfoLogTest, ALargeLogIsSetAsideAtOpen) {
   TempDir dir{"info_log_test"};
   const std::string path = dir.path() + "/LOG";
-  {
-    std::ofstream(path) << "old\n";
-  }
+  { std::ofstream(path) << "old\n"; }
   fs::resize_file(path, InfoLog::kRotateBytes + 1);
   { rocksdb::Log(rocksdb::INFO_LEVEL, InfoLog::Open(path), "fresh"); }
   EXPECT_EQ(fs::file_size(path + ".old"), InfoLog::kRotateBytes + 1);
