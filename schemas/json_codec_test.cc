@@ -769,7 +769,7 @@ std::string Niss(int year, int month, int day, int serial, int bis = 0) {
   const int64_t base =
       ((int64_t{year % 100} * 100 + (month == 0 ? bis : month + bis)) * 100 + day) * 1000 + serial;
   const int64_t check = 97 - ((year >= 2000 ? 2000000000LL : 0) + base) % 97;
-  char out[12];
+  char out[32];
   std::snprintf(out, sizeof out, "%09lld%02lld", static_cast<long long>(base),
                 static_cast<long long>(check));
   return out;
