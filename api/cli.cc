@@ -30,15 +30,38 @@ void PrintJson(const boost::json::value& v) {
   std::fwrite(s.data(), 1, s.size(), stdout);
 }
 
+Error NoLedgerError(const std::string& dir) {
+  return Error{ErrorCode::kInvalidArgument,
+               "no ledger in " + dir +
+                   " (is --db right?); nothing was created there. Only `ledgerctl append --db " +
+                   dir + " FILE` creates a ledger (an empty FILE, /dev/null, an empty one)"};
+}
+
 Result<std::unique_ptr<EventLog>> OpenLog(const Flags& f, LogAccess access, bool check_tail) {
   const std::string dir = f.GetOr("db", "./data");
   LogOptions options;
   options.check_tail = check_tail;
   options.compact = access != LogAccess::kRead;
+  options.create_if_missing = access == LogAccess::kCreate;
   auto log = EventLog::Open(dir, options);
+  if (!log && log.error().code == ErrorCode::kNotFound) return NoLedgerError(dir);
+  if (log) return log;
   // RocksDB's own lock file says that another process has the log open.
-  if (log || log.error().message.find("/LOCK") == std::string::npos) return log;
-  if (access == LogAccess::kWrite) {
+  const bool held = log.error().message.find("/LOCK") != std::string::npos;
+  if (!held && log.error().code == ErrorCode::kStorage &&
+      (access == LogAccess::kRead || access == LogAccess::kQuery)) {
+    // A disk that takes no write (full, read-only): a read needs none. In place, writing nothing.
+    options.read_only = true;
+    options.in_place = true;
+    auto reader = EventLog::Open(dir, options);
+    if (!reader) return log;
+    std::fprintf(stderr,
+                 "ledgerctl: %s could not be opened for writing (%s); reading it read-only\n",
+                 dir.c_str(), log.error().message.c_str());
+    return reader;
+  }
+  if (!held) return log;
+  if (access == LogAccess::kWrite || access == LogAccess::kCreate) {
     return Error{ErrorCode::kStorage,
                  dir +
                      " is open in another process (ledgerd?). Write through its HTTP API "

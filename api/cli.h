@@ -19,15 +19,19 @@ inline constexpr int kExitStorage = 3;
 // Prints "ledgerctl: <where><error>" to stderr and returns the exit code for the error.
 int Report(const Error& e, const std::string& where = "");
 void PrintJson(const boost::json::value& v);
-// --db DIR (default ./data). kWrite: the log itself, recovered and checked. kQuery: the same
+// --db DIR (default ./data). A missing ledger (a mistyped --db) is refused, creating nothing,
+// except with kCreate: as kWrite, and a new empty ledger is created when DIR holds none (append
+// alone; restore too). kWrite: the log itself, recovered and checked. kQuery: the same
 // when no other process holds it (a query may bring the persisted projections up to date);
 // while one does (ledgerd), a read-only snapshot of what it had committed
 // (LogOptions::read_only). kRead: as kQuery, for a command that stores nothing at all: RocksDB
 // starts no compaction (LogOptions::compact), which closing would cut short. A writer that
 // finds the log held gets an error that says so and what to do instead.
-enum class LogAccess { kWrite, kQuery, kRead };
+enum class LogAccess { kCreate, kWrite, kQuery, kRead };
 Result<std::unique_ptr<EventLog>> OpenLog(const Flags& f, LogAccess access = LogAccess::kWrite,
                                           bool check_tail = true);
+// The error for a --db that holds no ledger (EventLog::Open's kNotFound), saying what to do.
+Error NoLedgerError(const std::string& dir);
 // The seq a query answers at: --as-of SEQ, --as-of-time RFC3339 (the last event recorded at or
 // before it), or the head.
 Result<Seq> AsOfSeq(const Flags& f, const EventLog& log);

@@ -1,6 +1,7 @@
 // ledgerctl: the command line of the ledger (shared/domain/interfaces.md). Output is JSON on
 // stdout; errors go to stderr, naming the line, event and field, with a non-zero exit code:
 // 1 for refused input or a failed check, 2 for a bad command line, 3 for a storage failure.
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -59,7 +60,7 @@ int RunAppend(const Flags& f) {
     if (!file) return Report({ErrorCode::kInvalidArgument, "cannot open " + path});
     in = &file;
   }
-  auto log = OpenLog(f);
+  auto log = OpenLog(f, LogAccess::kCreate);
   if (!log) return Report(log.error());
   Progress progress("appending");
   AppendLinesError failure;
@@ -403,5 +404,8 @@ int Main(int argc, char** argv) {
 
 int main(int argc, char** argv) {
   std::signal(SIGPIPE, SIG_IGN);  // a closed pipe is reported by write(), handled per command
+  // Whatever the caller's umask: the ledger's files (RocksDB creates them under the umask), token
+  // files and generated histories hold NISS numbers or secrets. 0600 files, 0700 directories.
+  ::umask(077);
   return ledger::Main(argc, argv);
 }

@@ -3,11 +3,14 @@
 // SIGTERM / SIGINT: stop accepting, finish in-flight requests, flush, exit 0.
 #include <pthread.h>
 #include <signal.h>
+#include <sys/stat.h>
 
+#include <boost/json.hpp>
 #include <cstdio>
 #include <fstream>
 #include <thread>
 
+#include "api/cli.h"
 #include "api/flags.h"
 #include "api/server/committer.h"
 #include "api/server/server.h"
@@ -116,12 +119,38 @@ Result<ServerOptions> Options(const std::map<std::string, std::string>& s) {
   return o;
 }
 
+// A ledger that cannot be opened for writing because the disk refuses writes (full, remounted
+// read-only) is opened read-only in place, writing nothing: reads are served, every append is
+// answered 503 writes_stopped with the reason, /healthz says writes_stopped. Not when another
+// process holds it (RocksDB's LOCK), nor for a corrupted ledger: those stop ledgerd.
+Result<std::unique_ptr<EventLog>> OpenForReadsOnly(const std::string& db, LogOptions options,
+                                                   const Error& why) {
+  if (why.code != ErrorCode::kStorage || why.message.find("/LOCK") != std::string::npos) {
+    return why;
+  }
+  options.read_only = true;
+  options.in_place = true;
+  auto log = EventLog::Open(db, options);
+  if (!log) return why;
+  (*log)->StopWrites("the ledger could not be opened for writing (" + why.message +
+                     "); ledgerd serves reads only. Free space or fix the disk, then restart "
+                     "ledgerd (ops/RUNBOOK.md)");
+  boost::json::object line;
+  line["event"] = "read_only";
+  line["reason"] = why.message;
+  std::fprintf(stderr, "%s\n", boost::json::serialize(line).c_str());
+  return log;
+}
+
 int Fatal(const Error& e) {
   std::fprintf(stderr, "ledgerd: %s\n", e.ToString().c_str());
   return e.code == ErrorCode::kInvalidArgument ? 2 : 1;
 }
 
 int Main(int argc, char** argv) {
+  // The ledger's files (RocksDB creates them under the umask) and the port file: 0600 files and
+  // 0700 directories, whatever the caller's umask (systemd's UMask= is tighter than most shells').
+  ::umask(077);
   auto flags = Flags::Parse({argv + 1, argv + argc}, kValued, {"quiet", "help"});
   if (!flags) return Fatal(flags.error());
   if (flags->Has("help")) {
@@ -147,7 +176,11 @@ int Main(int argc, char** argv) {
   signal(SIGPIPE, SIG_IGN);
 
   const std::string db = settings->count("db") ? settings->at("db") : "./data";
-  auto log = EventLog::Open(db);
+  LogOptions log_options;
+  log_options.create_if_missing = false;  // a mistyped --db must not start on an empty ledger
+  auto log = EventLog::Open(db, log_options);
+  if (!log && log.error().code == ErrorCode::kNotFound) return Fatal(NoLedgerError(db));
+  if (!log) log = OpenForReadsOnly(db, log_options, log.error());
   if (!log) return Fatal(log.error());
   std::shared_mutex projection_mu;
   ProjectionStore store(**log);

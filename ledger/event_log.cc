@@ -7,8 +7,10 @@
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 
 #include <cassert>
+#include <cerrno>
 #include <chrono>
 #include <cstring>
 #include <filesystem>
@@ -16,6 +18,7 @@
 
 #include "ledger/bytes.h"
 #include "ledger/facts.h"
+#include "ledger/info_log.h"
 
 namespace ledger {
 namespace {
@@ -184,6 +187,30 @@ std::string StreamOf(schema::Event::Reader ev) {
 // ---------------------------------------------------------------------------------------------
 // Open and recovery.
 
+namespace {
+
+// A log is there when RocksDB's CURRENT file is. When it is not and one may be created, the
+// directory is made (or kept) private first: RocksDB would make it with the umask.
+Status PrepareDirectory(rocksdb::Env* env, const std::string& dir, bool create) {
+  const rocksdb::Status current = env->FileExists(dir + "/CURRENT");
+  if (current.ok()) return Ok();
+  if (!current.IsNotFound())
+    return StorageError(current, ("looking for a ledger in " + dir).c_str());
+  if (!create) {
+    return Error{ErrorCode::kNotFound, "no ledger in " + dir + " (nothing was created there)"};
+  }
+  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
+    return Error{ErrorCode::kStorage,
+                 "cannot create the ledger directory " + dir + ": " + std::strerror(errno)};
+  }
+  if (::chmod(dir.c_str(), 0700) != 0) {
+    return Error{ErrorCode::kStorage, "cannot make " + dir + " private: " + std::strerror(errno)};
+  }
+  return Ok();
+}
+
+}  // namespace
+
 Result<std::unique_ptr<EventLog>> EventLog::Open(const std::string& dir, LogOptions options) {
   std::unique_ptr<EventLog> log(new EventLog());
   log->options_ = std::move(options);
@@ -196,14 +223,28 @@ Result<std::unique_ptr<EventLog>> EventLog::Open(const std::string& dir, LogOpti
   db_options.paranoid_checks = true;
   db_options.max_background_jobs = 2;
   if (log->options_.env) db_options.env = log->options_.env.get();
+  if (Status d = PrepareDirectory(db_options.env, dir,
+                                  log->options_.create_if_missing && !log->options_.read_only);
+      !d) {
+    return d.error();
+  }
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   for (int i = 0; i < kCfCount; ++i) {
     descriptors.emplace_back(kCfNames[i], TunedCfOptions(i == kIds || i == kStreams, i != kFacts));
     descriptors.back().options.disable_auto_compactions = !log->options_.compact;
   }
+  // RocksDB's diagnostics: LOG beside the data, by a logger that survives a full disk (its own
+  // aborts on one). A reader writes none: it has nowhere it may write.
+  db_options.info_log = InfoLog::Open(log->options_.read_only ? "" : dir + "/LOG");
   rocksdb::DB* raw = nullptr;
   rocksdb::Status s;
-  if (log->options_.read_only) {
+  if (log->options_.read_only && log->options_.in_place) {
+    // RocksDB's read-only mode: the WAL is replayed in memory, nothing is written anywhere.
+    db_options.create_if_missing = false;
+    db_options.create_missing_column_families = false;
+    s = rocksdb::DB::OpenForReadOnly(db_options, dir, descriptors, &log->cfs_, &raw);
+    log->failed_.store(true);
+  } else if (log->options_.read_only) {
     // A secondary instance keeps every table file open (max_open_files -1), so that files the
     // primary compacts away stay readable for as long as this snapshot lives.
     db_options.create_if_missing = false;
@@ -250,14 +291,28 @@ Status EventLog::Recover() {
   } else if (!s.IsNotFound()) {
     return StorageError(s, "reading the head");
   }
-  // Events after the head belong to a batch that never committed (a crash mid-append).
-  // Their facts too (written in the same chunks).
+  // Events after the head are the chunks of a batch that never committed (a crash mid-append),
+  // and their facts (written in the same chunks), unless a committed batch wrote them: then the
+  // head was moved back, and nothing is deleted (README, "Commit and recovery").
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cfs_[kEvents]));
   std::unique_ptr<rocksdb::Iterator> fit(db_->NewIterator(rocksdb::ReadOptions(), cfs_[kFacts]));
   it->Seek(BE64(head_.seq + 1));
   fit->Seek(BE64(head_.seq + 1));
   if (!it->status().ok()) return StorageError(it->status(), "scanning the tail");
   if (!fit->status().ok()) return StorageError(fit->status(), "scanning the tail of the facts");
+  if (it->Valid()) {
+    auto committed = CommittedAfterHead(it.get());
+    if (!committed) return committed.error();
+    if (*committed != 0) {
+      const std::string problem =
+          "a committed event lies after the recorded head (seq " + std::to_string(head_.seq) +
+          "): the id index names it, so a committed batch wrote it; the head was moved back or "
+          "rewritten. Nothing was deleted (ops/RUNBOOK.md, \"Corruption\")";
+      if (options_.check_tail) return Corruption(*committed, problem);
+      past_head_.emplace(*committed, problem);  // verify reports it; nothing is deleted
+      return Ok();
+    }
+  }
   if ((it->Valid() || fit->Valid()) && !options_.read_only) {
     rocksdb::WriteBatch b;
     b.DeleteRange(cfs_[kEvents], BE64(head_.seq + 1), BE64(UINT64_MAX));
@@ -265,6 +320,36 @@ Status EventLog::Recover() {
     if (Status w = WriteDurable(&b); !w) return w;
   }
   return options_.check_tail ? CheckTail() : Ok();
+}
+
+// `it` is at the first event after the head. A committed batch writes its events' ids in its
+// final write, with the head: an event after the head that the id index names (at its own seq)
+// was committed, and the head has moved back since. The first and the last event after the head
+// are looked at: an uncommitted tail is one batch's chunks, contiguous from the head on. The
+// seq of a committed one, or 0.
+Result<Seq> EventLog::CommittedAfterHead(rocksdb::Iterator* it) const {
+  ValueDecoder dec;
+  std::string idv;
+  for (bool last : {false, true}) {
+    if (last) it->SeekToLast();
+    if (!it->status().ok()) return StorageError(it->status(), "scanning the tail");
+    const Seq seq = it->key().size() == 8 ? GetBE64(it->key().data()) : 0;
+    Hash hash{};
+    schema::StoredEvent::Reader root;
+    rocksdb::Status s = rocksdb::Status::NotFound();
+    try {
+      // A value that does not decode (as its key's event) is no committed event: a commit
+      // writes whole events.
+      if (dec.Decode(seq, it->value(), &hash, &root)) {
+        s = db_->Get(rocksdb::ReadOptions(), cfs_[kIds], root.getEvent().getId().cStr(), &idv);
+      }
+    } catch (const kj::Exception&) {
+    }
+    if (s.IsNotFound()) continue;
+    if (!s.ok()) return StorageError(s, "reading the id index");
+    if (auto entry = DecodeIdEntry(idv); entry && entry->seq == seq) return seq;
+  }
+  return Seq{0};
 }
 
 // The last event must be at the head's seq, decode, carry the head's hash, and chain from the
@@ -329,12 +414,19 @@ Status EventLog::Fail(const rocksdb::Status& s, const char* what) {
 
 Status EventLog::Refuse() const {
   std::lock_guard<std::mutex> lock(failure_mu_);
-  if (options_.read_only) {
+  if (!failure_.empty()) {
     return Error{ErrorCode::kWritesStopped,
-                 "the ledger was opened read-only (another process, ledgerd, writes it)"};
+                 "writes are stopped after a storage failure: " + failure_};
   }
+  if (options_.in_place) return Error{ErrorCode::kWritesStopped, "the ledger was opened read-only"};
   return Error{ErrorCode::kWritesStopped,
-               "writes are stopped after a storage failure: " + failure_};
+               "the ledger was opened read-only (another process, ledgerd, writes it)"};
+}
+
+void EventLog::StopWrites(const std::string& why) {
+  std::lock_guard<std::mutex> lock(failure_mu_);
+  failure_ = why;
+  failed_.store(true);
 }
 
 std::string EventLog::failure() const {
@@ -852,21 +944,111 @@ Result<std::vector<Seq>> EventLog::StreamSeqs(std::string_view stream) const {
   return seqs;
 }
 
-Result<VerifyReport> EventLog::Verify(const std::function<void(Seq, Seq)>& progress) const {
+// What a Verify pass carries from the walk of the events to the checks of the indexes.
+struct EventLog::VerifyPass {
+  rocksdb::ReadOptions ro;  // at one snapshot of every column family (a writer may commit)
+  Head head;
   VerifyReport report;
-  const Head head = this->head();
-  Hash prev{};
-  int64_t last_recorded = INT64_MIN;
-  Sha256 sha;
-  std::string idv;
-  auto bad = [&](Seq seq, std::string problem) {
+  // The hash of each event's stream, by seq (index 0 unused): the stream index must point at
+  // events of its stream. 8 bytes an event for the length of the pass.
+  std::vector<uint64_t> stream_hash;
+
+  bool Bad(Seq seq, std::string problem) {
     report.ok = false;
     report.first_bad_seq = seq;
     report.problem = std::move(problem);
     return false;
-  };
-  rocksdb::ReadOptions ro;
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cfs_[kEvents]));
+  }
+};
+
+namespace {
+
+uint64_t StreamHash(std::string_view stream) { return std::hash<std::string_view>{}(stream); }
+
+// A snapshot released at the end of its scope; none for a reader, whose view does not move.
+class ScopedSnapshot {
+ public:
+  ScopedSnapshot(rocksdb::DB* db, bool take) : db_(db), snap_(take ? db->GetSnapshot() : nullptr) {}
+  ~ScopedSnapshot() {
+    if (snap_) db_->ReleaseSnapshot(snap_);
+  }
+  ScopedSnapshot(const ScopedSnapshot&) = delete;
+  ScopedSnapshot& operator=(const ScopedSnapshot&) = delete;
+  const rocksdb::Snapshot* get() const { return snap_; }
+
+ private:
+  rocksdb::DB* db_;
+  const rocksdb::Snapshot* snap_;
+};
+
+}  // namespace
+
+Result<VerifyReport> EventLog::Verify(const std::function<void(Seq, Seq)>& progress) const {
+  VerifyPass pass;
+  const ScopedSnapshot snapshot(db_.get(), !options_.read_only);
+  pass.ro.snapshot = snapshot.get();
+  pass.head = head();
+  if (snapshot.get()) {
+    std::string v;
+    rocksdb::Status s = db_->Get(pass.ro, cfs_[kMeta], kHeadKey, &v);
+    if (s.ok() && v.size() == 8 + kHashBytes + 8) {
+      pass.head.seq = GetBE64(v.data());
+      std::memcpy(pass.head.hash.data(), v.data() + 8, kHashBytes);
+    } else if (!s.IsNotFound()) {
+      return s.ok() ? Error{ErrorCode::kCorruption, "bad head record"}
+                    : StorageError(s, "reading the head");
+    }
+  }
+  if (past_head_) {
+    pass.Bad(past_head_->first, past_head_->second);
+    return pass.report;
+  }
+  if (Status w = VerifyEvents(&pass, progress); !w) return w.error();
+  if (pass.report.ok) {
+    if (Status i = VerifyIdIndex(&pass); !i) return i.error();
+  }
+  if (pass.report.ok) {
+    if (Status t = VerifyStreamIndex(&pass); !t) return t.error();
+  }
+  return pass.report;
+}
+
+// The id index entry of an event: it points at the event, and names the event's stream (for a
+// void, its target's).
+bool EventLog::VerifyIdEntry(VerifyPass* pass, Seq seq, schema::Event::Reader ev) const {
+  std::string idv;
+  rocksdb::Status s = db_->Get(pass->ro, cfs_[kIds], ev.getId().cStr(), &idv);
+  auto entry = s.ok() ? DecodeIdEntry(idv) : std::nullopt;
+  if (!entry || entry->seq != seq)
+    return pass->Bad(seq, "the id index does not point at this event");
+  std::string stream;
+  if (ev.getBody().isEventVoided()) {
+    s = db_->Get(pass->ro, cfs_[kIds], ev.getBody().getEventVoided().getTarget().cStr(), &idv);
+    auto target = s.ok() ? DecodeIdEntry(idv) : std::nullopt;
+    if (!target || target->seq >= seq) {
+      return pass->Bad(seq, "the id index has no earlier event for this void's target");
+    }
+    stream = std::move(target->stream);
+  } else {
+    stream = StreamOf(ev);
+  }
+  // The stream name is not echoed: it may hold a NISS.
+  if (entry->stream != stream)
+    return pass->Bad(seq, "the id index gives this event another stream");
+  pass->stream_hash[seq] = StreamHash(stream);
+  return true;
+}
+
+Status EventLog::VerifyEvents(VerifyPass* pass,
+                              const std::function<void(Seq, Seq)>& progress) const {
+  VerifyReport& report = pass->report;
+  const Head& head = pass->head;
+  pass->stream_hash.assign(head.seq + 1, 0);
+  Hash prev{};
+  int64_t last_recorded = INT64_MIN;
+  Sha256 sha;
+  auto bad = [&](Seq seq, std::string problem) { return pass->Bad(seq, std::move(problem)); };
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(pass->ro, cfs_[kEvents]));
   ValueDecoder dec;
   Seq expect = 1;
   // Facts, walked beside the events: each event's record must be what the event encodes to.
@@ -874,7 +1056,7 @@ Result<VerifyReport> EventLog::Verify(const std::function<void(Seq, Seq)>& progr
   // events themselves.
   const std::string facts_upper = BE64(head.seq + 1);
   rocksdb::Slice facts_upper_slice(facts_upper);
-  rocksdb::ReadOptions fro;
+  rocksdb::ReadOptions fro = pass->ro;
   fro.iterate_upper_bound = &facts_upper_slice;
   std::unique_ptr<rocksdb::Iterator> fit(db_->NewIterator(fro, cfs_[kFacts]));
   fit->SeekToFirst();
@@ -934,12 +1116,7 @@ Result<VerifyReport> EventLog::Verify(const std::function<void(Seq, Seq)>& progr
         break;
       }
       last_recorded = root.getRecordedAtUs();
-      rocksdb::Status s = db_->Get(ro, cfs_[kIds], root.getEvent().getId().cStr(), &idv);
-      auto entry = s.ok() ? DecodeIdEntry(idv) : std::nullopt;
-      if (!entry || entry->seq != seq) {
-        bad(seq, "the id index does not point at this event");
-        break;
-      }
+      if (!VerifyIdEntry(pass, seq, root.getEvent())) break;
       if (!check_facts(seq, root.getEvent())) break;
       prev = stored;
       ++report.events;
@@ -960,7 +1137,115 @@ Result<VerifyReport> EventLog::Verify(const std::function<void(Seq, Seq)>& progr
   if (!fit->status().ok()) return StorageError(fit->status(), "reading facts");
   report.head = prev;
   if (progress) progress(report.events, head.seq);
-  return report;
+  return Ok();
+}
+
+// Every event's entry points at it (VerifyEvents); so the index holds one entry per event and no
+// other. An entry more is named by the seq it points at.
+Status EventLog::VerifyIdIndex(VerifyPass* pass) const {
+  uint64_t entries = 0;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(pass->ro, cfs_[kIds]));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) ++entries;
+  if (!it->status().ok()) return StorageError(it->status(), "reading the id index");
+  if (entries == pass->report.events) return Ok();
+  // Which: the first entry that points past the head or at an event with another id.
+  ValueDecoder dec;
+  std::string v;
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    auto entry = DecodeIdEntry(std::string_view(it->value().data(), it->value().size()));
+    if (!entry || entry->seq == 0 || entry->seq > pass->head.seq) {
+      pass->Bad(entry ? entry->seq : 0, "the id index names an event past the head");
+      return Ok();
+    }
+    rocksdb::Status s = db_->Get(pass->ro, cfs_[kEvents], BE64(entry->seq), &v);
+    if (!s.ok()) return StorageError(s, "reading events");
+    Hash hash{};
+    schema::StoredEvent::Reader root;
+    try {
+      if (Status d = dec.Decode(entry->seq, v, &hash, &root); !d) return d;
+      if (it->key() != rocksdb::Slice(root.getEvent().getId().cStr())) {
+        pass->Bad(entry->seq, "the id index holds an entry for another id that points at it");
+        return Ok();
+      }
+    } catch (const kj::Exception& e) {
+      return Corruption(entry->seq, "undecodable: " + std::string(e.getDescription().cStr()));
+    }
+  }
+  if (!it->status().ok()) return StorageError(it->status(), "reading the id index");
+  pass->Bad(pass->head.seq, "the id index holds " + std::to_string(entries) + " entries for " +
+                                std::to_string(pass->report.events) + " events");
+  return Ok();
+}
+
+// stream_index, walked in key order (stream, version) beside `streams` (in stream order too):
+// each stream's versions are 1, 2, ... in seq order, point at events of that stream, and end at
+// the version `streams` records; every event is pointed at once (as many entries as events).
+// Stream names are never echoed (they may hold a NISS): problems name a seq.
+Status EventLog::VerifyStreamIndex(VerifyPass* pass) const {
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(pass->ro, cfs_[kStreamIndex]));
+  std::unique_ptr<rocksdb::Iterator> vit(db_->NewIterator(pass->ro, cfs_[kStreams]));
+  vit->SeekToFirst();
+  std::string stream;  // the current group's
+  uint64_t version = 0, entries = 0;
+  Seq last = 0;
+  // The group of `stream` is over: `streams` must hold it next, with its count.
+  auto close_group = [&]() -> bool {
+    if (version == 0) return true;
+    if (!vit->Valid() || vit->key() != rocksdb::Slice(stream)) {
+      return pass->Bad(last,
+                       "the stream of this event has no version recorded, or one is "
+                       "recorded for a stream without events before it");
+    }
+    if (vit->value().size() != 8 || GetBE64(vit->value().data()) != version) {
+      return pass->Bad(last, "the version recorded for this event's stream is not its count (" +
+                                 std::to_string(version) + ")");
+    }
+    vit->Next();
+    return true;
+  };
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    const rocksdb::Slice key = it->key();
+    if (key.size() < 9 || key[key.size() - 9] != '\0' || it->value().size() != 8) {
+      return Error{ErrorCode::kCorruption, "bad stream index entry"};
+    }
+    const std::string_view name(key.data(), key.size() - 9);
+    const uint64_t v = GetBE64(key.data() + key.size() - 8);
+    const Seq seq = GetBE64(it->value().data());
+    if (name != stream) {
+      if (!close_group()) return Ok();
+      stream.assign(name);
+      version = 0;
+      last = 0;
+    }
+    if (seq == 0 || seq > pass->head.seq) {
+      pass->Bad(seq, "the stream index names an event past the head");
+      return Ok();
+    }
+    if (v != version + 1 || seq <= last) {
+      pass->Bad(seq, "the stream index is out of order at this event");
+      return Ok();
+    }
+    if (pass->stream_hash[seq] != StreamHash(name)) {
+      pass->Bad(seq, "the stream index lists this event in another stream");
+      return Ok();
+    }
+    version = v;
+    last = seq;
+    ++entries;
+  }
+  if (!it->status().ok()) return StorageError(it->status(), "reading the stream index");
+  if (!close_group()) return Ok();
+  if (vit->Valid()) {
+    pass->Bad(0, "a stream version is recorded for a stream without events");
+    return Ok();
+  }
+  if (!vit->status().ok()) return StorageError(vit->status(), "reading the stream versions");
+  if (entries != pass->report.events) {
+    pass->Bad(pass->head.seq, "the stream index holds " + std::to_string(entries) +
+                                  " entries for " + std::to_string(pass->report.events) +
+                                  " events");
+  }
+  return Ok();
 }
 
 }  // namespace ledger

@@ -41,8 +41,8 @@ struct LogOptions {
   // A large batch is written in chunks of this many events, made visible by one final synced
   // write (see README, "Large batches").
   size_t chunk_events_max = 8192;
-  // Check the tail of the hash chain on open. Only `verify` turns this off, to report the
-  // first bad seq instead of refusing to open.
+  // Check the tail of the hash chain on open, and refuse committed events found after the head.
+  // Only `verify` turns this off, to report the first bad seq instead of refusing to open.
   bool check_tail = true;
   // The RocksDB environment (file system, threads). Null: the default. Tests inject a failing
   // file system through it; it is kept alive as long as the log.
@@ -52,6 +52,10 @@ struct LogOptions {
   // tail, every write refused. Its own small files go to a temporary directory, removed on
   // close. The directory must exist.
   bool read_only = false;
+  // With read_only: open in place with RocksDB's read-only mode instead, when no other process
+  // holds the log. Nothing at all is written, not even a temporary directory: for a disk that
+  // takes no write (full), so that ledgerd restarted on it still serves reads.
+  bool in_place = false;
   // Let RocksDB compact in the background. Off for a short-lived process that stores nothing
   // (ledgerctl's reads): a compaction it started would be cut short when it closes the log and
   // started again by the next open, costing every such command CPU for nothing. Whoever writes
@@ -60,6 +64,11 @@ struct LogOptions {
   // Write each event's facts (ledger/facts.h) beside it. Off only in tests, to make a log as
   // the versions before facts wrote it.
   bool write_facts = true;
+  // Create a new, empty log when `dir` holds none (no RocksDB `CURRENT` file). Off: a missing
+  // log is refused (ErrorCode::kNotFound) and nothing at all is created there, not even the
+  // directory; ledgerctl's commands and ledgerd turn it off, all but `append` (a mistyped --db
+  // must not answer with an empty ledger). A read-only open never creates.
+  bool create_if_missing = true;
 };
 
 // The last committed event.
@@ -113,8 +122,11 @@ std::string StreamOf(schema::Event::Reader event);
 
 class EventLog {
  public:
-  // Opens (creating if needed) the log in `dir`, discards the remains of an append that
-  // crashed before committing, and checks the tail of the hash chain.
+  // Opens (creating if needed: LogOptions::create_if_missing) the log in `dir`, discards the
+  // remains of an append that crashed before committing, and checks the tail of the hash chain.
+  // A directory the log creates (or an empty one it creates a log in) is made 0700 whatever the
+  // umask: the files hold NISS numbers. RocksDB creates the files themselves under the process
+  // umask: ledgerctl and ledgerd set 077, so that they are 0600.
   static Result<std::unique_ptr<EventLog>> Open(const std::string& dir, LogOptions options = {});
   ~EventLog();
 
@@ -179,11 +191,19 @@ class EventLog {
   Result<std::optional<Seq>> FindId(std::string_view id) const;
   // The seqs of a stream's events in order, and its version (their count).
   Result<std::vector<Seq>> StreamSeqs(std::string_view stream) const;
-  // Walks the whole chain from seq 1: sequence, hashes, id index. `progress(done, total)`
-  // is called now and then.
+  // Walks the whole chain from seq 1 (sequence, hashes, recorded_at, facts), then checks the
+  // indexes against the events: every event's `ids` entry points at it and names its stream, and
+  // `ids` holds no other entry; each stream's `stream_index` entries are versions 1..n pointing
+  // at events of that stream in seq order, n is the version `streams` records, and every event
+  // is pointed at once. One consistent snapshot of the log, whatever is appended meanwhile.
+  // Committed events found after the head on an open without the tail check are reported too.
+  // `progress(done, total)` is called now and then. Holds 8 bytes an event while it runs.
   Result<VerifyReport> Verify(const std::function<void(Seq, Seq)>& progress = {}) const;
-  // Non-empty when an earlier write failure stopped appends.
+  // Non-empty when an earlier write failure stopped appends (or StopWrites).
   std::string failure() const;
+  // Refuses every later append (kWritesStopped) with `why`, as after a write failure: for a log
+  // opened read-only in place because writing failed (ledgerd on a full disk).
+  void StopWrites(const std::string& why);
   // Opened with LogOptions::read_only.
   bool read_only() const { return options_.read_only; }
 
@@ -196,6 +216,10 @@ class EventLog {
   rocksdb::DB* raw_db() { return db_.get(); }
   rocksdb::ColumnFamilyHandle* events_cf() { return cfs_[kEvents]; }
   rocksdb::ColumnFamilyHandle* facts_cf() { return cfs_[kFacts]; }
+  rocksdb::ColumnFamilyHandle* ids_cf() { return cfs_[kIds]; }
+  rocksdb::ColumnFamilyHandle* streams_cf() { return cfs_[kStreams]; }
+  rocksdb::ColumnFamilyHandle* stream_index_cf() { return cfs_[kStreamIndex]; }
+  rocksdb::ColumnFamilyHandle* meta_cf() { return cfs_[kMeta]; }
 
  private:
   enum Cf {
@@ -211,6 +235,12 @@ class EventLog {
   };
   EventLog() = default;
   Status Recover();
+  Result<Seq> CommittedAfterHead(rocksdb::Iterator* it) const;
+  struct VerifyPass;
+  Status VerifyEvents(VerifyPass* pass, const std::function<void(Seq, Seq)>& progress) const;
+  bool VerifyIdEntry(VerifyPass* pass, Seq seq, schema::Event::Reader ev) const;
+  Status VerifyIdIndex(VerifyPass* pass) const;
+  Status VerifyStreamIndex(VerifyPass* pass) const;
   Status CheckTail();
   Status WriteDurable(rocksdb::WriteBatch* batch);
   Status WriteChunk(rocksdb::WriteBatch* batch);
@@ -226,6 +256,9 @@ class EventLog {
   mutable std::mutex head_mu_;
   Head head_;
   std::string secondary_dir_;  // read_only: the secondary instance's own files
+  // Committed events found after the head on an open without the tail check (verify): Verify
+  // reports it as the first bad seq.
+  std::optional<std::pair<Seq, std::string>> past_head_;
   std::atomic<bool> failed_{false};
   mutable std::mutex failure_mu_;
   std::string failure_;

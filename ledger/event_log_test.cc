@@ -4,6 +4,7 @@
 #include <rocksdb/env.h>
 #include <rocksdb/file_system.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 
 #include <atomic>
 #include <cstdint>
@@ -12,7 +13,9 @@
 #include <filesystem>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -819,6 +822,217 @@ TEST_F(TamperTest, TamperedTailRefusesToOpenButVerifyReportsIt) {
 // ---------------------------------------------------------------------------------------------
 // Reads.
 
+// ---------------------------------------------------------------------------------------------
+// A head moved back, and the indexes checked by verify.
+
+std::string RawGetCf(EventLog& log, rocksdb::ColumnFamilyHandle* cf, const std::string& key) {
+  std::string v;
+  rocksdb::Status s = log.raw_db()->Get(rocksdb::ReadOptions(), cf, key, &v);
+  EXPECT_TRUE(s.ok()) << s.ToString();
+  return v;
+}
+void RawPutCf(EventLog& log, rocksdb::ColumnFamilyHandle* cf, const std::string& key,
+              const std::string& value) {
+  rocksdb::WriteOptions w;
+  w.sync = true;
+  ASSERT_TRUE(log.raw_db()->Put(w, cf, key, value).ok());
+}
+void RawDeleteCf(EventLog& log, rocksdb::ColumnFamilyHandle* cf, const std::string& key) {
+  rocksdb::WriteOptions w;
+  w.sync = true;
+  ASSERT_TRUE(log.raw_db()->Delete(w, cf, key).ok());
+}
+
+TEST(EventLogTest, AHeadMovedBackRefusesToOpenAndDeletesNothing) {
+  TempDir dir{"event_log_test"};
+  std::string early_head, head;
+  {
+    auto log = OpenOk(dir.path());
+    ASSERT_NE(log, nullptr);
+    AppendOk(*log, {Session("a"), Session("b")});
+    early_head = RawGetCf(*log, log->meta_cf(), "head");
+    AppendOk(*log, {Session("c")});
+    AppendOk(*log, {Session("d"), Session("e")});
+    head = RawGetCf(*log, log->meta_cf(), "head");
+    // Only meta/head rewritten, to the head after the first batch: the events of the two later
+    // batches are committed, not the remains of a crash.
+    RawPutCf(*log, log->meta_cf(), "head", early_head);
+  }
+  for (int pass = 0; pass < 2; ++pass) {
+    auto refused = EventLog::Open(dir.path());
+    ASSERT_FALSE(refused.ok());
+    EXPECT_EQ(refused.error().code, ErrorCode::kCorruption) << refused.error().ToString();
+    EXPECT_NE(refused.error().message.find("seq 3:"), std::string::npos) << refused.error().message;
+    EXPECT_NE(refused.error().message.find("after the recorded head (seq 2)"), std::string::npos)
+        << refused.error().message;
+  }
+  // verify opens it, reports it at the first committed event after the head, deletes nothing.
+  LogOptions no_tail_check;
+  no_tail_check.check_tail = false;
+  {
+    auto log = OpenOk(dir.path(), no_tail_check);
+    ASSERT_NE(log, nullptr);
+    VerifyReport report = VerifyOf(*log);
+    EXPECT_FALSE(report.ok);
+    EXPECT_EQ(report.first_bad_seq, 3u) << report.problem;
+    EXPECT_EQ(RawEventKeysFrom(*log, 1), Range(1, 5));
+    // The head put back: everything is there.
+    RawPutCf(*log, log->meta_cf(), "head", head);
+  }
+  auto log = OpenOk(dir.path());
+  ASSERT_NE(log, nullptr);
+  EXPECT_EQ(SeqsOf(ReadAll(*log)), Range(1, 5));
+  EXPECT_TRUE(VerifyOf(*log).ok);
+  // Resending a committed event answers its real seq.
+  AppendResult again = AppendOk(*log, {Session("d")});
+  ASSERT_EQ(again.results.size(), 1u);
+  EXPECT_EQ(again.results[0].status, AppendStatus::kDuplicate);
+  EXPECT_EQ(again.results[0].seq, 4u);
+}
+
+TEST(EventLogTest, AHeadDeletedWithCommittedEventsRefusesToOpen) {
+  TempDir dir{"event_log_test"};
+  {
+    auto log = OpenOk(dir.path());
+    ASSERT_NE(log, nullptr);
+    AppendOk(*log, {Session("a"), Session("b")});
+    RawDeleteCf(*log, log->meta_cf(), "head");
+  }
+  auto refused = EventLog::Open(dir.path());
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, ErrorCode::kCorruption) << refused.error().ToString();
+  LogOptions raw;
+  raw.check_tail = false;
+  auto log = OpenOk(dir.path(), raw);
+  ASSERT_NE(log, nullptr);
+  EXPECT_EQ(RawEventKeysFrom(*log, 1), Range(1, 2));
+}
+
+TEST(EventLogTest, AnUncommittedLargeBatchIsStillDroppedOnOpen) {
+  // The chunks of a batch written but never committed (as a crash leaves them): their ids are
+  // in no index, so they are dropped. Made here by copying the chunk writes of a batch into a
+  // log whose head is before them.
+  TempDir dir{"event_log_test"}, other{"event_log_test"};
+  std::vector<std::string> chunk;
+  {
+    auto source = OpenOk(other.path());
+    ASSERT_NE(source, nullptr);
+    AppendOk(*source, {Session("a")});
+    AppendOk(*source, Sessions("big", 5));
+    for (Seq seq = 2; seq <= 6; ++seq) chunk.push_back(RawGet(*source, seq));
+  }
+  {
+    auto log = OpenOk(dir.path());
+    ASSERT_NE(log, nullptr);
+    AppendOk(*log, {Session("a")});
+    for (Seq seq = 2; seq <= 6; ++seq) RawPut(*log, seq, chunk[seq - 2]);
+  }
+  auto log = OpenOk(dir.path());
+  ASSERT_NE(log, nullptr);
+  EXPECT_EQ(log->head().seq, 1u);
+  EXPECT_TRUE(RawEventKeysFrom(*log, 2).empty());
+  EXPECT_TRUE(VerifyOf(*log).ok);
+}
+
+// Each tampering of an index, found by verify (the events themselves untouched).
+class IndexTamperTest : public TamperTest {
+ protected:
+  void ExpectFound(const std::string& what) {
+    SCOPED_TRACE(what);
+    VerifyReport report = VerifyOf(*log_);
+    EXPECT_FALSE(report.ok) << "not found: " << what;
+    EXPECT_FALSE(report.problem.empty());
+    // The problem never echoes a stream name (it may hold a NISS).
+    for (const Person& p : kPeople) {
+      EXPECT_EQ(report.problem.find(p.niss), std::string::npos) << report.problem;
+    }
+  }
+  std::string StreamOfPerson(int person) {
+    return std::string("beneficiary/") + kPeople[person].niss;
+  }
+  std::string IndexKey(const std::string& stream, uint64_t version) {
+    return stream + std::string(1, '\0') + Key(version);
+  }
+};
+
+TEST_F(IndexTamperTest, AGoodLogPasses) { EXPECT_TRUE(VerifyOf(*log_).ok); }
+
+TEST_F(IndexTamperTest, AnIdEntryForNoEventIsFound) {
+  // An extra id pointing at seq 3 (a2's).
+  const std::string entry = RawGetCf(*log_, log_->ids_cf(), "a2");
+  RawPutCf(*log_, log_->ids_cf(), "ghost", entry);
+  ExpectFound("an extra id entry");
+  VerifyReport report = VerifyOf(*log_);
+  EXPECT_EQ(report.first_bad_seq, 3u) << report.problem;
+}
+
+TEST_F(IndexTamperTest, AnIdEntryPastTheHeadIsFound) {
+  std::string entry = RawGetCf(*log_, log_->ids_cf(), "a2");
+  entry.replace(0, 8, Key(kEvents + 1));
+  RawPutCf(*log_, log_->ids_cf(), "ghost", entry);
+  ExpectFound("an id entry past the head");
+}
+
+TEST_F(IndexTamperTest, AnIdEntryWithAnotherStreamIsFound) {
+  std::string entry = RawGetCf(*log_, log_->ids_cf(), "a1");
+  entry.resize(8 + 32);
+  entry += StreamOfPerson(2);
+  RawPutCf(*log_, log_->ids_cf(), "a1", entry);
+  ExpectFound("an id entry's stream");
+}
+
+TEST_F(IndexTamperTest, AStreamVersionThatIsNotTheCountIsFound) {
+  // Person 0 has events a0 and b0 (Sessions cycle through four people): version 2.
+  const std::string stream = StreamOfPerson(0);
+  ASSERT_EQ(RawGetCf(*log_, log_->streams_cf(), stream), Key(2));
+  RawPutCf(*log_, log_->streams_cf(), stream, Key(3));
+  ExpectFound("a version one too high");
+  RawPutCf(*log_, log_->streams_cf(), stream, Key(1));
+  ExpectFound("a version one too low");
+  RawDeleteCf(*log_, log_->streams_cf(), stream);
+  ExpectFound("no version");
+  RawPutCf(*log_, log_->streams_cf(), stream, Key(2));
+  RawPutCf(*log_, log_->streams_cf(), "provider/P-999", Key(1));
+  ExpectFound("a version for a stream without events");
+}
+
+TEST_F(IndexTamperTest, StreamIndexEntriesOutOfPlaceAreFound) {
+  const std::string stream = StreamOfPerson(0);  // a0 at seq 1, b0 at seq 5
+  ASSERT_EQ(RawGetCf(*log_, log_->stream_index_cf(), IndexKey(stream, 1)), Key(1));
+  ASSERT_EQ(RawGetCf(*log_, log_->stream_index_cf(), IndexKey(stream, 2)), Key(5));
+  RawPutCf(*log_, log_->stream_index_cf(), IndexKey(stream, 1), Key(5));
+  RawPutCf(*log_, log_->stream_index_cf(), IndexKey(stream, 2), Key(1));
+  ExpectFound("two versions swapped");
+  RawPutCf(*log_, log_->stream_index_cf(), IndexKey(stream, 1), Key(2));  // person 1's event
+  RawPutCf(*log_, log_->stream_index_cf(), IndexKey(stream, 2), Key(5));
+  ExpectFound("an event of another stream");
+  RawPutCf(*log_, log_->stream_index_cf(), IndexKey(stream, 1), Key(1));
+  RawDeleteCf(*log_, log_->stream_index_cf(), IndexKey(stream, 2));
+  ExpectFound("a version missing");
+  RawPutCf(*log_, log_->stream_index_cf(), IndexKey(stream, 2), Key(5));
+  RawPutCf(*log_, log_->stream_index_cf(), IndexKey(stream, 3), Key(kEvents + 1));
+  ExpectFound("an entry past the head");
+  RawDeleteCf(*log_, log_->stream_index_cf(), IndexKey(stream, 3));
+  EXPECT_TRUE(VerifyOf(*log_).ok);
+}
+
+TEST(EventLogTest, VerifySeesOneSnapshotWhileAppendsGoOn) {
+  TempDir dir{"event_log_test"};
+  auto log = OpenOk(dir.path());
+  ASSERT_NE(log, nullptr);
+  AppendOk(*log, Sessions("a", 2000));
+  std::atomic<bool> stop{false};
+  std::thread writer([&] {
+    for (int i = 0; !stop.load(); ++i) AppendOk(*log, {Session("w" + std::to_string(i), i % 4)});
+  });
+  for (int i = 0; i < 5; ++i) {
+    VerifyReport report = VerifyOf(*log);
+    EXPECT_TRUE(report.ok) << report.first_bad_seq << ": " << report.problem;
+  }
+  stop = true;
+  writer.join();
+}
+
 TEST(EventLogTest, ReadRangeIsClampedAndStoppable) {
   TempDir dir{"event_log_test"};
   auto log = OpenOk(dir.path());
@@ -981,6 +1195,142 @@ TEST(EventLogTest, FailedSyncStopsAppends) {
   EXPECT_TRUE(log->failure().empty());
   EXPECT_EQ(AppendOk(*log, {Session("c")}).last_seq, 3u);
   EXPECT_TRUE(VerifyOf(*log).ok);
+}
+
+// A disk that fills up: once `full`, every write of every file fails with ENOSPC, RocksDB's
+// info LOG included (its own logger aborted the process on that), and syncs too.
+class FullDiskFs : public rocksdb::FileSystemWrapper {
+ public:
+  explicit FullDiskFs(std::shared_ptr<std::atomic<bool>> full)
+      : FileSystemWrapper(rocksdb::FileSystem::Default()), full_(std::move(full)) {}
+  const char* Name() const override { return "FullDiskFs"; }
+  rocksdb::IOStatus NewWritableFile(const std::string& name, const rocksdb::FileOptions& options,
+                                    std::unique_ptr<rocksdb::FSWritableFile>* result,
+                                    rocksdb::IODebugContext* dbg) override {
+    rocksdb::IOStatus s = target()->NewWritableFile(name, options, result, dbg);
+    if (s.ok()) *result = std::make_unique<File>(std::move(*result), full_);
+    return s;
+  }
+  rocksdb::IOStatus ReopenWritableFile(const std::string& name, const rocksdb::FileOptions& options,
+                                       std::unique_ptr<rocksdb::FSWritableFile>* result,
+                                       rocksdb::IODebugContext* dbg) override {
+    rocksdb::IOStatus s = target()->ReopenWritableFile(name, options, result, dbg);
+    if (s.ok()) *result = std::make_unique<File>(std::move(*result), full_);
+    return s;
+  }
+
+ private:
+  class File : public rocksdb::FSWritableFileOwnerWrapper {
+   public:
+    File(std::unique_ptr<rocksdb::FSWritableFile> file, std::shared_ptr<std::atomic<bool>> full)
+        : FSWritableFileOwnerWrapper(std::move(file)), full_(std::move(full)) {}
+    rocksdb::IOStatus Append(const rocksdb::Slice& data, const rocksdb::IOOptions& options,
+                             rocksdb::IODebugContext* dbg) override {
+      if (full_->load()) return NoSpace();
+      return FSWritableFileOwnerWrapper::Append(data, options, dbg);
+    }
+    rocksdb::IOStatus Append(const rocksdb::Slice& data, const rocksdb::IOOptions& options,
+                             const rocksdb::DataVerificationInfo& info,
+                             rocksdb::IODebugContext* dbg) override {
+      if (full_->load()) return NoSpace();
+      return FSWritableFileOwnerWrapper::Append(data, options, info, dbg);
+    }
+    rocksdb::IOStatus PositionedAppend(const rocksdb::Slice& data, uint64_t offset,
+                                       const rocksdb::IOOptions& options,
+                                       rocksdb::IODebugContext* dbg) override {
+      if (full_->load()) return NoSpace();
+      return FSWritableFileOwnerWrapper::PositionedAppend(data, offset, options, dbg);
+    }
+    rocksdb::IOStatus Sync(const rocksdb::IOOptions& options,
+                           rocksdb::IODebugContext* dbg) override {
+      if (full_->load()) return NoSpace();
+      return FSWritableFileOwnerWrapper::Sync(options, dbg);
+    }
+    rocksdb::IOStatus Fsync(const rocksdb::IOOptions& options,
+                            rocksdb::IODebugContext* dbg) override {
+      if (full_->load()) return NoSpace();
+      return FSWritableFileOwnerWrapper::Fsync(options, dbg);
+    }
+
+   private:
+    static rocksdb::IOStatus NoSpace() { return rocksdb::IOStatus::NoSpace("disk full (test)"); }
+    std::shared_ptr<std::atomic<bool>> full_;
+  };
+  std::shared_ptr<std::atomic<bool>> full_;
+};
+
+TEST(EventLogTest, AFullDiskStopsAppendsKeepsReadsAndNeverAborts) {
+  TempDir dir{"event_log_test"};
+  auto full = std::make_shared<std::atomic<bool>>(false);
+  LogOptions options;
+  options.env.reset(rocksdb::NewCompositeEnv(std::make_shared<FullDiskFs>(full)).release());
+  {
+    auto log = OpenOk(dir.path(), options);
+    ASSERT_NE(log, nullptr);
+    AppendOk(*log, {Session("a"), Session("b")});
+    full->store(true);
+    Error e = AppendFails(*log, {Session("c")});
+    EXPECT_EQ(e.code, ErrorCode::kWritesStopped) << e.ToString();
+    // RocksDB goes on: a flush fails and is logged, more appends are refused; nothing aborts.
+    EXPECT_FALSE(log->raw_db()->Flush(rocksdb::FlushOptions(), log->events_cf()).ok());
+    for (int i = 0; i < 20; ++i) {
+      EXPECT_EQ(AppendFails(*log, {Session("d" + std::to_string(i))}).code,
+                ErrorCode::kWritesStopped);
+    }
+    EXPECT_EQ(SeqsOf(ReadAll(*log)), Range(1, 2));
+    EXPECT_TRUE(VerifyOf(*log).ok);
+  }
+  // Restarted on the still-full disk: a writer cannot open (RocksDB writes at open), a reader in
+  // place can, and refuses appends.
+  auto writer = EventLog::Open(dir.path(), options);
+  ASSERT_FALSE(writer.ok());
+  EXPECT_EQ(writer.error().code, ErrorCode::kStorage) << writer.error().ToString();
+  {
+    LogOptions reader = options;
+    reader.read_only = true;
+    reader.in_place = true;
+    auto log = OpenOk(dir.path(), reader);
+    ASSERT_NE(log, nullptr);
+    EXPECT_EQ(SeqsOf(ReadAll(*log)), Range(1, 2));
+    EXPECT_EQ(Find(*log, "b"), 2u);
+    EXPECT_TRUE(VerifyOf(*log).ok);
+    log->StopWrites("the disk is full");
+    Error refused = AppendFails(*log, {Session("c")});
+    EXPECT_EQ(refused.code, ErrorCode::kWritesStopped);
+    EXPECT_NE(refused.message.find("the disk is full"), std::string::npos) << refused.message;
+  }
+  // Space freed: writes resume.
+  full->store(false);
+  auto log = OpenOk(dir.path(), options);
+  ASSERT_NE(log, nullptr);
+  EXPECT_EQ(AppendOk(*log, {Session("c")}).last_seq, 3u);
+  EXPECT_TRUE(VerifyOf(*log).ok);
+}
+
+TEST(EventLogTest, AReaderInPlaceWritesNothing) {
+  TempDir dir{"event_log_test"};
+  {
+    auto log = OpenOk(dir.path());
+    ASSERT_NE(log, nullptr);
+    AppendOk(*log, Sessions("s", 3));
+  }
+  std::set<std::pair<std::string, uintmax_t>> before, after;
+  for (const auto& f : std::filesystem::directory_iterator(dir.path())) {
+    before.emplace(f.path().filename(), std::filesystem::file_size(f.path()));
+  }
+  {
+    LogOptions reader;
+    reader.read_only = true;
+    reader.in_place = true;
+    auto log = OpenOk(dir.path(), reader);
+    ASSERT_NE(log, nullptr);
+    EXPECT_EQ(SeqsOf(ReadAll(*log)), Range(1, 3));
+    EXPECT_EQ(AppendFails(*log, {Session("x")}).code, ErrorCode::kWritesStopped);
+  }
+  for (const auto& f : std::filesystem::directory_iterator(dir.path())) {
+    after.emplace(f.path().filename(), std::filesystem::file_size(f.path()));
+  }
+  EXPECT_EQ(after, before);
 }
 
 TEST(EventLogTest, FailedChunkWriteStopsAppends) {
@@ -1300,6 +1650,57 @@ TEST(EventLogTest, ReadOnlyNeedsAnExistingLog) {
   options.read_only = true;
   EXPECT_FALSE(EventLog::Open(dir.path() + "/none", options).ok());
   EXPECT_FALSE(std::filesystem::exists(dir.path() + "/none"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// A missing log, and privacy on disk.
+
+TEST(EventLogTest, AMissingLogIsRefusedAndNothingIsCreated) {
+  TempDir dir{"event_log_test"};
+  LogOptions options;
+  options.create_if_missing = false;
+  auto missing = EventLog::Open(dir.path() + "/none", options);
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.error().code, ErrorCode::kNotFound) << missing.error().ToString();
+  EXPECT_NE(missing.error().message.find("no ledger"), std::string::npos);
+  EXPECT_FALSE(std::filesystem::exists(dir.path() + "/none"));
+  // A directory that exists but holds no log: refused, left empty.
+  auto empty = EventLog::Open(dir.path(), options);
+  ASSERT_FALSE(empty.ok());
+  EXPECT_EQ(empty.error().code, ErrorCode::kNotFound);
+  EXPECT_TRUE(std::filesystem::is_empty(dir.path()));
+  // Once created, it opens without creating.
+  { ASSERT_NE(OpenOk(dir.path() + "/made"), nullptr); }
+  auto made = OpenOk(dir.path() + "/made", options);
+  ASSERT_NE(made, nullptr);
+  EXPECT_EQ(made->head().seq, 0u);
+}
+
+// Restores the process umask at the end of a scope.
+class Umask {
+ public:
+  explicit Umask(mode_t mask) : old_(::umask(mask)) {}
+  ~Umask() { ::umask(old_); }
+
+ private:
+  mode_t old_;
+};
+
+TEST(EventLogTest, ANewLogsDirectoryIsPrivateWhateverTheUmask) {
+  TempDir dir{"event_log_test"};
+  const Umask permissive(022);
+  namespace fs = std::filesystem;
+  {
+    ASSERT_NE(OpenOk(dir.path() + "/db"), nullptr);
+  }
+  EXPECT_EQ(fs::status(dir.path() + "/db").permissions() & fs::perms::all, fs::perms::owner_all);
+  // An existing empty directory that a log is created in.
+  fs::create_directory(dir.path() + "/made");
+  fs::permissions(dir.path() + "/made", fs::perms::owner_all | fs::perms::group_read |
+                                            fs::perms::group_exec | fs::perms::others_read |
+                                            fs::perms::others_exec);
+  { ASSERT_NE(OpenOk(dir.path() + "/made"), nullptr); }
+  EXPECT_EQ(fs::status(dir.path() + "/made").permissions() & fs::perms::all, fs::perms::owner_all);
 }
 
 }  // namespace

@@ -220,8 +220,9 @@ class Reader {
     return &v.get_object();
   }
 
+  // A list of at most `max` entries (checked before any entry is read).
   const json::array* Array(const json::object& obj, std::string_view prefix, std::string_view key,
-                           bool non_empty) {
+                           bool non_empty, size_t max) {
     const json::value* v = Find(obj, prefix, key, true);
     if (!v || failed()) return nullptr;
     if (!v->is_array()) {
@@ -232,7 +233,30 @@ class Reader {
       Fail(Path(prefix, key), "must not be empty");
       return nullptr;
     }
+    if (v->get_array().size() > max) {
+      Fail(Path(prefix, key), "must not list more than " + std::to_string(max) + " entries");
+      return nullptr;
+    }
     return &v->get_array();
+  }
+
+  // The same person twice in one event would be paid twice: `key(i)` is entry i's identity
+  // (empty: none, never a repeat); the second of two equal ones is named by `list[i].field`.
+  // The identity itself is not echoed (a NISS is personal data).
+  template <typename Key>
+  void RefuseRepeats(std::string_view list, std::string_view field, size_t count, Key key,
+                     std::string_view rule = "one person is listed once per event") {
+    for (size_t i = 1; i < count && !failed(); ++i) {
+      const std::string_view k = key(i);
+      if (k.empty()) continue;
+      for (size_t j = 0; j < i; ++j) {
+        if (key(j) != k) continue;
+        const std::string at = std::string(list) + "[" + std::to_string(i) + "]";
+        Fail(Path(at, field), "the same " + std::string(field) + " as " + std::string(list) + "[" +
+                                  std::to_string(j) + "]: " + std::string(rule));
+        return;
+      }
+    }
   }
 
   void Beneficiary(const json::value& v, std::string_view path, CivilDay care_day,
@@ -253,6 +277,12 @@ class Reader {
       Fail(Path(path, "birth_date"), "lies after occurred_on");
       return;
     }
+    if (const CivilDate b = FromDay(birth); !NissMatchesBirthDate(niss, b.year, b.month, b.day)) {
+      // Neither the NISS nor its date digits are echoed.
+      Fail(Path(path, "birth_date"),
+           "contradicts the NISS, whose first six digits are the birth date YYMMDD");
+      return;
+    }
     out.setNiss(std::string(niss));
     out.setBirthDay(birth);
     out.setBim(bim);
@@ -260,7 +290,7 @@ class Reader {
 
   template <typename Init>
   void Facilitators(const json::object& obj, Init init) {
-    const json::array* a = Array(obj, "", "facilitators", true);
+    const json::array* a = Array(obj, "", "facilitators", true, kFacilitatorsMax);
     if (!a) return;
     auto list = init(static_cast<unsigned>(a->size()));
     for (size_t i = 0; i < a->size() && !failed(); ++i) {
@@ -274,6 +304,9 @@ class Reader {
       list[i].setProviderId(std::string(pid));
       list[i].setRole(role);
     }
+    RefuseRepeats("facilitators", "provider_id", a->size(), [&](size_t i) {
+      return std::string_view(list[i].getProviderId().cStr(), list[i].getProviderId().size());
+    });
   }
 
   static std::string Path(std::string_view prefix, std::string_view key) {
@@ -433,11 +466,14 @@ void DecodeBody(Reader& r, const json::object& o, Event::Body::Which which, Civi
       b.setFunction(r.Enum(o, "", "function", kFunctions));
       b.setMinutes(static_cast<int32_t>(r.Int(o, "", "minutes", 1, kMinutesMax)));
       b.setLocation(r.Enum(o, "", "location", kLocations));
-      if (const json::array* a = r.Array(o, "", "participants", false)) {
+      if (const json::array* a = r.Array(o, "", "participants", false, kGroupParticipantsMax)) {
         auto list = b.initParticipants(static_cast<unsigned>(a->size()));
         for (size_t i = 0; i < a->size() && !r.failed(); ++i) {
           r.Beneficiary((*a)[i], "participants[" + std::to_string(i) + "]", day, list[i]);
         }
+        r.RefuseRepeats("participants", "niss", a->size(), [&](size_t i) {
+          return std::string_view(list[i].getNiss().cStr(), list[i].getNiss().size());
+        });
       }
       b.setOrganiser(r.Enum(o, "", "organiser", kOrganisers, schema::Organiser::NONE, false));
       return;
@@ -478,7 +514,8 @@ void DecodeBody(Reader& r, const json::object& o, Event::Body::Which which, Civi
         r.Beneficiary(*v, "beneficiary", day, b.initBeneficiary());
       }
       b.setUnits(static_cast<int32_t>(r.Int(o, "", "units", 1, 96)));
-      if (const json::array* a = r.Array(o, "", "participants", false)) {
+      if (const json::array* a =
+              r.Array(o, "", "participants", false, kConcertationParticipantsMax)) {
         auto list = b.initParticipants(static_cast<unsigned>(a->size()));
         for (size_t i = 0; i < a->size() && !r.failed(); ++i) {
           const std::string path = "participants[" + std::to_string(i) + "]";
@@ -489,6 +526,11 @@ void DecodeBody(Reader& r, const json::object& o, Event::Body::Which which, Civi
           list[i].setRole(std::string(r.Str(*p, path, "role", 64)));
           list[i].setCareProvider(r.Bool(*p, path, "care_provider", true));
         }
+        // Participants without a provider id (a general practitioner, a teacher) are not
+        // compared: nothing says two of them are one person.
+        r.RefuseRepeats("participants", "provider_id", a->size(), [&](size_t i) {
+          return std::string_view(list[i].getProviderId().cStr(), list[i].getProviderId().size());
+        });
       }
       return;
     }
@@ -525,8 +567,9 @@ void DecodeBody(Reader& r, const json::object& o, Event::Body::Which which, Civi
       b.setInsurerCents(r.Int(o, "", "insurer_cents", -kBig, kBig));
       b.setLines(static_cast<int32_t>(r.Int(o, "", "lines", 0, INT32_MAX)));
       b.setLinesSha256(std::string(r.Str(o, "", "lines_sha256", 64, false)));
-      if (const json::array* a =
-              o.contains("regularisations") ? r.Array(o, "", "regularisations", false) : nullptr;
+      if (const json::array* a = o.contains("regularisations")
+                                     ? r.Array(o, "", "regularisations", false, kRegularisationsMax)
+                                     : nullptr;
           a && !a->empty()) {
         auto list = b.initRegularisations(static_cast<unsigned>(a->size()));
         for (size_t i = 0; i < a->size() && !r.failed(); ++i) {
@@ -546,6 +589,15 @@ void DecodeBody(Reader& r, const json::object& o, Event::Body::Which which, Civi
           list[i].setCopayCents(r.Int(*g, path, "copay_cents", -kBig, kBig));
           list[i].setInsurerCents(r.Int(*g, path, "insurer_cents", -kBig, kBig));
         }
+        // A month billed twice in one invoice would be paid twice.
+        std::vector<std::string> months(a->size());
+        for (size_t i = 0; i < a->size() && !r.failed(); ++i) {
+          months[i] = std::to_string(list[i].getMonth());
+        }
+        r.RefuseRepeats(
+            "regularisations", "month", a->size(),
+            [&](size_t i) { return std::string_view(months[i]); },
+            "one month is regularised once per invoice");
       }
       return;
     }

@@ -1,8 +1,11 @@
 // The JSON contract of events (shared/domain/events.md) <-> the Cap'n Proto form
 // (schemas/event.capnp). Decoding is strict: unknown or missing fields, wrong JSON types,
 // unknown enum values, bad ids, invalid NISS, impossible dates or dates after the day of
-// recording, minutes <= 0 and empty facilitator lists are errors that name the event's index
-// in its batch, its id and the field. Decoding never throws; it is safe on any input.
+// recording, minutes <= 0, empty facilitator lists, lists longer than their bound, the same
+// person twice in one event (a NISS among a group's participants, a provider among facilitators
+// or a concertation's participants) and a birth date that contradicts the NISS are errors that
+// name the event's index in its batch, its id and the field. Decoding never throws; it is safe
+// on any input.
 //
 // What the decoder cannot know is checked by the ledger: that a void's target exists, that an
 // id is not a conflict, that `expected_version` matches.
@@ -27,6 +30,13 @@ namespace ledger {
 // Largest accepted text of one event line, and of free-text fields.
 inline constexpr size_t kEventJsonBytesMax = 1 << 20;
 inline constexpr size_t kFreeTextBytesMax = 1024;
+// The bounds of an event's lists (shared/domain/events.md): a group session's participants, the
+// facilitators of a group session or community intervention, a concertation's participants, and
+// an invoice's regularisations (one per earlier month: a century of them).
+inline constexpr size_t kGroupParticipantsMax = 100;
+inline constexpr size_t kFacilitatorsMax = 10;
+inline constexpr size_t kConcertationParticipantsMax = 20;
+inline constexpr size_t kRegularisationsMax = 1200;
 
 // One decoded event: its own Cap'n Proto message plus the append precondition, which is not
 // part of the recorded fact.

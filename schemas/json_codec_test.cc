@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <cstdio>
 #include <exception>
 #include <iterator>
 #include <limits>
@@ -760,6 +761,169 @@ TEST(JsonCodecBadInputTest, EmptyFacilitators) {
   EXPECT_TRUE(Rejected(Decode(With(kGroup, "facilitators", "[]"), 3), 3, "c3-g1", "facilitators"));
   EXPECT_TRUE(
       Rejected(Decode(With(kCommunity, "facilitators", "[]"), 3), 3, "c5-ci", "facilitators"));
+}
+
+// A valid NISS for a birth on year-month-day (the month raised by `bis` for a BIS number, or
+// given as 0 for an unknown one), with `serial` (1-998) and the check number of its century.
+std::string Niss(int year, int month, int day, int serial, int bis = 0) {
+  const int64_t base =
+      ((int64_t{year % 100} * 100 + (month == 0 ? bis : month + bis)) * 100 + day) * 1000 + serial;
+  const int64_t check = 97 - ((year >= 2000 ? 2000000000LL : 0) + base) % 97;
+  char out[32];
+  std::snprintf(out, sizeof out, "%09lld%02lld", static_cast<long long>(base),
+                static_cast<long long>(check));
+  return out;
+}
+
+// `n` distinct participants born on 1980-01-01, as a JSON array.
+std::string Participants(int n) {
+  std::string a = "[";
+  for (int i = 0; i < n; ++i) {
+    a += std::string(i ? "," : "") + R"({"niss":")" + Niss(1980, 1, 1, i + 1) +
+         R"(","birth_date":"1980-01-01","bim":false})";
+  }
+  return a + "]";
+}
+
+// `n` distinct facilitators.
+std::string Facilitators(int n) {
+  std::string a = "[";
+  for (int i = 0; i < n; ++i) {
+    a += std::string(i ? "," : "") + R"({"provider_id":"P-)" + std::to_string(i) +
+         R"(","role":"psychologist"})";
+  }
+  return a + "]";
+}
+
+TEST(JsonCodecBadInputTest, TheSameNissTwiceInAGroupIsRefusedUnechoed) {
+  // The fourth participant is the first again (same NISS, same birth date).
+  const std::string first = json::serialize(json::parse(kGroup).at("participants").at(0));
+  const auto r = Decode(With(kGroup, "participants[3]", first), 2);
+  ASSERT_TRUE(Rejected(r, 2, "c3-g1", "participants[3].niss"));
+  EXPECT_NE(r.error().message.find("participants[0]"), std::string::npos) << r.error().message;
+  EXPECT_EQ(r.error().ToString().find("80113004536"), std::string::npos) << r.error().ToString();
+  // Four times: the first repeat is named.
+  std::string four = With(kGroup, "participants[1]", first);
+  four = With(four, "participants[2]", first);
+  EXPECT_TRUE(Rejected(Decode(With(four, "participants[3]", first), 0), 0, "c3-g1",
+                       "participants[1].niss"));
+}
+
+TEST(JsonCodecBadInputTest, TheSameFacilitatorTwiceIsRefused) {
+  // Whatever the role given the second time.
+  EXPECT_TRUE(Rejected(Decode(With(kGroup, "facilitators[1].provider_id", R"("P-300")"), 1), 1,
+                       "c3-g1", "facilitators[1].provider_id"));
+  const std::string twice = With(
+      kCommunity, "facilitators",
+      R"([{"provider_id":"P-500","role":"orthopedagogue"},{"provider_id":"P-501","role":"other"},)"
+      R"({"provider_id":"P-500","role":"psychologist"}])");
+  EXPECT_TRUE(Rejected(Decode(twice, 1), 1, "c5-ci", "facilitators[2].provider_id"));
+}
+
+TEST(JsonCodecBadInputTest, TheSameProviderTwiceInAConcertationIsRefused) {
+  EXPECT_TRUE(Rejected(Decode(With(kConcertation, "participants[1].provider_id", R"("P-300")"), 0),
+                       0, "c3-conc", "participants[1].provider_id"));
+  // Participants without a provider id are not the same person for that.
+  const std::string gps = With(kConcertation, "participants[1]",
+                               R"({"role":"general_practitioner","care_provider":true})");
+  const auto ok = Decode(gps);
+  EXPECT_TRUE(ok.ok()) << ok.error().ToString();
+}
+
+TEST(JsonCodecBadInputTest, ListsLongerThanTheirBoundAreRefused) {
+  struct Bound {
+    const char* line;
+    const char* id;
+    const char* field;
+    std::string at_bound, over;
+  };
+  // Concertation participants without provider ids (never repeats of each other).
+  auto teachers = [](int n) {
+    std::string a = "[";
+    for (int i = 0; i < n; ++i) {
+      a += std::string(i ? "," : "") + R"({"role":"teacher","care_provider":false})";
+    }
+    return a + "]";
+  };
+  const std::string gps_at = teachers(20), gps_over = teachers(21);
+  const Bound bounds[] = {
+      {kGroup, "c3-g1", "participants", Participants(100), Participants(101)},
+      {kGroup, "c3-g1", "facilitators", Facilitators(10), Facilitators(11)},
+      {kCommunity, "c5-ci", "facilitators", Facilitators(10), Facilitators(11)},
+      {kConcertation, "c3-conc", "participants", gps_at, gps_over},
+  };
+  for (const Bound& b : bounds) {
+    const auto at = Decode(With(b.line, b.field, b.at_bound));
+    EXPECT_TRUE(at.ok()) << b.id << " " << b.field << ": " << at.error().ToString();
+    const auto over = Decode(With(b.line, b.field, b.over), 5);
+    EXPECT_TRUE(Rejected(over, 5, b.id, b.field));
+  }
+  // 100,000 places of one person, in a request body parsed whole (the HTTP API decodes each
+  // event of a JSON array as a value, without the size limit of one line): refused for its
+  // length.
+  json::value flood = json::parse(kGroup);
+  const json::value one = flood.at("participants").at(0);
+  json::array& places = flood.at("participants").as_array();
+  places.clear();
+  for (int i = 0; i < 100000; ++i) places.push_back(one);
+  const auto r = DecodeEventValue(flood, 0, RecordingDay());
+  ASSERT_TRUE(Rejected(r, 0, "c3-g1", "participants"));
+  EXPECT_NE(r.error().message.find("100"), std::string::npos) << r.error().message;
+}
+
+TEST(JsonCodecBadInputTest, AMonthRegularisedTwiceInOneInvoiceIsRefused) {
+  const std::string twice = With(kInvoice, "regularisations",
+                                 R"([{"month":"2024-02","fee_cents":1,"copay_cents":0,)"
+                                 R"("insurer_cents":1},{"month":"2024-03","fee_cents":2,)"
+                                 R"("copay_cents":0,"insurer_cents":2},{"month":"2024-02",)"
+                                 R"("fee_cents":1,"copay_cents":0,"insurer_cents":1}])");
+  EXPECT_TRUE(Rejected(Decode(twice, 0), 0, "inv-P-100-2024-04", "regularisations[2].month"));
+}
+
+TEST(JsonCodecBadInputTest, ABirthDateThatContradictsTheNissIsRefused) {
+  // kIndividual: 90031210192, born 1990-03-12. Another day, month or year of the same century.
+  for (const char* birth : {"1990-03-13", "1990-04-12", "1991-03-12", "1980-03-12"}) {
+    const auto r = Decode(With(kIndividual, "beneficiary.birth_date", Quoted(birth)), 1);
+    ASSERT_TRUE(Rejected(r, 1, "c1-s1", "beneficiary.birth_date")) << birth;
+    // Neither the NISS nor its date digits are echoed.
+    EXPECT_EQ(r.error().ToString().find("900312"), std::string::npos) << r.error().ToString();
+  }
+  EXPECT_TRUE(Rejected(Decode(With(kGroup, "participants[2].birth_date", R"("1985-09-10")"), 0), 0,
+                       "c3-g1", "participants[2].birth_date"));
+  EXPECT_TRUE(Rejected(Decode(With(kConcertation, "beneficiary.birth_date", R"("1980-12-30")"), 0),
+                       0, "c3-conc", "beneficiary.birth_date"));
+}
+
+TEST(JsonCodecBadInputTest, TheNissDateRulesForBisNumbersAndUnknownPartsAreRespected) {
+  struct Person {
+    std::string niss;
+    const char* birth;
+    bool matches;
+  };
+  const Person people[] = {
+      {Niss(1990, 3, 12, 101, 20), "1990-03-12", true},   // BIS, month + 20
+      {Niss(1990, 3, 12, 101, 40), "1990-03-12", true},   // BIS, month + 40
+      {Niss(2005, 5, 6, 333, 40), "2005-05-06", true},    // BIS, born from 2000
+      {Niss(1990, 3, 12, 101, 40), "1990-04-12", false},  // BIS, another month
+      {Niss(1990, 0, 12, 101), "1990-07-12", true},       // month unknown: any month
+      {Niss(1990, 0, 12, 101), "1990-07-13", false},      // ... but the day it gives
+      {Niss(1990, 0, 12, 101, 20), "1990-07-12", true},   // BIS, month unknown
+      {Niss(1990, 0, 12, 101, 40), "1990-01-12", true},   // BIS, month unknown
+      {Niss(1990, 3, 0, 101), "1990-03-28", true},        // day unknown: any day
+      {Niss(1990, 3, 0, 101), "1990-04-28", false},       // ... of the month it gives
+      {Niss(1990, 0, 0, 101), "1990-11-30", true},        // only the year known
+      {Niss(1990, 0, 0, 101), "1991-11-30", false},       // ... and checked
+  };
+  for (const Person& p : people) {
+    std::string line = With(kIndividual, "beneficiary.niss", Quoted(p.niss));
+    line = With(line, "beneficiary.birth_date", Quoted(p.birth));
+    const auto r = Decode(line, 0);
+    if (p.matches) {
+      EXPECT_TRUE(r.ok()) << p.niss << " " << p.birth << ": " << r.error().ToString();
+    } else {
+      EXPECT_TRUE(Rejected(r, 0, "c1-s1", "beneficiary.birth_date")) << p.niss << " " << p.birth;
+    }
+  }
 }
 
 TEST(JsonCodecBadInputTest, UnitsMustBePositive) {

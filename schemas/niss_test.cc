@@ -131,5 +131,52 @@ TEST(NissTest, NonDigitsAreInvalid) {
   EXPECT_FALSE(IsValidNiss(std::string("9003121019\0", 11), 1990));
 }
 
+TEST(NissTest, TheDateDigitsMustMatchTheBirthDate) {
+  EXPECT_TRUE(NissMatchesBirthDate("90031210192", 1990, 3, 12));
+  EXPECT_FALSE(NissMatchesBirthDate("90031210192", 1990, 3, 13));
+  EXPECT_FALSE(NissMatchesBirthDate("90031210192", 1990, 4, 12));
+  EXPECT_FALSE(NissMatchesBirthDate("90031210192", 1991, 3, 12));
+  // Only the last two digits of the year are in the number; the check number decides the rest.
+  EXPECT_TRUE(NissMatchesBirthDate("03070120206", 2003, 7, 1));
+  EXPECT_TRUE(NissMatchesBirthDate("03070120206", 1903, 7, 1));
+}
+
+TEST(NissTest, BisMonthsAreRaisedBy20Or40) {
+  EXPECT_TRUE(NissMatchesBirthDate(WithCheck("902312101", false), 1990, 3, 12));
+  EXPECT_TRUE(NissMatchesBirthDate(WithCheck("904312101", false), 1990, 3, 12));
+  EXPECT_TRUE(NissMatchesBirthDate(WithCheck("055206333", true), 2005, 12, 6));
+  EXPECT_FALSE(NissMatchesBirthDate(WithCheck("904312101", false), 1990, 4, 12));
+  EXPECT_FALSE(NissMatchesBirthDate(WithCheck("902312101", false), 1990, 23, 12));
+}
+
+TEST(NissTest, AnUnknownMonthOrDayIsNotCompared) {
+  for (const char* unknown_month : {"900012101", "902012101", "904012101"}) {
+    const std::string niss = WithCheck(unknown_month, false);
+    for (int month = 1; month <= 12; ++month) {
+      EXPECT_TRUE(NissMatchesBirthDate(niss, 1990, month, 12)) << niss << " " << month;
+    }
+    EXPECT_FALSE(NissMatchesBirthDate(niss, 1990, 5, 13)) << niss;
+    EXPECT_FALSE(NissMatchesBirthDate(niss, 1989, 5, 12)) << niss;
+  }
+  const std::string day_unknown = WithCheck("900300101", false);
+  EXPECT_TRUE(NissMatchesBirthDate(day_unknown, 1990, 3, 31));
+  EXPECT_FALSE(NissMatchesBirthDate(day_unknown, 1990, 2, 1));
+  const std::string year_only = WithCheck("900000101", false);
+  EXPECT_TRUE(NissMatchesBirthDate(year_only, 1990, 11, 30));
+  EXPECT_FALSE(NissMatchesBirthDate(year_only, 1991, 11, 30));
+}
+
+TEST(NissTest, DigitsThatEncodeNoDateMatchNothing) {
+  for (const char* nine : {"901312101", "901912101", "903312101", "905312101", "909912101",
+                           "900332101", "900399101"}) {
+    const std::string niss = WithCheck(nine, false);
+    for (int month = 1; month <= 12; ++month) {
+      for (int day = 1; day <= 31; ++day) {
+        EXPECT_FALSE(NissMatchesBirthDate(niss, 1990, month, day)) << niss;
+      }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace ledger

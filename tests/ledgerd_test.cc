@@ -1,7 +1,8 @@
 // ledgerd over real HTTP on an ephemeral loopback port: roles and network scope on every route,
 // every bad-input class of shared/domain/events.md, limits and timeouts, malformed requests,
 // group commit under concurrency and under a failing or slow disk, consistent reads, and (with
-// the ledgerd binary) SIGTERM, restart and what the logs and metrics may hold.
+// the ledgerd binary) SIGTERM, restart, what the logs and metrics may hold, and a real full disk
+// (a small tmpfs: needs root, skipped and reported as skipped without it).
 //
 // Most tests run the Server in-process (the wiring of api/ledgerd.cc) with a minimal client on
 // Boost.Beast; the process tests spawn LEDGERD_BINARY.
@@ -12,6 +13,7 @@
 #include <signal.h>
 #include <spawn.h>
 #include <stdlib.h>
+#include <sys/mount.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -21,8 +23,10 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/json.hpp>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -416,6 +420,29 @@ TEST(LedgerdTest, EveryBadInputClassIsRefusedAndStoresNothing) {
       {"minutes negative", Replace(good, R"("minutes": 60)", R"("minutes": -5)"),
        "application/json", 400, "invalid_event", "minutes", 0},
       {"empty facilitators", group, "application/json", 400, "invalid_event", "facilitators", 0},
+      {"one NISS twice in a group",
+       Replace(Replace(group, R"("facilitators": [])",
+                       R"("facilitators": [{"provider_id": "P-A", "role": "psychologist"}])"),
+               "]}", "," + Beneficiary(kNissB) + "," + Beneficiary(kNissA) + "]}"),
+       "application/json", 400, "invalid_event", "participants[2].niss", 0},
+      {"one facilitator twice",
+       Replace(group, R"("facilitators": [])",
+               R"("facilitators": [{"provider_id": "P-A", "role": "psychologist"}, )"
+               R"({"provider_id": "P-A", "role": "other"}])"),
+       "application/json", 400, "invalid_event", "facilitators[1].provider_id", 0},
+      {"more facilitators than the bound",
+       Replace(group, R"("facilitators": [])",
+               [] {
+                 std::string list = R"("facilitators": [)";
+                 for (int i = 0; i < 11; ++i) {
+                   list += std::string(i ? ", " : "") + R"({"provider_id": "P-)" +
+                           std::to_string(i) + R"(", "role": "psychologist"})";
+                 }
+                 return list + "]";
+               }()),
+       "application/json", 400, "invalid_event", "facilitators", 0},
+      {"a birth date that contradicts the NISS", Replace(good, "1990-03-12", "1990-03-21"),
+       "application/json", 400, "invalid_event", "beneficiary.birth_date", 0},
       {"void of a missing event", Array({good, Void("v1", "no-such-event")}), "application/json",
        400, "invalid_event", "target", 1},
       {"id conflict", Array({good, Replace(Session("a1"), R"("minutes": 60)", R"("minutes": 45)")}),
@@ -1337,6 +1364,17 @@ class Ledgerd {
     }
   }
   uint16_t port() const { return port_; }
+  // Still running (not exited, not killed by a signal).
+  bool running() {
+    if (pid_ <= 0) return false;
+    int status = 0;
+    if (waitpid(pid_, &status, WNOHANG) != pid_) return true;
+    exit_status_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    pid_ = -1;
+    return false;
+  }
+  // The exit status once it has ended on its own (running() false), -1 before.
+  int exit_status() const { return exit_status_; }
   // Sends `sig`; the exit status, or -1 if it did not exit within `timeout`.
   int StopWith(int sig, Ms timeout = 30s) {
     if (pid_ <= 0) return -1;
@@ -1356,7 +1394,15 @@ class Ledgerd {
  private:
   pid_t pid_ = -1;
   uint16_t port_ = 0;
+  int exit_status_ = -1;
 };
+
+// ledgerd serves an existing ledger only (a mistyped --db is refused): an empty one, made as
+// `ledgerctl append --db DIR /dev/null` would.
+void CreateLedger(const std::string& db) {
+  auto log = EventLog::Open(db);
+  ASSERT_TRUE(log.ok()) << log.error().ToString();
+}
 
 std::string ReadFile(const std::string& path) {
   std::ifstream in(path);
@@ -1374,6 +1420,7 @@ TEST(LedgerdProcessTest, SigtermStopsCleanlyAndARestartKeepsEverything) {
   std::ofstream(config) << "# test\ndb = " << db << "\ntokens = " << dir.path()
                         << "/tokens\nlisten = 127.0.0.1:1\nthreads = 2\n"
                            "idle-timeout-ms = 5000   # seconds matter here\n";
+  CreateLedger(db);
   std::map<uint64_t, std::string> stored;
   std::string head;
   std::string metrics;
@@ -1472,6 +1519,7 @@ TEST(LedgerdProcessTest, LedgerctlReadsBesideARunningLedgerd) {
   const Tokens t = MakeTokens(dir.path() + "/tokens");
   const std::string db = dir.path() + "/db", port_file = dir.path() + "/port";
   const std::string at = " --db " + db;
+  CreateLedger(db);
   {
     Ledgerd d({"--db", db, "--tokens", dir.path() + "/tokens", "--listen", "127.0.0.1:0",
                "--port-file", port_file, "--quiet"},
@@ -1511,6 +1559,178 @@ TEST(LedgerdProcessTest, LedgerctlReadsBesideARunningLedgerd) {
   auto [append, rc] = Ledgerctl("append " + file + at);
   EXPECT_EQ(rc, 0) << append;
   EXPECT_NE(append.find("\"appended\":1"), std::string::npos) << append;
+}
+
+// ---------------------------------------------------------------------------------------------
+// A full disk, for real: ledgerd's ledger on a small tmpfs that a filler fills while appends
+// go on. Needs root (mount); CI runs as root. Without root it is skipped, and says so.
+
+class Tmpfs {
+ public:
+  Tmpfs(const std::string& path, const std::string& size) : path_(path) {
+    std::filesystem::create_directories(path);
+    const std::string data = "size=" + size + ",mode=0700";
+    if (::mount("tmpfs", path.c_str(), "tmpfs", 0, data.c_str()) == 0) {
+      mounted_ = true;
+    } else {
+      error_ = std::strerror(errno);
+    }
+  }
+  ~Tmpfs() {
+    if (mounted_) ::umount2(path_.c_str(), MNT_DETACH);
+  }
+  bool mounted() const { return mounted_; }
+  const std::string& error() const { return error_; }
+
+ private:
+  std::string path_;
+  bool mounted_ = false;
+  std::string error_;
+};
+
+// Writes `path` (appending) until the file system is full.
+void FillUp(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
+  ASSERT_GE(fd, 0) << std::strerror(errno);
+  const std::string block(4096, 'x');
+  while (::write(fd, block.data(), block.size()) > 0) {
+  }
+  ::close(fd);
+}
+
+std::string Missions(const std::string& prefix, int n) {
+  std::vector<std::string> lines;
+  for (int i = 0; i < n; ++i)
+    lines.push_back(Mission(prefix + "-" + std::to_string(i), "P-F", "N-F"));
+  return Lines(lines);
+}
+
+// Every stored event's id and seq, paged through GET /v1/events.
+std::map<std::string, uint64_t> StoredEvents(Client& c, const std::string& token) {
+  std::map<std::string, uint64_t> out;
+  uint64_t from = 1;
+  for (int page = 0; page < 10000; ++page) {
+    Reply r = c.Get("/v1/events?from=" + std::to_string(from) + "&limit=1000", token);
+    if (r.status != 200) {
+      ADD_FAILURE() << r;
+      break;
+    }
+    const json::value v = r.Json();
+    const json::array& events = v.at("events").as_array();
+    for (const auto& e : events) {
+      out[std::string(e.at("id").as_string())] = e.at("seq").to_number<uint64_t>();
+    }
+    if (events.empty() || !v.as_object().contains("next_from") || v.at("next_from").is_null())
+      break;
+    from = v.at("next_from").to_number<uint64_t>();
+  }
+  return out;
+}
+
+TEST(LedgerdProcessTest, AFullDiskStopsWritesNotTheProcessAndReadsGoOn) {
+  if (::geteuid() != 0) {
+    GTEST_SKIP() << "NOT RUN: the full-disk test mounts a small tmpfs and needs root (CI runs "
+                    "as root): run the suite as root to run it";
+  }
+  TempDir dir("ledgerd_test");
+  const Tokens t = MakeTokens(dir.path() + "/tokens");
+  const Tmpfs disk(dir.path() + "/disk", "16m");
+  ASSERT_TRUE(disk.mounted()) << "as root, mounting a tmpfs failed: " << disk.error();
+  const std::string db = dir.path() + "/disk/db", filler = dir.path() + "/disk/filler",
+                    log = dir.path() + "/ledgerd.log", port_file = dir.path() + "/port";
+  CreateLedger(db);
+  const std::vector<std::string> args = {
+      "--db",        db,        "--tokens", dir.path() + "/tokens", "--listen", "127.0.0.1:0",
+      "--port-file", port_file, "--quiet"};
+  std::map<std::string, uint64_t> acked;  // every event answered 200, with its seq
+  auto post = [&](Client& c, const std::string& prefix) {
+    Reply r = c.Post("/v1/events", t.recorder, Missions(prefix, 50), "application/x-ndjson");
+    if (r.status == 200) {
+      const json::value answer = r.Json();
+      for (const auto& e : answer.at("results").as_array()) {
+        acked[std::string(e.at("id").as_string())] = e.at("seq").to_number<uint64_t>();
+      }
+    } else {
+      EXPECT_EQ(r.status, 503) << r;
+      EXPECT_EQ(r.ErrorCode(), "writes_stopped") << r;
+    }
+    return r.status;
+  };
+
+  // 1. The disk fills up while appends go on: appends answer 503 writes_stopped, the process
+  // lives, reads answer.
+  {
+    Ledgerd d(args, log, port_file);
+    ASSERT_NE(d.port(), 0);
+    Client c(d.port());
+    for (int i = 0; i < 20; ++i) ASSERT_EQ(post(c, "before" + std::to_string(i)), 200);
+    std::atomic<bool> full{false};
+    std::thread fill([&] {
+      FillUp(filler);
+      full = true;
+    });
+    int refused = 0;
+    for (int i = 0; (!full || refused < 20) && i < 5000; ++i) {
+      if (post(c, "during" + std::to_string(i)) == 503) ++refused;
+    }
+    fill.join();
+    EXPECT_GE(refused, 20);
+    EXPECT_TRUE(d.running()) << "ledgerd died, status " << d.exit_status() << ":\n"
+                             << ReadFile(log);
+    Reply health = c.Get("/healthz");
+    ASSERT_EQ(health.status, 200) << health;
+    EXPECT_EQ(health.Json().at("writes_stopped"), true) << health;
+    EXPECT_GE(health.Json().at("last_seq").to_number<uint64_t>(), acked.size()) << health;
+    Reply verify = c.Get("/v1/audit/verify", t.auditor);
+    EXPECT_EQ(verify.Json().at("ok"), true) << verify;
+    EXPECT_EQ(c.Get("/v1/providers/P-F/invoices/2024-06", t.auditor).status, 200);
+    const auto stored = StoredEvents(c, t.auditor);
+    for (const auto& [id, seq] : acked) EXPECT_EQ(stored.count(id) ? stored.at(id) : 0, seq) << id;
+    EXPECT_EQ(d.StopWith(SIGTERM), 0) << ReadFile(log);
+  }
+
+  // 2. Restarted on the still-full disk: it serves reads, answers appends 503, and says so.
+  // (A refused append's write may have reached the disk before it failed: it may be stored,
+  // never acknowledged; a client resends it and gets `duplicate`.)
+  size_t stored_count = 0;
+  FillUp(filler);  // what closing the log gave back (its preallocated WAL)
+  {
+    Ledgerd d(args, log, port_file);
+    ASSERT_NE(d.port(), 0) << ReadFile(log);
+    Client c(d.port());
+    Reply health = c.Get("/healthz");
+    EXPECT_EQ(health.Json().at("writes_stopped"), true) << health;
+    EXPECT_EQ(post(c, "on-full-restart"), 503);
+    const auto stored = StoredEvents(c, t.auditor);
+    stored_count = stored.size();
+    for (const auto& [id, seq] : acked) EXPECT_EQ(stored.count(id) ? stored.at(id) : 0, seq) << id;
+    EXPECT_EQ(c.Get("/v1/audit/verify", t.auditor).Json().at("ok"), true);
+    EXPECT_TRUE(d.running());
+    EXPECT_EQ(d.StopWith(SIGTERM), 0) << ReadFile(log);
+  }
+  EXPECT_NE(ReadFile(log).find("\"event\":\"read_only\""), std::string::npos) << ReadFile(log);
+  // ledgerctl's reads too, on the full disk, ledgerd stopped.
+  auto [verify, rc] = Ledgerctl("verify --db " + db);
+  EXPECT_EQ(rc, 0) << verify;
+  EXPECT_NE(verify.find("\"events\":" + std::to_string(stored_count)), std::string::npos) << verify;
+  EXPECT_NE(verify.find("reading it read-only"), std::string::npos) << verify;
+  auto [invoice, rc2] = Ledgerctl("invoice --provider P-F --month 2024-06 --db " + db);
+  EXPECT_EQ(rc2, 0) << invoice;
+
+  // 3. Space freed, restarted: writes resume; every acknowledged event is there; verify holds.
+  std::filesystem::remove(filler);
+  {
+    Ledgerd d(args, log, port_file);
+    ASSERT_NE(d.port(), 0) << ReadFile(log);
+    Client c(d.port());
+    EXPECT_FALSE(c.Get("/healthz").Json().as_object().contains("writes_stopped"));
+    EXPECT_EQ(post(c, "after"), 200);
+    const auto stored = StoredEvents(c, t.auditor);
+    for (const auto& [id, seq] : acked) EXPECT_EQ(stored.count(id) ? stored.at(id) : 0, seq) << id;
+    Reply verify = c.Get("/v1/audit/verify", t.auditor);
+    EXPECT_EQ(verify.Json().at("ok"), true) << verify;
+    EXPECT_EQ(d.StopWith(SIGTERM), 0) << ReadFile(log);
+  }
 }
 
 TEST(LedgerdProcessTest, BadSettingsAreRefusedAtStart) {

@@ -7,7 +7,9 @@
 #include <unistd.h>
 
 #include <boost/json.hpp>
-#include <fstream>
+#include <cerrno>
+#include <cstdio>
+#include <sstream>
 
 namespace ledger {
 
@@ -33,9 +35,45 @@ std::optional<AccessRole> ParseRole(std::string_view name) {
   return std::nullopt;
 }
 
+namespace {
+
+// The token file's text, refused when users other than its owner (and its group, which may only
+// read it: the runbook's root:ledger 0640) could read or change it.
+Result<std::string> ReadPrivateFile(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Error{ErrorCode::kInvalidArgument, "cannot read the token file " + path};
+  struct stat st {};
+  std::string text;
+  bool ok = ::fstat(fd, &st) == 0;
+  const mode_t mode = st.st_mode & 0777;
+  if (ok && (mode & (S_IRWXO | S_IWGRP)) != 0) {
+    ::close(fd);
+    char octal[8];
+    std::snprintf(octal, sizeof octal, "%04o", static_cast<unsigned>(mode));
+    return Error{ErrorCode::kInvalidArgument,
+                 "the token file " + path + " can be read or changed by other users (mode " +
+                     octal + "); fix it with: chmod 600 " + path +
+                     " (or 640 with the service's group, as ops/RUNBOOK.md keeps it)"};
+  }
+  char buf[8192];
+  for (ssize_t n; ok && (n = ::read(fd, buf, sizeof buf)) != 0;) {
+    if (n < 0) {
+      ok = errno == EINTR;
+      continue;
+    }
+    text.append(buf, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  if (!ok) return Error{ErrorCode::kInvalidArgument, "cannot read the token file " + path};
+  return text;
+}
+
+}  // namespace
+
 Result<TokenStore> TokenStore::Load(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return Error{ErrorCode::kInvalidArgument, "cannot read the token file " + path};
+  auto text = ReadPrivateFile(path);
+  if (!text) return text.error();
+  std::istringstream in(*text);
   TokenStore store;
   std::string line;
   for (int n = 1; std::getline(in, line); ++n) {

@@ -27,6 +27,8 @@ struct Principal {
 
 class TokenStore {
  public:
+  // Refuses a file that users other than its owner could read or change (any permission for
+  // others, write for the group), saying how to fix it (chmod 600).
   static Result<TokenStore> Load(const std::string& path);
   // The principal of a presented token, if any.
   std::optional<Principal> Authenticate(std::string_view token) const;
