@@ -92,8 +92,10 @@ rocksdb::WriteOptions ChunkWriteOptions() {
 }
 
 // The one place with RocksDB tuning. Defaults are kept except where the ledger's access
-// pattern is known: sequential keys in `events`, point lookups in `ids` and `streams`, and
-// `facts`, read whole by every replay, kept uncompressed (about 40 bytes an event).
+// pattern is known: sequential keys in `events`, point lookups in `ids`, `streams` and the
+// projections (a catch-up looks up every line, fold state and tally it replaces, most of them
+// absent while a rebuild writes), and `facts`, read whole by every replay, kept uncompressed
+// (about 40 bytes an event).
 rocksdb::ColumnFamilyOptions TunedCfOptions(bool point_lookups, bool compressed) {
   rocksdb::ColumnFamilyOptions cf;
   cf.write_buffer_size = 64 << 20;
@@ -230,7 +232,7 @@ Result<std::unique_ptr<EventLog>> EventLog::Open(const std::string& dir, LogOpti
   }
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   for (int i = 0; i < kCfCount; ++i) {
-    descriptors.emplace_back(kCfNames[i], TunedCfOptions(i == kIds || i == kStreams, i != kFacts));
+    descriptors.emplace_back(kCfNames[i], TunedCfOptions(i == kIds || i == kStreams || i == kProjections, i != kFacts));
     descriptors.back().options.disable_auto_compactions = !log->options_.compact;
   }
   // RocksDB's diagnostics: LOG beside the data, by a logger that survives a full disk (its own

@@ -335,8 +335,9 @@ Status ProjectionStore::Rebuild(const std::function<void(Seq, Seq)>& progress) {
   std::unique_lock<std::shared_mutex> lock;  // readers wait for the whole rewrite
   if (write_lock_) lock = std::unique_lock<std::shared_mutex>(*write_lock_);
   if (Status s = WriteStatic(head); !s) return s;
-  for (Seq from = 1; from <= head; from += catch_up_slice_) {
-    const Seq to = std::min(head, from + catch_up_slice_ - 1);
+  const Seq slice = rebuild_slice_;
+  for (Seq from = 1; from <= head; from += slice) {
+    const Seq to = std::min(head, from + slice - 1);
     if (Status s = Apply(from, to, /*rebuilding=*/true); !s) return s;
     if (progress) progress(to, head);
   }

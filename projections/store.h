@@ -61,7 +61,7 @@ class ProjectionStore {
   void set_write_lock(std::shared_mutex* mu) { write_lock_ = mu; }
   // A catch-up of more new events than this is applied in slices of this many, each one atomic
   // batch (the memory a catch-up holds is bounded by it). From seq 0, CatchUp rebuilds.
-  void set_catch_up_slice(uint64_t events) { catch_up_slice_ = events; }
+  void set_catch_up_slice(uint64_t events) { catch_up_slice_ = rebuild_slice_ = events; }
 
   // A consistent view of the stored projections as they are now (a RocksDB snapshot), which
   // later writes do not change: for answers read in several steps or streamed. A rebuild
@@ -100,6 +100,8 @@ class ProjectionStore {
   std::unique_ptr<FoldContext> ctx_;
   std::set<Seq> voided_;  // every voided seq (the `v` keys)
   uint64_t catch_up_slice_ = 100000;
+  // A rebuild's slices: larger, since a beneficiary is folded once a slice it has events in.
+  uint64_t rebuild_slice_ = 500000;
   std::shared_mutex* write_lock_ = nullptr;
   Stats stats_;
 };
