@@ -248,6 +248,10 @@ bool History::ToCare(const StoredEventView& view, CareEvent* out) {
 
 const std::string& History::EventId(Seq seq) const {
   static const std::string kUnknown;
+  // A history read from seq 1 holds every seq: the id is at seq - 1.
+  if (seq >= 1 && seq <= event_ids_.size() && event_ids_[seq - 1].first == seq) {
+    return event_ids_[seq - 1].second;
+  }
   auto it =
       std::lower_bound(event_ids_.begin(), event_ids_.end(), seq,
                        [](const std::pair<Seq, std::string>& e, Seq s) { return e.first < s; });

@@ -1,6 +1,7 @@
 #include "projections/records.h"
 
 #include <algorithm>
+#include <array>
 
 #include "ledger/bytes.h"
 
@@ -21,7 +22,22 @@ LineRecord ToRecord(const History& h, const Line& l, const std::string& event_id
   r.fee = l.fee;
   r.copay = l.copay;
   r.insurer = l.insurer;
-  if (l.ruleset) r.rule = l.ruleset->RuleLabel(l.item);
+  if (l.ruleset) {
+    // Every line names its rule: the labels of the last ruleset met are kept (per thread).
+    thread_local const Ruleset* cached = nullptr;
+    thread_local std::string id;
+    thread_local int32_t version = 0;
+    thread_local std::array<std::string, kFeeItemCount> labels;
+    if (cached != l.ruleset || id != l.ruleset->id || version != l.ruleset->version) {
+      cached = l.ruleset;
+      id = l.ruleset->id;
+      version = l.ruleset->version;
+      for (std::string& label : labels) label.clear();
+    }
+    std::string& label = labels[static_cast<size_t>(l.item)];
+    if (label.empty()) label = l.ruleset->RuleLabel(l.item);
+    r.rule = label;
+  }
   return r;
 }
 

@@ -42,9 +42,10 @@ class ProjectionStore {
   // earlier format (kStoreFormat): CatchUp then rebuilds it.
   Result<Seq> seq() const;
   Status CatchUp(const std::function<void(Seq, Seq)>& progress = {});
-  // Everything from seq 1, in slices (what it holds in memory does not grow with the history):
-  // first the whole log's static facts (networks, enrolments, rulesets, budgets, voids), then
-  // the care events slice by slice under them, as catch-ups fold them.
+  // Everything from seq 1. A log of more than set_in_memory_rebuild_max() events in slices (what
+  // it holds in memory does not grow with the history): first the whole log's static facts
+  // (networks, enrolments, rulesets, budgets, voids), then the care events slice by slice under
+  // them, as catch-ups fold them. A shorter one as RebuildInMemory does.
   Status Rebuild(const std::function<void(Seq, Seq)>& progress = {});
   // The reference rebuild: the whole history and its full projection in memory (projector.h).
   // Simple and memory-hungry; kept to check Rebuild and the catch-ups against (tests).
@@ -62,6 +63,8 @@ class ProjectionStore {
   // A catch-up of more new events than this is applied in slices of this many, each one atomic
   // batch (the memory a catch-up holds is bounded by it). From seq 0, CatchUp rebuilds.
   void set_catch_up_slice(uint64_t events) { catch_up_slice_ = rebuild_slice_ = events; }
+  // Rebuilds of a log at most this long fold it whole in memory; longer ones, in slices.
+  void set_in_memory_rebuild_max(uint64_t events) { in_memory_rebuild_max_ = events; }
 
   // A consistent view of the stored projections as they are now (a RocksDB snapshot), which
   // later writes do not change: for answers read in several steps or streamed. A rebuild
@@ -102,6 +105,7 @@ class ProjectionStore {
   uint64_t catch_up_slice_ = 100000;
   // A rebuild's slices: larger, since a beneficiary is folded once a slice it has events in.
   uint64_t rebuild_slice_ = 500000;
+  uint64_t in_memory_rebuild_max_ = 4000000;
   std::shared_mutex* write_lock_ = nullptr;
   Stats stats_;
 };

@@ -6,6 +6,7 @@
 // bytes a rebuild gives (tests/projection_identity_test.cc).
 #include <rocksdb/write_batch.h>
 
+#include <optional>
 #include <set>
 
 #include "ledger/bytes.h"
@@ -122,6 +123,7 @@ struct ProjectionStore::CatchUpPass {
   rocksdb::DB* db;
   rocksdb::ColumnFamilyHandle* cf;
   rocksdb::WriteBatch batch;
+  Seq from = 0;  // the pass's first seq
   // Deltas of the daily consumption (network, day) and of the tallies (TallyKey).
   std::map<std::pair<std::string, CivilDay>, std::pair<int64_t, int64_t>> daily;
   std::map<std::string, LineTally> tallies;
@@ -189,10 +191,13 @@ struct ProjectionStore::CatchUpPass {
     d.first += sign;
     d.second += sign * l.insurer.value;
   }
-  // Replaces (or deletes, when `line` is null) the provider's line at `key`.
-  Status SetLine(std::string_view provider, const std::string& key, const LineRecord* line) {
+  // Replaces (or deletes, when `line` is null) the provider's line at `key`. `fresh`: it cannot
+  // be stored yet (a rebuild's slice, pricing its own events for the first time).
+  Status SetLine(std::string_view provider, const std::string& key, const LineRecord* line,
+                 bool fresh = false) {
     std::string old;
-    rocksdb::Status s = db->Get(rocksdb::ReadOptions(), cf, key, &old);
+    rocksdb::Status s =
+        fresh ? rocksdb::Status::NotFound() : db->Get(rocksdb::ReadOptions(), cf, key, &old);
     if (s.ok()) {
       LineRecord prev;
       if (!DecodeLine(old, &prev)) return Corrupt("bad line record");
@@ -212,7 +217,8 @@ struct ProjectionStore::CatchUpPass {
   Status PutLine(const Line& l) {
     const LineRecord r = ToRecord(h(), l, ids[l.seq]);
     const std::string& provider = h().providers.Name(l.provider);
-    return SetLine(provider, LineKey(provider, l.day, l.seq, l.part), &r);
+    return SetLine(provider, LineKey(provider, l.day, l.seq, l.part), &r,
+                   rebuilding && l.seq >= from);
   }
 
   Status ReadBatch(Seq from, Seq to);
@@ -227,15 +233,16 @@ struct ProjectionStore::CatchUpPass {
 
 // Phase 1: the new events. Index entries, budgets and invoices are written; care events are kept
 // to price; a network, enrolment or ruleset asks for a rebuild.
-Status ProjectionStore::CatchUpPass::ReadBatch(Seq from, Seq to) {
+Status ProjectionStore::CatchUpPass::ReadBatch(Seq first, Seq to) {
   using B = schema::Event::Body;
+  from = first;
   Status failure = Ok();
-  Status s = store.log_.ReadRange(from, to, [&](const StoredEventView& v) {
+  Status s = store.log_.ReadRange(first, to, [&](const StoredEventView& v) {
     const auto ev = v.event();
     const auto body = ev.getBody();
-    if (rebuilding && (body.isNetworkRegistered() || body.isRulesetPublished() ||
-                       body.isProviderEnrolled() || body.isProviderLeft() ||
-                       body.isBudgetAllocated() || body.isEventVoided())) {
+    if (rebuilding &&
+        (body.isNetworkRegistered() || body.isRulesetPublished() || body.isProviderEnrolled() ||
+         body.isProviderLeft() || body.isBudgetAllocated() || body.isEventVoided())) {
       return true;  // in the context already (ProjectionStore::WriteStatic)
     }
     switch (body.which()) {
@@ -549,13 +556,18 @@ Status ProjectionStore::CatchUpPass::Fold() {
   for (const std::string& niss : folded) {
     const BeneficiaryIdx idx = h().beneficiaries.Intern(niss);
     std::vector<Trajectory> stored;
+    // Trajectories are stored with a fold state: none without one (a new beneficiary).
+    auto had = State(niss);
+    if (!had) return had.error();
     // Point deletes, not DeleteRange: range tombstones slow every later read of the memtable.
-    Status del = Scan(Prefixed('T', niss), [&](std::string_view k, std::string_view v) {
-      batch.Delete(cf, k);
-      TrajectoryRecord r;
-      if (!refold.count(niss) && DecodeTrajectory(v, &r)) stored.push_back(FromRecord(h(), idx, r));
-      return true;
-    });
+    Status del =
+        !*had ? Ok() : Scan(Prefixed('T', niss), [&](std::string_view k, std::string_view v) {
+          batch.Delete(cf, k);
+          TrajectoryRecord r;
+          if (!refold.count(niss) && DecodeTrajectory(v, &r))
+            stored.push_back(FromRecord(h(), idx, r));
+          return true;
+        });
     if (!del) return del;
     BeneficiaryFold fold;
     if (refold.count(niss)) {
