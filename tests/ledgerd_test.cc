@@ -14,6 +14,7 @@
 #include <spawn.h>
 #include <stdlib.h>
 #include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -1037,6 +1038,43 @@ TEST(LedgerdTest, ConnectionsOverTheLimitCloseTheLongestIdle) {
     if (!served) std::this_thread::sleep_for(10ms);
   }
   EXPECT_TRUE(served);
+}
+
+// The flood of the fault probe (issue 13.5): more idle keep-alive connections than the server
+// takes, each having sent one request; a new client is still answered within a second.
+TEST(LedgerdTest, ThousandsOfIdleConnectionsNeverKeepANewClientWaiting) {
+  ServerOptions o = TestOptions();  // the default limit of 1024 connections
+  ASSERT_EQ(o.connections_max, 1024);
+  constexpr int kIdle = 2000;
+  // This process holds both ends: the clients' sockets and the server's.
+  rlimit lim{};
+  ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &lim), 0);
+  const rlim_t needed = kIdle + o.connections_max + 512;
+  if (lim.rlim_cur < needed) {
+    if (lim.rlim_max != RLIM_INFINITY && lim.rlim_max < needed) {
+      GTEST_SKIP() << "SKIPPED: the hard open-file limit " << lim.rlim_max << " is below the "
+                   << needed << " this test needs";
+    }
+    lim.rlim_cur = needed;
+    ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &lim), 0);
+  }
+  TestServer s(o);
+  std::vector<std::unique_ptr<Client>> idle;
+  idle.reserve(kIdle);
+  for (int i = 0; i < kIdle; ++i) {
+    idle.push_back(std::make_unique<Client>(s.port(), 5s));
+    ASSERT_TRUE(idle.back()->connected()) << i;
+    ASSERT_TRUE(idle.back()->SendRaw("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")) << i;
+  }
+  std::this_thread::sleep_for(200ms);  // every one answered and idle
+  for (int round = 0; round < 5; ++round) {
+    const auto start = std::chrono::steady_clock::now();
+    Client fresh(s.port(), 2s);
+    const Reply r = fresh.Get("/healthz");
+    const auto took = std::chrono::steady_clock::now() - start;
+    EXPECT_EQ(r.status, 200) << round;
+    EXPECT_LT(took, 1s) << round;
+  }
 }
 
 TEST(LedgerdTest, MalformedRequestsNeverCrashOrStallTheServer) {

@@ -139,7 +139,23 @@ Answer Server::Impl::Fail(Exchange& x, ErrorCode code, std::string message, std:
   return Error(x, ledger::Error{code, std::move(message), -1, "", std::move(field)});
 }
 
+// The edge where exceptions stop (house style 4): Asio, Beast and Boost.JSON may throw; a
+// request whose handling throws is answered 500 `storage` (never twice) and the server goes on.
 void Server::Impl::Handle(Request req, std::function<void(Answer)> reply) {
+  auto replied = std::make_shared<std::atomic<bool>>(false);
+  auto once = [replied, reply](Answer a) {
+    if (!replied->exchange(true)) reply(std::move(a));
+  };
+  try {
+    Dispatch(std::move(req), once);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "{\"event\":\"handler_failed\",\"what\":\"%s\"}\n", e.what());
+    Exchange x;
+    if (!replied->load()) once(Fail(x, ErrorCode::kStorage, "internal error; see the server log"));
+  }
+}
+
+void Server::Impl::Dispatch(Request req, std::function<void(Answer)> reply) {
   Exchange x;
   x.version = req.version();
   x.keep_alive = req.keep_alive();
@@ -232,7 +248,12 @@ void Server::Impl::AuditLoop() {
       job.reply(Fail(job.x, ErrorCode::kBusy, "the server is stopping; retry later"));
       continue;
     }
-    job.reply(job.work(job.x));
+    try {
+      job.reply(job.work(job.x));
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "{\"event\":\"audit_failed\",\"what\":\"%s\"}\n", e.what());
+      job.reply(Fail(job.x, ErrorCode::kStorage, "internal error; see the server log"));
+    }
   }
 }
 

@@ -83,8 +83,10 @@ struct Server::Impl {
   ~Impl();
 
   // --- server.cc
-  // Answers `req`; calls `reply` exactly once, maybe later and on another thread.
+  // Answers `req`; calls `reply` exactly once, maybe later and on another thread. An exception
+  // from the handling is answered 500 (this is where they stop).
   void Handle(Request req, std::function<void(Answer)> reply);
+  void Dispatch(Request req, std::function<void(Answer)> reply);
   // The answer's head: status, Content-Type, Ledger-Seq, keep-alive; logs and counts it.
   Answer Finish(Exchange& x, int status, std::string body,
                 std::string_view content_type = "application/json", std::optional<Seq> seq = {});
