@@ -149,7 +149,8 @@ void Server::Impl::Handle(Request req, std::function<void(Answer)> reply) {
   try {
     Dispatch(std::move(req), once);
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "{\"event\":\"handler_failed\",\"what\":\"%s\"}\n", e.what());
+    std::fprintf(stderr, "{\"event\":\"handler_failed\",\"what\":%s}\n",
+                 boost::json::serialize(boost::json::string(e.what())).c_str());
     Exchange x;
     if (!replied->load()) once(Fail(x, ErrorCode::kStorage, "internal error; see the server log"));
   }
@@ -251,7 +252,8 @@ void Server::Impl::AuditLoop() {
     try {
       job.reply(job.work(job.x));
     } catch (const std::exception& e) {
-      std::fprintf(stderr, "{\"event\":\"audit_failed\",\"what\":\"%s\"}\n", e.what());
+      std::fprintf(stderr, "{\"event\":\"audit_failed\",\"what\":%s}\n",
+                   boost::json::serialize(boost::json::string(e.what())).c_str());
       job.reply(Fail(job.x, ErrorCode::kStorage, "internal error; see the server log"));
     }
   }
