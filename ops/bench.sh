@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Benchmarks (figures, not pass/fail), each beside RocksDB's own db_bench on this machine:
-#  1. bulk append of 200k events end to end (JSON in, durable out) vs
-#     db_bench fillseq --sync=1 --batch_size=1000, same count; and peak memory of a 1M append;
+#  1. bulk append of 200k events end to end (JSON in, durable out; projections deferred, and
+#     kept up) vs db_bench fillseq --sync=1 --batch_size=1000, same count, and vs PostgreSQL 15
+#     COPY of the same events, 1000 rows a transaction, fsync on (ops/pg_peer.sh: a server of
+#     its own on a temporary directory, stopped and removed on exit); and peak memory of a 1M
+#     append;
 #  2. full rebuild of all projections over 1M events vs db_bench readseq, same count; and the
 #     median cost of maintaining the projections per appended event (batches of 1 and 100);
 #  3. a replay (dry run of a tariff revision: every projection folded under the rulesets in
@@ -10,11 +13,17 @@
 # events (ten national years; target <= 30 s and <= 2 GB). BENCH_DIR sets the work dir.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-LEDGER_EXTRA_PACKAGES="rocksdb-tools" ops/setup.sh
+LEDGER_EXTRA_PACKAGES="rocksdb-tools postgresql" ops/setup.sh
 ctl=build/ledgerctl
 work=${BENCH_DIR:-$(mktemp -d)}
 mkdir -p "$work"
 measure=ops/measure.py
+source ops/pg_peer.sh
+cleanup() {
+  pg_stop
+  [[ -n "${BENCH_DIR:-}" ]] || rm -rf "$work"
+}
+trap cleanup EXIT
 
 ops_per_s() { sed -n "s/^$1 *:.* \([0-9]*\) ops\/sec.*/\1/p"; }
 
@@ -29,8 +38,25 @@ ours=$(python3 -c "print(round($events/($end-$start)))")
 rm -rf "$work/dbb"
 ref=$(db_bench --benchmarks=fillseq --sync=1 --batch_size=1000 --num="$events" \
   --db="$work/dbb" 2>/dev/null | ops_per_s fillseq)
-echo "append: $ours events/s; db_bench fillseq sync batch 1000: $ref ops/s;" \
-  "ratio $(python3 -c "print(round($ours/$ref*100,1))")%"
+rm -rf "$work/db200k-kept"
+start=$(date +%s.%N)
+"$ctl" append --db "$work/db200k-kept" "$work/200k.jsonl" >/dev/null
+end=$(date +%s.%N)
+kept=$(python3 -c "print(round($events/($end-$start)))")
+pg_start
+pg=$(pg_copy_rate "$work/200k.jsonl")
+pg_stop
+python3 - "$ours" "$kept" "$ref" "$pg" <<'PY'
+import sys
+ours, kept, ref, pg = map(float, sys.argv[1:])
+print(f"append (--defer-projections): {ours:,.0f} events/s; db_bench fillseq sync batch 1000: "
+      f"{ref:,.0f} ops/s; PostgreSQL COPY, 1000 rows a transaction: {pg:,.0f} rows/s")
+print(f"ratios: ledger/db_bench {ours / ref * 100:.1f}% (target >= 25%),",
+      "ok" if ours >= 0.25 * ref else "BELOW TARGET", end="; ")
+print(f"ledger/PostgreSQL {ours / pg:.2f}x (target >= 2x),", "ok" if ours >= 2 * pg else "BELOW TARGET")
+print(f"append, projections kept up: {kept:,.0f} events/s: {kept / ref * 100:.1f}% of db_bench, "
+      f"{kept / pg:.2f}x PostgreSQL")
+PY
 
 echo "== 1b. Bulk append, 1M events: peak memory"
 "$ctl" generate --seed 3 --events 1010000 --out "$work/1m.jsonl"
@@ -101,4 +127,3 @@ if [[ "${BENCH_20M:-0}" == 1 ]]; then
   rm -f "$work"/20m.part.*
   replay "$work/db20m" replay-20m
 fi
-[[ -n "${BENCH_DIR:-}" ]] || rm -rf "$work"

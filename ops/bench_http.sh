@@ -3,7 +3,9 @@
 # machine, on 127.0.0.1 only, each load bounded in time (BENCH_SECONDS, default 10):
 #  1. durable appends: wrk over 64 connections, one new single-event POST per request (ids
 #     unique: run + thread + counter), answered only once synced; beside RocksDB's db_bench
-#     fillrandom --sync=1 --num=2000 (one fsync per write). Ratio target: >= 20x.
+#     fillrandom --sync=1 --num=2000 (one fsync per write), ratio target >= 20x; and beside
+#     PostgreSQL 15's pgbench, 64 clients, one INSERT of one event a transaction, fsync on
+#     (ops/pg_peer.sh: a server of its own, stopped and removed on exit), target >= 2x.
 #  2. invoice reads: wrk over 32 connections, GET one provider-month invoice of a generated
 #     history; beside nginx (unprivileged: its own prefix and a loopback port) serving a static
 #     file of the same size. Req/s and p99 for both; targets >= 50% of nginx, p99 <= 5 ms.
@@ -15,7 +17,7 @@
 # directory, kept when given), BENCH_SECONDS.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-LEDGER_EXTRA_PACKAGES="wrk nginx rocksdb-tools" ops/setup.sh --deps
+LEDGER_EXTRA_PACKAGES="wrk nginx rocksdb-tools postgresql" ops/setup.sh --deps
 bin=${LEDGER_BIN:-build}
 [[ -x "$bin/ledgerd" && -x "$bin/ledgerctl" ]] || ops/setup.sh
 seconds=${BENCH_SECONDS:-10}
@@ -23,8 +25,10 @@ work=${BENCH_DIR:-$(mktemp -d)}
 mkdir -p "$work"
 work=$(cd "$work" && pwd)
 
+source ops/pg_peer.sh
 pids=()
 cleanup() {
+  pg_stop
   for pid in "${pids[@]}"; do
     kill "$pid" 2>/dev/null || true
   done
@@ -122,6 +126,12 @@ done
 ref=$(printf '%s\n' "${refs[@]}" | sort -n | sed -n 2p)
 echo "db_bench fillrandom --sync=1 --num=2000: $ref ops/s (median of ${refs[*]}; one fsync per write)"
 python3 -c "r=$appends/$ref; print(f'ratio: {r:.1f}x (target >= 20x)', 'ok' if r >= 20 else 'BELOW TARGET')"
+pg_start
+pgbench=$(pgbench_insert_rate 64 "$seconds")
+pg_stop
+python3 -c "r=$appends/$pgbench
+print(f'pgbench, 64 clients, one INSERT a transaction: {$pgbench:.0f} tps; ledger/pgbench {r:.2f}x'
+      ' (target >= 2x)', 'ok' if r >= 2 else 'BELOW TARGET')"
 
 echo "== 2. Invoice reads, 32 connections, ${seconds}s"
 # The provider-month with the most lines in the history.

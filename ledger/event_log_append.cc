@@ -1,0 +1,334 @@
+#include <rocksdb/write_batch.h>
+
+#include <algorithm>
+#include <cassert>
+#include <cstring>
+#include <unordered_map>
+
+#include "ledger/event_log.h"
+#include "ledger/event_log_internal.h"
+
+namespace ledger {
+
+using namespace detail;  // NOLINT: the log's own internals
+
+namespace {
+
+// The one place that builds write options: every write that acknowledges anything is synced
+// before it returns.
+rocksdb::WriteOptions DurableWriteOptions() {
+  rocksdb::WriteOptions w;
+  w.sync = true;
+  return w;
+}
+
+// The chunks of a large batch are not synced on their own: they lie after the head, invisible
+// and discarded on open until the batch's final write, whose WAL sync makes every earlier
+// write of the WAL durable too (RocksDB syncs all live WAL files on a sync write).
+rocksdb::WriteOptions ChunkWriteOptions() {
+  rocksdb::WriteOptions w;
+  w.sync = false;
+  return w;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// Writes.
+
+Status EventLog::WriteDurable(rocksdb::WriteBatch* batch) {
+  if (failed_.load()) return Refuse();
+  rocksdb::Status s = db_->Write(DurableWriteOptions(), batch);
+  if (!s.ok()) return Fail(s, "a synced write failed; appends are stopped until restart");
+  return Ok();
+}
+
+Status EventLog::WriteChunk(rocksdb::WriteBatch* batch) {
+  if (failed_.load()) return Refuse();
+  rocksdb::Status s = db_->Write(ChunkWriteOptions(), batch);
+  if (!s.ok()) return Fail(s, "a write failed; appends are stopped until restart");
+  return Ok();
+}
+
+struct SavepointState {
+  Seq next_seq = 0;
+  Hash prev{};
+  size_t results = 0, stream_index = 0;
+  uint64_t appended = 0, duplicates = 0;
+  std::vector<std::string> ids_added;
+  std::vector<std::pair<std::string, std::optional<uint64_t>>> versions_before;
+  size_t facts_bytes = 0;
+  uint32_t facts_count = 0;
+};
+
+struct EventLog::Append::State {
+  Head base;
+  Seq next_seq = 1;
+  Hash prev{};
+  int64_t recorded_at_us = 0;
+  std::unordered_map<std::string, IdEntry> ids;        // this batch's ids
+  std::unordered_map<std::string, uint64_t> versions;  // streams touched by this batch
+  rocksdb::WriteBatch chunk;                           // events not yet written
+  // (stream, version) -> seq: the stream index entries, written by Commit() only, sorted so
+  // that RocksDB's memtable inserts them in key order (much cheaper than random order).
+  std::vector<std::pair<std::string, Seq>> stream_index;
+  size_t chunk_events = 0;
+  bool chunks_written = false;
+  bool poisoned = false;
+  bool committed = false;
+  AppendResult result;
+  Sha256 sha;
+  std::optional<SavepointState> savepoint;
+  bool held = false;  // a savepoint was set: no early chunk writes
+  // The facts (ledger/facts.h) of the events not yet written: one value, put beside them.
+  std::string facts;
+  Seq facts_first = 0;
+  uint32_t facts_count = 0;
+
+  void AddFacts(Seq seq, schema::Event::Reader ev, Seq void_target) {
+    if (facts_count == 0) {
+      facts.assign(kFactsHeaderBytes, '\0');
+      facts[0] = static_cast<char>(kFactsFormat);
+      facts_first = seq;
+    }
+    AppendFactRecord(ev, void_target, &facts);
+    ++facts_count;
+  }
+  void FlushFacts(rocksdb::WriteBatch* batch, rocksdb::ColumnFamilyHandle* cf) {
+    if (facts_count == 0) return;
+    std::memcpy(facts.data() + 1, &facts_count, sizeof facts_count);
+    batch->Put(cf, BE64(facts_first), facts);
+    facts.clear();
+    facts_count = 0;
+  }
+};
+
+EventLog::Append::Append(EventLog* log)
+    : log_(log), state_(std::make_unique<State>()), writer_(log->writer_mu_) {
+  State& st = *state_;
+  st.base = log->head();
+  st.next_seq = st.base.seq + 1;
+  st.prev = st.base.hash;
+  // Recording time never goes backwards, whatever the wall clock does.
+  st.recorded_at_us = std::max(log->options_.now_us(), st.base.recorded_at_us);
+}
+
+EventLog::Append::~Append() {
+  if (!state_->committed && state_->chunks_written) {
+    // Take back the chunks already written; if even that fails, the log is failed and the next
+    // Open() removes them (they lie after the head).
+    rocksdb::WriteBatch b;
+    b.DeleteRange(log_->cfs_[kEvents], BE64(state_->base.seq + 1), BE64(UINT64_MAX));
+    b.DeleteRange(log_->cfs_[kFacts], BE64(state_->base.seq + 1), BE64(UINT64_MAX));
+    (void)log_->WriteDurable(&b);
+  }
+}
+
+Seq EventLog::Append::next_seq() const { return state_->next_seq; }
+
+void EventLog::Append::SetSavepoint() {
+  State& st = *state_;
+  st.held = true;
+  if (st.savepoint) (void)st.chunk.PopSavePoint();  // the previous request was kept
+  st.savepoint.emplace();
+  st.savepoint->next_seq = st.next_seq;
+  st.savepoint->prev = st.prev;
+  st.savepoint->results = st.result.results.size();
+  st.savepoint->stream_index = st.stream_index.size();
+  st.savepoint->appended = st.result.appended;
+  st.savepoint->duplicates = st.result.duplicates;
+  st.savepoint->facts_bytes = st.facts.size();
+  st.savepoint->facts_count = st.facts_count;
+  st.chunk.SetSavePoint();
+}
+
+void EventLog::Append::RollbackToSavepoint() {
+  State& st = *state_;
+  assert(st.savepoint && !st.chunks_written);
+  SavepointState& sp = *st.savepoint;
+  st.next_seq = sp.next_seq;
+  st.prev = sp.prev;
+  st.result.results.resize(sp.results);
+  st.result.appended = sp.appended;
+  st.result.duplicates = sp.duplicates;
+  st.stream_index.resize(sp.stream_index);
+  for (const std::string& id : sp.ids_added) st.ids.erase(id);
+  for (auto it = sp.versions_before.rbegin(); it != sp.versions_before.rend(); ++it) {
+    if (it->second) {
+      st.versions[it->first] = *it->second;
+    } else {
+      st.versions.erase(it->first);
+    }
+  }
+  (void)st.chunk.RollbackToSavePoint();
+  st.facts.resize(sp.facts_bytes);
+  st.facts_count = sp.facts_count;
+  st.chunk_events = static_cast<size_t>(st.next_seq - st.base.seq - 1);
+  st.poisoned = false;
+  st.savepoint.reset();
+}
+
+std::unique_ptr<EventLog::Append> EventLog::BeginAppend() {
+  return std::unique_ptr<Append>(new Append(this));
+}
+
+Status EventLog::Append::Add(const DecodedEvent& decoded) {
+  State& st = *state_;
+  const int64_t index = static_cast<int64_t>(st.result.results.size());
+  schema::Event::Reader ev = decoded.event();
+  std::string id(ev.getId().cStr());
+  auto fail = [&](ErrorCode code, std::string field, std::string msg) -> Status {
+    st.poisoned = true;
+    return Error{code, std::move(msg), index, id, std::move(field)};
+  };
+  if (st.poisoned) return fail(ErrorCode::kInvalidArgument, "", "the batch already failed");
+  if (log_->failed_.load()) return log_->Refuse();
+
+  kj::Array<capnp::word> content = capnp::canonicalize(ev);
+  const Hash digest = st.sha.Update(content.begin(), content.size() * sizeof(capnp::word)).Finish();
+
+  auto lookup = [&](const std::string& key) -> Result<std::optional<IdEntry>> {
+    if (auto it = st.ids.find(key); it != st.ids.end()) return std::optional<IdEntry>(it->second);
+    std::string v;
+    rocksdb::Status s = log_->db_->Get(rocksdb::ReadOptions(), log_->cfs_[kIds], key, &v);
+    if (s.IsNotFound()) return std::optional<IdEntry>();
+    if (!s.ok()) return StorageError(s, "reading the id index");
+    auto e = DecodeIdEntry(v);
+    if (!e) return Error{ErrorCode::kCorruption, "bad id index entry"};
+    return e;
+  };
+
+  auto existing = lookup(id);
+  if (!existing) return fail(existing.error().code, "id", existing.error().message);
+  if (existing->has_value()) {
+    if ((*existing)->digest != digest) {
+      return fail(
+          ErrorCode::kConflict, "id",
+          "id already used by seq " + std::to_string((*existing)->seq) + " with different content");
+    }
+    st.result.results.push_back({id, (*existing)->seq, AppendStatus::kDuplicate});
+    ++st.result.duplicates;
+    return Ok();
+  }
+
+  std::string stream;
+  Seq void_target = 0;
+  if (ev.getBody().isEventVoided()) {
+    auto target = lookup(ev.getBody().getEventVoided().getTarget().cStr());
+    if (!target) return fail(target.error().code, "target", target.error().message);
+    if (!target->has_value()) return fail(ErrorCode::kInvalidEvent, "target", "no such event");
+    stream = (*target)->stream;
+    void_target = (*target)->seq;
+  } else {
+    stream = StreamOf(ev);
+  }
+
+  uint64_t version = 0;
+  if (auto it = st.versions.find(stream); it != st.versions.end()) {
+    version = it->second;
+  } else {
+    std::string v;
+    rocksdb::Status s = log_->db_->Get(rocksdb::ReadOptions(), log_->cfs_[kStreams], stream, &v);
+    if (s.ok() && v.size() == 8) {
+      version = GetBE64(v.data());
+    } else if (!s.IsNotFound()) {
+      return fail(ErrorCode::kStorage, "", "reading stream version: " + s.ToString());
+    }
+  }
+  if (decoded.expected_version && static_cast<uint64_t>(*decoded.expected_version) != version) {
+    // The stream name is not echoed: it may hold a NISS.
+    return fail(ErrorCode::kConflict, "expected_version",
+                "the event's stream is at version " + std::to_string(version) + ", not " +
+                    std::to_string(*decoded.expected_version));
+  }
+
+  const Seq seq = st.next_seq++;
+  capnp::MallocMessageBuilder message(512);  // per event: an arena reused would only grow
+  auto stored = message.initRoot<schema::StoredEvent>();
+  stored.setSeq(seq);
+  stored.setRecordedAtUs(st.recorded_at_us);
+  stored.setEvent(ev);
+  kj::Array<capnp::word> bytes = capnp::canonicalize(stored.asReader());
+  const size_t size = bytes.size() * sizeof(capnp::word);
+  const Hash hash = ChainHash(st.sha, st.prev, bytes.begin(), size);
+  std::string value(reinterpret_cast<const char*>(hash.data()), kHashBytes);
+  value.append(reinterpret_cast<const char*>(bytes.begin()), size);
+  st.chunk.Put(log_->cfs_[kEvents], BE64(seq), value);
+  if (log_->options_.write_facts) st.AddFacts(seq, ev, void_target);
+
+  IdEntry entry{seq, digest, stream};
+  st.stream_index.emplace_back(StreamIndexKey(stream, version + 1), seq);
+  if (st.savepoint) {
+    auto it = st.versions.find(stream);
+    st.savepoint->versions_before.emplace_back(
+        stream, it == st.versions.end() ? std::nullopt : std::optional<uint64_t>(it->second));
+    st.savepoint->ids_added.push_back(id);
+  }
+  st.versions[stream] = version + 1;
+  st.ids.emplace(id, std::move(entry));
+  st.prev = hash;
+  st.result.results.push_back({std::move(id), seq, AppendStatus::kAppended});
+  ++st.result.appended;
+
+  if (++st.chunk_events >= log_->options_.chunk_events_max && !st.held) {
+    // Written now, visible only when Commit() moves the head past them.
+    st.FlushFacts(&st.chunk, log_->cfs_[kFacts]);
+    if (Status w = log_->WriteChunk(&st.chunk); !w) {
+      st.poisoned = true;
+      return w;
+    }
+    st.chunk.Clear();
+    st.chunk_events = 0;
+    st.chunks_written = true;
+  }
+  return Ok();
+}
+
+Result<AppendResult> EventLog::Append::Commit() {
+  State& st = *state_;
+  if (st.poisoned || st.committed) {
+    return Error{ErrorCode::kInvalidArgument, "the batch failed or was committed already"};
+  }
+  Head head = st.base;
+  if (st.result.appended > 0) {
+    assert(st.next_seq - 1 == st.base.seq + st.result.appended);  // gapless
+    head = Head{st.next_seq - 1, st.prev, st.recorded_at_us};
+    // The last chunk of events and the whole index, each column family in key order, in one
+    // synced write: the commit point.
+    rocksdb::WriteBatch& b = st.chunk;
+    st.FlushFacts(&b, log_->cfs_[kFacts]);
+    std::vector<const std::pair<const std::string, IdEntry>*> ids;
+    ids.reserve(st.ids.size());
+    for (const auto& kv : st.ids) ids.push_back(&kv);
+    std::sort(ids.begin(), ids.end(), [](auto* a, auto* c) { return a->first < c->first; });
+    for (const auto* kv : ids) b.Put(log_->cfs_[kIds], kv->first, EncodeIdEntry(kv->second));
+    std::sort(st.stream_index.begin(), st.stream_index.end());
+    for (const auto& [key, seq] : st.stream_index) {
+      b.Put(log_->cfs_[kStreamIndex], key, BE64(seq));
+    }
+    std::vector<std::pair<std::string, uint64_t>> versions(st.versions.begin(), st.versions.end());
+    std::sort(versions.begin(), versions.end());
+    for (const auto& [stream, version] : versions) {
+      b.Put(log_->cfs_[kStreams], stream, BE64(version));
+    }
+    b.Put(log_->cfs_[kMeta], kHeadKey, EncodeHead(head));
+    if (Status w = log_->WriteDurable(&b); !w) return w.error();
+  }
+  st.committed = true;
+  {
+    std::lock_guard<std::mutex> lock(log_->head_mu_);
+    log_->head_ = head;
+  }
+  st.result.last_seq = head.seq;
+  return std::move(st.result);
+}
+
+Result<AppendResult> EventLog::AppendAll(const std::vector<DecodedEvent>& events) {
+  auto append = BeginAppend();
+  for (const auto& e : events) {
+    if (Status s = append->Add(e); !s) return s.error();
+  }
+  return append->Commit();
+}
+
+}  // namespace ledger
