@@ -12,6 +12,7 @@
 #include "api/cli.h"
 #include "api/progress.h"
 #include "api/queries.h"
+#include "projections/fold_input.h"
 #include "projections/projector.h"
 #include "projections/store.h"
 #include "replay/explain.h"
@@ -240,33 +241,6 @@ Result<json::object> RegularisationsOfStore(const EventLog& log, const Projectio
   return RegularisationReportJson(*report);
 }
 
-namespace {
-
-bool IsCareEvent(schema::Event::Body::Which which) {
-  using B = schema::Event::Body;
-  switch (which) {
-    case B::SESSION_INDIVIDUAL:
-    case B::SESSION_GROUP:
-    case B::COMMUNITY_INTERVENTION:
-    case B::SUPPORT_MISSION:
-    case B::CONCERTATION_HELD:
-    case B::EXCEPTION_GRANTED:
-      return true;
-    case B::NETWORK_REGISTERED:
-    case B::PROVIDER_ENROLLED:
-    case B::PROVIDER_LEFT:
-    case B::BUDGET_ALLOCATED:
-    case B::RULESET_PUBLISHED:
-    case B::ASSESSMENT_RECORDED:
-    case B::EVENT_VOIDED:
-    case B::INVOICE_ISSUED:
-      return false;
-  }
-  return false;
-}
-
-}  // namespace
-
 Result<json::object> ExplainEventId(const EventLog& log, std::string_view event_id, Seq as_of,
                                     const ReadProgress& progress) {
   auto found = log.FindId(event_id);
@@ -282,7 +256,7 @@ Result<json::object> ExplainEventId(const EventLog& log, std::string_view event_
   bool care = false;
   Status s = log.ReadRange(seq, seq, [&](const StoredEventView& v) {
     type = EventTypeName(v.event().getBody().which());
-    care = IsCareEvent(v.event().getBody().which());
+    care = FoldInputOf(v.event().getBody().which()) == FoldInput::kCare;
     return false;
   });
   if (!s) return s.error();
