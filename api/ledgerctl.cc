@@ -120,24 +120,14 @@ int RunVerify(const Flags& f) {
   auto log = OpenLog(f, LogAccess::kRead, /*check_tail=*/false);
   if (!log) return Report(log.error());
   Progress progress("verifying", (*log)->head().seq);
-  auto report = (*log)->Verify([&](Seq done, Seq) { progress.Update(done); });
+  auto answer = VerifyLedger(**log, *expect, [&](Seq done, Seq) { progress.Update(done); });
   progress.Done();
-  if (!report) return Report(report.error());
-  json::object out = VerifyJson(*report);
-  if (report->ok) {
-    if (expect->has_value()) {
-      auto check = CheckCheckpoint(**log, **expect);
-      if (!check) return Report(check.error());
-      report->ok = check->at("ok").as_bool();
-      out["ok"] = report->ok;
-      if (!report->ok) {
-        std::fprintf(stderr, "ledgerctl: verify: %s\n", check->at("problem").as_string().c_str());
-      }
-      out["checkpoint"] = std::move(*check);
-    }
+  if (!answer) return Report(answer.error());
+  if (answer->checkpoint && !answer->checkpoint->ok) {
+    std::fprintf(stderr, "ledgerctl: verify: %s\n", answer->checkpoint->problem.c_str());
   }
-  PrintJson(out);
-  return report->ok ? 0 : kExitRefused;
+  PrintJson(VerifyAnswerJson(*answer));
+  return answer->ok() ? 0 : kExitRefused;
 }
 
 // generate: a synthetic national history (generator/generator.h) as JSON Lines on stdout or --out.

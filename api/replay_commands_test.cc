@@ -134,8 +134,10 @@ TEST_F(ReplayCommandsTest, TheRulesetsAtASeqComeFromTheRulesStream) {
 }
 
 TEST_F(ReplayCommandsTest, CloseAppendsOneAtomicBatchOnce) {
-  auto out = CloseMonth(log(), M("2025-01"), RecordingDay());
-  ASSERT_TRUE(out) << out.error().ToString();
+  auto closed = CloseMonth(log(), M("2025-01"), RecordingDay());
+  ASSERT_TRUE(closed) << closed.error().ToString();
+  const json::object answer = CloseAnswerJson(*closed);
+  const json::object* out = &answer;
   EXPECT_EQ(out->at("appended").to_number<int64_t>(), 2);
   EXPECT_EQ(out->at("last_seq").to_number<int64_t>(), static_cast<int64_t>(log().head().seq));
   EXPECT_EQ(out->at("invoices").as_array()[0].as_object().at("ruleset").as_string(),
@@ -165,19 +167,21 @@ TEST_F(ReplayCommandsTest, CheckpointsProveTheChainUpToThem) {
   auto parsed = ParseCheckpoint(text);
   ASSERT_TRUE(parsed);
   ledger_.Append(std::vector<std::string>{Session("later", "2025-03-03", "P1", "N-A", kB1)});
-  auto ok = CheckCheckpoint(log(), *parsed);
-  ASSERT_TRUE(ok);
-  EXPECT_TRUE(ok->at("ok").as_bool()) << json::serialize(*ok);
+  auto checked = CheckCheckpoint(log(), *parsed);
+  ASSERT_TRUE(checked);
+  const json::object ok = CheckpointCheckJson(*checked);
+  EXPECT_TRUE(ok.at("ok").as_bool()) << json::serialize(ok);
 
   Checkpoint wrong = *parsed;
   wrong.hash[0] ^= 1;
-  auto bad = CheckCheckpoint(log(), wrong);
-  ASSERT_TRUE(bad);
-  EXPECT_FALSE(bad->at("ok").as_bool());
-  EXPECT_EQ(bad->at("found").as_string(), cp.at("head").as_string());
+  auto bad_check = CheckCheckpoint(log(), wrong);
+  ASSERT_TRUE(bad_check);
+  const json::object bad = CheckpointCheckJson(*bad_check);
+  EXPECT_FALSE(bad.at("ok").as_bool());
+  EXPECT_EQ(bad.at("found").as_string(), cp.at("head").as_string());
   Checkpoint beyond = *parsed;
   beyond.seq = 1000;
-  EXPECT_FALSE(CheckCheckpoint(log(), beyond)->at("ok").as_bool());
+  EXPECT_FALSE(CheckpointCheckJson(*CheckCheckpoint(log(), beyond)).at("ok").as_bool());
 
   for (const char* text : {"", "12", ":ab", "x:00", "5:abc", "0:" /* + 64 zeros below */}) {
     EXPECT_FALSE(ParseCheckpoint(text)) << text;

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cassert>
 
+#include "projections/fold_input.h"
+
 namespace ledger {
 
 uint32_t Interner::Intern(std::string_view name) {
@@ -71,89 +73,81 @@ bool SchoolCpms(schema::Location l, schema::Organiser o) {
 }
 
 void History::Add(const StoredEventView& view) {
-  using B = schema::Event::Body;
   const Seq seq = view.seq();
   last_seq_ = std::max(last_seq_, seq);
   const schema::Event::Reader ev = view.event();
   event_ids_.emplace_back(seq, ev.getId().cStr());
   const CivilDay day = ev.getOccurredOn();
   const auto body = ev.getBody();
-  if (body.isNetworkRegistered() || body.isProviderEnrolled() || body.isProviderLeft() ||
-      body.isRulesetPublished()) {
-    static_seqs.push_back(seq);
-  }
-  switch (body.which()) {
-    case B::NETWORK_REGISTERED: {
-      auto b = body.getNetworkRegistered();
-      const NetworkIdx n = Network(b.getNetworkId());
-      // The first registration holds; the population is a fact of the network.
-      if (population[n] == Population::kUnknown) {
-        population[n] = PopulationOf(b.getPopulation());
-      }
-      registrations.push_back({seq, n, b.getName().cStr(), PopulationOf(b.getPopulation())});
+  const FoldInput input = FoldInputOf(body.which());
+  if (IsFoldContext(input)) static_seqs.push_back(seq);
+  switch (input) {
+    case FoldInput::kNetwork:
+      return AddNetwork(seq, body.getNetworkRegistered());
+    case FoldInput::kEnrolment: {
+      const bool enrolled = body.isProviderEnrolled();
+      const auto provider = enrolled ? body.getProviderEnrolled().getProviderId()
+                                     : body.getProviderLeft().getProviderId();
+      const auto network = enrolled ? body.getProviderEnrolled().getNetworkId()
+                                    : body.getProviderLeft().getNetworkId();
+      EnrolmentEvent e{day, seq, enrolled};
+      if (enrolled) e.profession = RoleOf(body.getProviderEnrolled().getProfession());
+      enrolments[{providers.Intern(provider.cStr()), Network(network)}].push_back(e);
       return;
     }
-    case B::PROVIDER_ENROLLED: {
-      auto b = body.getProviderEnrolled();
-      enrolments[{providers.Intern(b.getProviderId().cStr()), Network(b.getNetworkId())}].push_back(
-          {day, seq, true, RoleOf(b.getProfession())});
-      return;
-    }
-    case B::PROVIDER_LEFT: {
-      auto b = body.getProviderLeft();
-      enrolments[{providers.Intern(b.getProviderId().cStr()), Network(b.getNetworkId())}].push_back(
-          {day, seq, false});
-      return;
-    }
-    case B::BUDGET_ALLOCATED: {
+    case FoldInput::kBudget: {
       auto b = body.getBudgetAllocated();
       budgets[{Network(b.getNetworkId()), b.getYear()}].push_back(
           {seq, Cents{b.getCareBudgetCents()}});
       return;
     }
-    case B::RULESET_PUBLISHED:
+    case FoldInput::kRuleset:
       published_rulesets.emplace_back(seq, body.getRulesetPublished().getRulesetJson().cStr());
       return;
-    case B::ASSESSMENT_RECORDED: {
+    case FoldInput::kAssessment: {
       auto b = body.getAssessmentRecorded();
       const Person p = PersonOf(b.getBeneficiary());
       assessments[{p.who, Network(b.getNetworkId())}].push_back({day, seq});
       return;
     }
-    case B::EVENT_VOIDED:
+    case FoldInput::kVoid:
       voids_.emplace_back(seq, body.getEventVoided().getTarget().cStr());
       return;
-    case B::INVOICE_ISSUED: {
-      // What was billed: kept for replay/ (regularisations), not folded.
-      auto b = body.getInvoiceIssued();
-      issued_invoices.push_back(IssuedInvoice{seq,
-                                              ev.getId().cStr(),
-                                              day,
-                                              b.getProviderId().cStr(),
-                                              b.getMonth(),
-                                              b.getRulesetId().cStr(),
-                                              b.getRulesetVersion(),
-                                              Cents{b.getFeeCents()},
-                                              Cents{b.getCopayCents()},
-                                              Cents{b.getInsurerCents()},
-                                              b.getLines(),
-                                              b.getLinesSha256().cStr(),
-                                              {}});
-      for (auto g : b.getRegularisations()) {
-        issued_invoices.back().regularisations.push_back({g.getMonth(), Cents{g.getFeeCents()},
-                                                          Cents{g.getCopayCents()},
-                                                          Cents{g.getInsurerCents()}});
-      }
-      return;
-    }
-    case B::EXCEPTION_GRANTED:
-    case B::SESSION_INDIVIDUAL:
-    case B::SESSION_GROUP:
-    case B::COMMUNITY_INTERVENTION:
-    case B::SUPPORT_MISSION:
-    case B::CONCERTATION_HELD:
+    case FoldInput::kIssuedInvoice:
+      return AddIssuedInvoice(seq, ev);
+    case FoldInput::kCare:
       AddCare(view);
       return;
+  }
+}
+
+void History::AddNetwork(Seq seq, schema::NetworkRegistered::Reader b) {
+  const NetworkIdx n = Network(b.getNetworkId());
+  // The first registration holds; the population is a fact of the network.
+  if (population[n] == Population::kUnknown) population[n] = PopulationOf(b.getPopulation());
+  registrations.push_back({seq, n, b.getName().cStr(), PopulationOf(b.getPopulation())});
+}
+
+// What was billed: kept for replay/ (regularisations), not folded.
+void History::AddIssuedInvoice(Seq seq, schema::Event::Reader ev) {
+  auto b = ev.getBody().getInvoiceIssued();
+  issued_invoices.push_back(IssuedInvoice{seq,
+                                          ev.getId().cStr(),
+                                          ev.getOccurredOn(),
+                                          b.getProviderId().cStr(),
+                                          b.getMonth(),
+                                          b.getRulesetId().cStr(),
+                                          b.getRulesetVersion(),
+                                          Cents{b.getFeeCents()},
+                                          Cents{b.getCopayCents()},
+                                          Cents{b.getInsurerCents()},
+                                          b.getLines(),
+                                          b.getLinesSha256().cStr(),
+                                          {}});
+  for (auto g : b.getRegularisations()) {
+    issued_invoices.back().regularisations.push_back({g.getMonth(), Cents{g.getFeeCents()},
+                                                      Cents{g.getCopayCents()},
+                                                      Cents{g.getInsurerCents()}});
   }
 }
 
@@ -163,21 +157,21 @@ void History::AddCare(const StoredEventView& view) {
 }
 
 bool History::ToCare(const StoredEventView& view, CareEvent* out) {
-  using B = schema::Event::Body;
   const schema::Event::Reader ev = view.event();
   const auto body = ev.getBody();
+  if (FoldInputOf(body.which()) != FoldInput::kCare) return false;
   CareEvent& c = *out;
   c.seq = view.seq();
   c.day = ev.getOccurredOn();
+  c.kind = CareKindOf(body.which());
   auto facilitators = [&](capnp::List<schema::Facilitator>::Reader list) {
     for (auto f : list) {
       c.facilitators.push_back({providers.Intern(f.getProviderId().cStr()), RoleOf(f.getRole())});
     }
   };
-  switch (body.which()) {
-    case B::SESSION_INDIVIDUAL: {
+  switch (c.kind) {
+    case CareKind::kIndividual: {
       auto b = body.getSessionIndividual();
-      c.kind = CareKind::kIndividual;
       c.network = Network(b.getNetworkId());
       c.provider = providers.Intern(b.getProviderId().cStr());
       c.beneficiary = PersonOf(b.getBeneficiary());
@@ -185,41 +179,37 @@ bool History::ToCare(const StoredEventView& view, CareEvent* out) {
       c.minutes = b.getMinutes();
       c.with_context = b.getWithContext();
       c.school_cpms = SchoolCpms(b.getLocation(), b.getOrganiser());
-      break;
+      return true;
     }
-    case B::SESSION_GROUP: {
+    case CareKind::kGroup: {
       auto b = body.getSessionGroup();
-      c.kind = CareKind::kGroup;
       facilitators(b.getFacilitators());
       c.network = Network(b.getNetworkId());
       c.function = FunctionOf(b.getFunction());
       c.minutes = b.getMinutes();
       c.school_cpms = SchoolCpms(b.getLocation(), b.getOrganiser());
       for (auto p : b.getParticipants()) c.participants.push_back(PersonOf(p));
-      break;
+      return true;
     }
-    case B::COMMUNITY_INTERVENTION: {
+    case CareKind::kCommunity: {
       auto b = body.getCommunityIntervention();
-      c.kind = CareKind::kCommunity;
       facilitators(b.getFacilitators());
       c.network = Network(b.getNetworkId());
       c.minutes = b.getMinutes();
       c.interaction_minutes = b.getInteractionMinutes();
       c.participant_count = b.getParticipantCount();
       c.defined_group = b.getDefinedGroup();
-      break;
+      return true;
     }
-    case B::SUPPORT_MISSION: {
+    case CareKind::kMission: {
       auto b = body.getSupportMission();
-      c.kind = CareKind::kMission;
       c.network = Network(b.getNetworkId());
       c.provider = providers.Intern(b.getProviderId().cStr());
       c.minutes = b.getMinutes();
-      break;
+      return true;
     }
-    case B::CONCERTATION_HELD: {
+    case CareKind::kConcertation: {
       auto b = body.getConcertationHeld();
-      c.kind = CareKind::kConcertation;
       c.network = Network(b.getNetworkId());
       c.beneficiary = PersonOf(b.getBeneficiary());
       c.units = b.getUnits();
@@ -229,21 +219,18 @@ bool History::ToCare(const StoredEventView& view, CareEvent* out) {
         cp.care_provider = p.getCareProvider();
         c.concertation.push_back(cp);
       }
-      break;
+      return true;
     }
-    case B::EXCEPTION_GRANTED: {
+    case CareKind::kException: {
       auto b = body.getExceptionGranted();
-      c.kind = CareKind::kException;
       c.network = Network(b.getNetworkId());
       c.provider = providers.Intern(b.getProviderId().cStr());
       c.beneficiary = PersonOf(b.getBeneficiary());
       c.function = FunctionOf(b.getFunction());
-      break;
+      return true;
     }
-    default:
-      return false;
   }
-  return true;
+  return false;
 }
 
 const std::string& History::EventId(Seq seq) const {
@@ -260,19 +247,18 @@ const std::string& History::EventId(Seq seq) const {
 
 void History::Seal() {
   std::sort(event_ids_.begin(), event_ids_.end());
-  // A void can only target an earlier event, so walking voids from the newest down settles
-  // each void's own status before it is applied: a voided void restores its target.
+  // Void targets by id -> seq (the first event with that id; 0 when it is not held).
   std::unordered_map<std::string, Seq> targets;
   for (const auto& [seq, target] : voids_) targets.emplace(target, 0);
   for (const auto& [seq, id] : event_ids_) {
     auto it = targets.find(id);
     if (it != targets.end() && it->second == 0) it->second = seq;
   }
-  for (auto it = voids_.rbegin(); it != voids_.rend(); ++it) {
-    if (voided_.count(it->first)) continue;
-    const Seq target = targets[it->second];
-    if (target != 0) voided_.insert(target);
-  }
+  std::vector<std::pair<Seq, Seq>> voids;
+  voids.reserve(voids_.size());
+  for (const auto& [seq, target] : voids_) voids.emplace_back(seq, targets[target]);
+  std::sort(voids.begin(), voids.end());  // Add() takes events in any order
+  for (Seq seq : SettleVoids(voids)) voided_.insert(seq);
 }
 
 Result<History> History::Load(const EventLog& log, Seq as_of) {

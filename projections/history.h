@@ -116,6 +116,8 @@ class History {
   NetworkIdx Network(capnp::Text::Reader id);
   Person PersonOf(schema::Beneficiary::Reader b);
   void AddCare(const StoredEventView& view);
+  void AddNetwork(Seq seq, schema::NetworkRegistered::Reader b);
+  void AddIssuedInvoice(Seq seq, schema::Event::Reader ev);
 
   Seq last_seq_ = 0;
   std::vector<std::pair<Seq, std::string>> event_ids_;  // in seq order

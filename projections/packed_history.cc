@@ -9,6 +9,7 @@
 #include <unordered_set>
 
 #include "ledger/facts.h"
+#include "projections/fold_input.h"
 #include "projections/key_index.h"
 
 namespace ledger {
@@ -92,7 +93,7 @@ struct PackedHistory::Part {
 
   // Reads one record; false when it is cut short or of an unknown kind.
   bool Add(Seq seq, FactReader& r);
-  void AddCare(Seq seq, CivilDay day, schema::Event::Body::Which kind, FactReader& r);
+  void AddCare(Seq seq, CivilDay day, CareKind kind, FactReader& r);
   NetworkIdx Network(std::string_view id) {
     const NetworkIdx n = network_names.Intern(id, &networks);
     if (population.size() <= n) population.resize(n + 1, Population::kUnknown);
@@ -110,53 +111,47 @@ struct PackedHistory::Part {
 bool PackedHistory::Part::Add(Seq seq, FactReader& r) {
   using B = schema::Event::Body;
   last_seq = std::max(last_seq, seq);
-  const auto kind = static_cast<B::Which>(r.U8());
+  const uint8_t tag = r.U8();
+  if (!IsKnownKind(tag)) return false;
+  const auto kind = static_cast<B::Which>(tag);
   const CivilDay day = r.I32();
-  switch (kind) {
-    case B::NETWORK_REGISTERED: {
+  switch (FoldInputOf(kind)) {
+    case FoldInput::kNetwork: {
       const NetworkIdx n = Network(r.Str());
       const auto population_of = static_cast<schema::Population>(r.U8());
       if (population[n] == Population::kUnknown) population[n] = PopulationOf(population_of);
       return r.ok();
     }
-    case B::PROVIDER_ENROLLED:
-    case B::PROVIDER_LEFT: {
+    case FoldInput::kEnrolment: {
       const ProviderIdx p = Provider(r.Str());
       const NetworkIdx n = Network(r.Str());
       enrolments.push_back({{p, n}, {day, seq, kind == B::PROVIDER_ENROLLED}});
       return r.ok();
     }
-    case B::BUDGET_ALLOCATED:
-    case B::INVOICE_ISSUED:
+    case FoldInput::kBudget:
+    case FoldInput::kIssuedInvoice:
       return r.ok();  // not folded into lines
-    case B::RULESET_PUBLISHED:
+    case FoldInput::kRuleset:
       rulesets.emplace_back(seq, r.Str32());
       return r.ok();
-    case B::ASSESSMENT_RECORDED: {
+    case FoldInput::kAssessment: {
       const NetworkIdx n = Network(r.Str());
       const Person p = PersonOf(r);
       assessments.push_back({{p.who, n, day}, seq});
       return r.ok();
     }
-    case B::EVENT_VOIDED:
+    case FoldInput::kVoid:
       voids.emplace_back(seq, r.U64());
       return r.ok();
-    case B::EXCEPTION_GRANTED:
-    case B::SESSION_INDIVIDUAL:
-    case B::SESSION_GROUP:
-    case B::COMMUNITY_INTERVENTION:
-    case B::SUPPORT_MISSION:
-    case B::CONCERTATION_HELD:
-      AddCare(seq, day, kind, r);
+    case FoldInput::kCare:
+      AddCare(seq, day, CareKindOf(kind), r);
       return r.ok();
   }
   return false;
 }
 
 // As History::ToCare, packed.
-void PackedHistory::Part::AddCare(Seq seq, CivilDay day, schema::Event::Body::Which kind,
-                                  FactReader& r) {
-  using B = schema::Event::Body;
+void PackedHistory::Part::AddCare(Seq seq, CivilDay day, CareKind kind, FactReader& r) {
   PackedCare& p = care[care_size++];
   p.seq = static_cast<uint32_t>(seq);
   p.day = day;
@@ -197,19 +192,19 @@ void PackedHistory::Part::AddCare(Seq seq, CivilDay day, schema::Event::Body::Wh
     }
   };
   switch (kind) {
-    case B::SESSION_INDIVIDUAL:
-    case B::EXCEPTION_GRANTED: {
-      p.kind = kind == B::SESSION_INDIVIDUAL ? CareKind::kIndividual : CareKind::kException;
+    case CareKind::kIndividual:
+    case CareKind::kException: {
+      p.kind = kind;
       p.provider = Provider(r.Str());
       p.network = Network(r.Str());
       packed_person();
       treatment();
-      if (kind == B::EXCEPTION_GRANTED) return;
+      if (kind == CareKind::kException) return;
       if (school_cpms()) p.flags |= PackedCare::kSchoolCpms;
       if (r.U8() != 0) p.flags |= PackedCare::kWithContext;
       return;
     }
-    case B::SESSION_GROUP: {
+    case CareKind::kGroup: {
       CareEvent& c = detail(CareKind::kGroup);
       facilitators(c);
       c.network = Network(r.Str());
@@ -220,7 +215,7 @@ void PackedHistory::Part::AddCare(Seq seq, CivilDay day, schema::Event::Body::Wh
       p.network = c.network;
       return;
     }
-    case B::COMMUNITY_INTERVENTION: {
+    case CareKind::kCommunity: {
       CareEvent& c = detail(CareKind::kCommunity);
       facilitators(c);
       c.network = Network(r.Str());
@@ -231,7 +226,7 @@ void PackedHistory::Part::AddCare(Seq seq, CivilDay day, schema::Event::Body::Wh
       p.network = c.network;
       return;
     }
-    case B::SUPPORT_MISSION: {
+    case CareKind::kMission: {
       CareEvent& c = detail(CareKind::kMission);
       c.provider = Provider(r.Str());
       c.network = Network(r.Str());
@@ -239,7 +234,7 @@ void PackedHistory::Part::AddCare(Seq seq, CivilDay day, schema::Event::Body::Wh
       p.network = c.network;
       return;
     }
-    case B::CONCERTATION_HELD: {
+    case CareKind::kConcertation: {
       CareEvent& c = detail(CareKind::kConcertation);
       c.network = Network(r.Str());
       c.beneficiary = PersonOf(r);
@@ -254,10 +249,6 @@ void PackedHistory::Part::AddCare(Seq seq, CivilDay day, schema::Event::Body::Wh
       p.network = c.network;
       return;
     }
-    default:  // Add() passes care events only
-      assert(false && "not a care event");
-      --care_size;
-      return;
   }
 }
 
@@ -397,14 +388,7 @@ Result<PackedHistory> PackedHistory::Load(const EventLog& log, int threads,
   h.networks_ = std::move(first.networks);
   h.population_ = std::move(first.population);
 
-  // Voids, as History::Seal: walking them from the newest down settles each void's own status
-  // before it is applied (a voided void restores its target).
-  std::unordered_set<Seq> voided;
-  for (size_t i = first.voids.size(); i-- > 0;) {
-    const auto [seq, target] = first.voids[i];
-    if (voided.count(seq)) continue;
-    if (target != 0) voided.insert(target);
-  }
+  const std::unordered_set<Seq> voided = SettleVoids(first.voids);
   PackedCare* care = h.care_.get();
   h.details_voided_.assign(h.details_.size(), false);
   for (Seq seq : voided) {
@@ -434,19 +418,8 @@ Result<PackedHistory> PackedHistory::Load(const EventLog& log, int threads,
   auto for_each_subject = [&](uint32_t i, auto&& fn) {
     const PackedCare& c = care[i];
     if (c.voided()) return;
-    switch (c.kind) {
-      case CareKind::kIndividual:
-      case CareKind::kException:
-        return fn(c.who);
-      case CareKind::kConcertation:
-        return fn(h.details_[c.who].beneficiary.who);
-      case CareKind::kGroup:
-        for (const Person& p : h.details_[c.who].participants) fn(p.who);
-        return;
-      case CareKind::kCommunity:
-      case CareKind::kMission:
-        return;
-    }
+    if (c.kind == CareKind::kIndividual || c.kind == CareKind::kException) return fn(c.who);
+    ForEachBeneficiary(h.details_[c.who], fn);
   };
   if (h.care_size_ >= UINT32_MAX) {
     return Error{ErrorCode::kInvalidArgument, "a replay folds at most 2^32 - 1 care events"};

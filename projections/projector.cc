@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <thread>
 
+#include "projections/fold_input.h"
+
 namespace ledger {
 
 std::unique_ptr<RulesetCatalog> RulesetsOf(const History& history, const RulesetCatalog& base) {
@@ -41,22 +43,7 @@ std::vector<std::vector<const CareEvent*>> ByBeneficiary(const History& h) {
   std::vector<std::vector<const CareEvent*>> by(h.beneficiaries.size());
   for (const CareEvent& c : h.care) {
     if (h.Voided(c.seq)) continue;
-    switch (c.kind) {
-      case CareKind::kIndividual:
-      case CareKind::kConcertation:
-      case CareKind::kException:
-        by[c.beneficiary.who].push_back(&c);
-        break;
-      case CareKind::kGroup:
-        for (const Person& p : c.participants) {
-          auto& list = by[p.who];
-          if (list.empty() || list.back() != &c) list.push_back(&c);
-        }
-        break;
-      case CareKind::kCommunity:
-      case CareKind::kMission:
-        break;
-    }
+    ForEachBeneficiary(c, [&](BeneficiaryIdx who) { by[who].push_back(&c); });
   }
   return by;
 }

@@ -6,6 +6,7 @@
 #include <set>
 
 #include "ledger/bytes.h"
+#include "projections/fold_input.h"
 #include "projections/projector.h"
 #include "projections/store_keys.h"
 
@@ -184,13 +185,9 @@ Status ProjectionStore::RebuildInMemory(const std::function<void(Seq, Seq)>& pro
     }
   }
   for (const CareEvent& c : h.care) {
-    if (c.kind == CareKind::kGroup) {
-      for (const Person& person : c.participants) {
-        b.Put(cf_, BenKey(h.beneficiaries.Name(person.who), c.seq), std::string(1, kCare));
-      }
-    } else if (c.kind != CareKind::kCommunity && c.kind != CareKind::kMission) {
-      b.Put(cf_, BenKey(h.beneficiaries.Name(c.beneficiary.who), c.seq), std::string(1, kCare));
-    }
+    ForEachBeneficiary(c, [&](BeneficiaryIdx who) {
+      b.Put(cf_, BenKey(h.beneficiaries.Name(who), c.seq), std::string(1, kCare));
+    });
     if (Status f = flush(false); !f) return f;
   }
   for (const auto& [key, cents] : p.allocated) {
@@ -257,41 +254,24 @@ Status ProjectionStore::WriteStatic(Seq head) {
   std::vector<std::pair<Seq, std::string>> voids;  // void seq, target id
   std::vector<Seq> invoices;
   Status s = log_.ReadRange(1, head, [&](const StoredEventView& v) {
-    using B = schema::Event::Body;
     const auto body = v.event().getBody();
-    switch (body.which()) {
-      case B::NETWORK_REGISTERED:
-      case B::PROVIDER_ENROLLED:
-      case B::PROVIDER_LEFT:
-      case B::RULESET_PUBLISHED:
-      case B::BUDGET_ALLOCATED:
-        h->Add(v);
-        break;
-      case B::EVENT_VOIDED:
-        voids.emplace_back(v.seq(), body.getEventVoided().getTarget().cStr());
-        break;
-      case B::ASSESSMENT_RECORDED:
-      case B::EXCEPTION_GRANTED:
-      case B::SESSION_INDIVIDUAL:
-      case B::SESSION_GROUP:
-      case B::COMMUNITY_INTERVENTION:
-      case B::SUPPORT_MISSION:
-      case B::CONCERTATION_HELD:
-      case B::INVOICE_ISSUED:
-        break;
+    const FoldInput input = FoldInputOf(body.which());
+    if (input == FoldInput::kVoid) {
+      voids.emplace_back(v.seq(), body.getEventVoided().getTarget().cStr());
+    } else if (IsStaticFact(input)) {
+      h->Add(v);
     }
     return true;
   });
   if (!s) return s;
-  // Voids settle as History::Seal settles them: from the newest down, so that a voided void
-  // restores its target.
-  std::set<Seq> voided;
-  for (auto it = voids.rbegin(); it != voids.rend(); ++it) {
-    if (voided.count(it->first)) continue;
-    auto target = log_.FindId(it->second);
+  std::vector<std::pair<Seq, Seq>> targets;  // void seq, target seq (0: not in the log)
+  for (const auto& [seq, id] : voids) {
+    auto target = log_.FindId(id);
     if (!target) return target.error();
-    if (target->has_value()) voided.insert(**target);
+    targets.emplace_back(seq, target->value_or(0));
   }
+  const std::unordered_set<Seq> settled = SettleVoids(targets);
+  const std::set<Seq> voided(settled.begin(), settled.end());
   for (Seq seq : voided) h->MarkVoided(seq);
   RebuildWriter b(db_, cf_);
   if (Status d = b.DeleteAll(); !d) return d;

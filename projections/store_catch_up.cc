@@ -10,6 +10,7 @@
 #include <set>
 
 #include "ledger/bytes.h"
+#include "projections/fold_input.h"
 #include "projections/projector.h"
 #include "projections/store.h"
 #include "projections/store_keys.h"
@@ -27,93 +28,6 @@ Error Corrupt(const std::string& what) {
   return Error{ErrorCode::kCorruption, "projection store: " + what};
 }
 Error Storage(const rocksdb::Status& s) { return Error{ErrorCode::kStorage, s.ToString()}; }
-
-// The lines an event produced (provider and key), derived from its content (immutable), for
-// deletion on void.
-struct LineAt {
-  std::string provider;
-  std::string key;
-};
-std::vector<LineAt> LineKeysOf(schema::Event::Reader ev, Seq seq) {
-  using B = schema::Event::Body;
-  std::vector<LineAt> keys;
-  const CivilDay day = ev.getOccurredOn();
-  const auto body = ev.getBody();
-  auto add = [&](std::string provider, uint32_t part) {
-    std::string key = LineKey(provider, day, seq, part);
-    keys.push_back({std::move(provider), std::move(key)});
-  };
-  auto facilitators = [&](capnp::List<schema::Facilitator>::Reader list) {
-    for (uint32_t i = 0; i < list.size(); ++i) add(list[i].getProviderId().cStr(), i);
-  };
-  switch (body.which()) {
-    case B::SESSION_INDIVIDUAL:
-      add(body.getSessionIndividual().getProviderId().cStr(), 0);
-      break;
-    case B::SUPPORT_MISSION:
-      add(body.getSupportMission().getProviderId().cStr(), 0);
-      break;
-    case B::SESSION_GROUP:
-      facilitators(body.getSessionGroup().getFacilitators());
-      break;
-    case B::COMMUNITY_INTERVENTION:
-      facilitators(body.getCommunityIntervention().getFacilitators());
-      break;
-    case B::CONCERTATION_HELD: {
-      auto ps = body.getConcertationHeld().getParticipants();
-      for (uint32_t i = 0; i < ps.size(); ++i) {
-        if (ps[i].getProviderId().size() > 0) add(ps[i].getProviderId().cStr(), i);
-      }
-      break;
-    }
-    case B::NETWORK_REGISTERED:
-    case B::PROVIDER_ENROLLED:
-    case B::PROVIDER_LEFT:
-    case B::BUDGET_ALLOCATED:
-    case B::RULESET_PUBLISHED:
-    case B::ASSESSMENT_RECORDED:
-    case B::EXCEPTION_GRANTED:
-    case B::EVENT_VOIDED:
-    case B::INVOICE_ISSUED:
-      break;
-  }
-  return keys;
-}
-
-// The beneficiaries an event is about (NISS), for the index and for refolds.
-std::vector<std::string> BeneficiariesOf(schema::Event::Reader ev) {
-  using B = schema::Event::Body;
-  const auto body = ev.getBody();
-  switch (body.which()) {
-    case B::ASSESSMENT_RECORDED:
-      return {body.getAssessmentRecorded().getBeneficiary().getNiss().cStr()};
-    case B::EXCEPTION_GRANTED:
-      return {body.getExceptionGranted().getBeneficiary().getNiss().cStr()};
-    case B::SESSION_INDIVIDUAL:
-      return {body.getSessionIndividual().getBeneficiary().getNiss().cStr()};
-    case B::CONCERTATION_HELD:
-      return {body.getConcertationHeld().getBeneficiary().getNiss().cStr()};
-    case B::SESSION_GROUP: {
-      std::vector<std::string> out;
-      for (auto p : body.getSessionGroup().getParticipants()) {
-        std::string niss = p.getNiss().cStr();
-        if (std::find(out.begin(), out.end(), niss) == out.end()) out.push_back(std::move(niss));
-      }
-      return out;
-    }
-    case B::NETWORK_REGISTERED:
-    case B::PROVIDER_ENROLLED:
-    case B::PROVIDER_LEFT:
-    case B::BUDGET_ALLOCATED:
-    case B::RULESET_PUBLISHED:
-    case B::COMMUNITY_INTERVENTION:
-    case B::SUPPORT_MISSION:
-    case B::EVENT_VOIDED:
-    case B::INVOICE_ISSUED:
-      return {};
-  }
-  return {};
-}
 
 }  // namespace
 
@@ -221,6 +135,53 @@ struct ProjectionStore::CatchUpPass {
                    rebuilding && l.seq >= from);
   }
 
+  // The NISS of each beneficiary a care event (or an assessment) concerns, for the index and
+  // for refolds.
+  std::vector<std::string> BeneficiariesOf(const StoredEventView& v) {
+    if (auto a = h().ToAssessment(v)) return {h().beneficiaries.Name(std::get<0>(*a))};
+    CareEvent c;
+    if (!h().ToCare(v, &c)) return {};
+    return NamesOf(c);
+  }
+  std::vector<std::string> NamesOf(const CareEvent& c) {
+    std::vector<std::string> out;
+    ForEachBeneficiary(c, [&](BeneficiaryIdx who) { out.push_back(h().beneficiaries.Name(who)); });
+    return out;
+  }
+  // Deletes the lines a voided care event produced (the keys derive from its content).
+  Status DeleteLinesOf(const StoredEventView& v) {
+    CareEvent c;
+    if (!h().ToCare(v, &c)) return Ok();
+    auto drop = [&](ProviderIdx p, uint32_t part) {
+      const std::string& provider = h().providers.Name(p);
+      return SetLine(provider, LineKey(provider, c.day, c.seq, part), nullptr);
+    };
+    Status failure = Ok();
+    auto collect = [&](Status st) {
+      if (!st) failure = st;
+    };
+    switch (c.kind) {
+      case CareKind::kIndividual:
+      case CareKind::kMission:
+        collect(drop(c.provider, 0));
+        break;
+      case CareKind::kGroup:
+      case CareKind::kCommunity:
+        for (uint32_t i = 0; i < c.facilitators.size(); ++i)
+          collect(drop(c.facilitators[i].provider, i));
+        break;
+      case CareKind::kConcertation:
+        for (uint32_t i = 0; i < c.concertation.size(); ++i) {
+          if (c.concertation[i].provider != kNoProvider)
+            collect(drop(c.concertation[i].provider, i));
+        }
+        break;
+      case CareKind::kException:
+        break;
+    }
+    return failure;
+  }
+
   Status ReadBatch(Seq from, Seq to);
   Status Enrolments();
   Status ApplyVoids();
@@ -234,24 +195,21 @@ struct ProjectionStore::CatchUpPass {
 // Phase 1: the new events. Index entries, budgets and invoices are written; care events are kept
 // to price; a network, enrolment or ruleset asks for a rebuild.
 Status ProjectionStore::CatchUpPass::ReadBatch(Seq first, Seq to) {
-  using B = schema::Event::Body;
   from = first;
   Status failure = Ok();
   Status s = store.log_.ReadRange(first, to, [&](const StoredEventView& v) {
     const auto ev = v.event();
     const auto body = ev.getBody();
-    if (rebuilding &&
-        (body.isNetworkRegistered() || body.isRulesetPublished() || body.isProviderEnrolled() ||
-         body.isProviderLeft() || body.isBudgetAllocated() || body.isEventVoided())) {
+    const FoldInput input = FoldInputOf(body.which());
+    if (rebuilding && IsStaticFact(input)) {
       return true;  // in the context already (ProjectionStore::WriteStatic)
     }
-    switch (body.which()) {
-      case B::NETWORK_REGISTERED:
-      case B::RULESET_PUBLISHED:
+    switch (input) {
+      case FoldInput::kNetwork:
+      case FoldInput::kRuleset:
         rebuild = true;
         return false;
-      case B::PROVIDER_ENROLLED:
-      case B::PROVIDER_LEFT: {
+      case FoldInput::kEnrolment: {
         // The fold's context changes for this provider in this network: its lines there are
         // priced again (Enrolments()); a provider seen for the first time has none.
         h().Add(v);
@@ -263,13 +221,13 @@ Status ProjectionStore::CatchUpPass::ReadBatch(Seq first, Seq to) {
                                            : body.getProviderLeft().getNetworkId().cStr());
         return true;
       }
-      case B::BUDGET_ALLOCATED: {
+      case FoldInput::kBudget: {
         auto b = body.getBudgetAllocated();
         batch.Put(cf, BudgetKey(b.getNetworkId().cStr(), b.getYear()),
                   BE64(static_cast<uint64_t>(b.getCareBudgetCents())));
         return true;
       }
-      case B::EVENT_VOIDED: {
+      case FoldInput::kVoid: {
         auto target = store.log_.FindId(body.getEventVoided().getTarget().cStr());
         if (!target || !target->has_value()) {
           failure = target ? Status(Corrupt("void target not found")) : Status(target.error());
@@ -278,29 +236,27 @@ Status ProjectionStore::CatchUpPass::ReadBatch(Seq first, Seq to) {
         void_targets.insert(**target);
         return true;
       }
-      case B::INVOICE_ISSUED:
+      case FoldInput::kIssuedInvoice:
         batch.Put(cf, SeqKey('I', v.seq()), "");
         return true;
-      case B::COMMUNITY_INTERVENTION:
-      case B::SUPPORT_MISSION:
-        priced.push_back(v.seq());
-        [[fallthrough]];
-      case B::ASSESSMENT_RECORDED:
-      case B::EXCEPTION_GRANTED:
-      case B::SESSION_INDIVIDUAL:
-      case B::SESSION_GROUP:
-      case B::CONCERTATION_HELD:
+      case FoldInput::kAssessment:
+      case FoldInput::kCare:
         break;
     }
     ids[v.seq()] = ev.getId().cStr();
+    std::vector<std::string> concerned;
+    char kind = kCare;
     if (auto a = h().ToAssessment(v)) {
       assessments.emplace_back(std::get<0>(*a), std::get<1>(*a), std::get<2>(*a), v.seq());
       assessments_loaded.insert(v.seq());
+      concerned = {h().beneficiaries.Name(std::get<0>(*a))};
+      kind = kAssessment;
     } else if (CareEvent c; h().ToCare(v, &c)) {
+      if (c.kind == CareKind::kCommunity || c.kind == CareKind::kMission) priced.push_back(v.seq());
+      concerned = NamesOf(c);
       care.emplace(v.seq(), std::move(c));
     }
-    const char kind = body.isAssessmentRecorded() ? kAssessment : kCare;
-    for (const std::string& niss : BeneficiariesOf(ev)) {
+    for (const std::string& niss : concerned) {
       new_ben[niss][v.seq()] = kind;
       batch.Put(cf, BenKey(niss, v.seq()), std::string(1, kind));
       dirty.insert(niss);
@@ -358,7 +314,7 @@ Status ProjectionStore::CatchUpPass::Enrolments() {
       if (CareEvent c; h().ToCare(v, &c)) care.emplace(v.seq(), std::move(c));
       priced.push_back(v.seq());
     }
-    for (const std::string& niss : BeneficiariesOf(v.event())) {
+    for (const std::string& niss : BeneficiariesOf(v)) {
       dirty.insert(niss);
       refold.insert(niss);
     }
@@ -373,17 +329,14 @@ Status ProjectionStore::CatchUpPass::ApplyVoids() {
       {void_targets.begin(), void_targets.end()}, [&](const StoredEventView& v) {
         const auto ev = v.event();
         const auto body = ev.getBody();
-        if (body.isNetworkRegistered() || body.isProviderEnrolled() || body.isProviderLeft() ||
-            body.isRulesetPublished() || body.isBudgetAllocated() || body.isEventVoided()) {
+        if (IsStaticFact(FoldInputOf(body.which()))) {
           rebuild = true;
           return;
         }
         new_voids.insert(v.seq());
         batch.Put(cf, SeqKey('v', v.seq()), "");
-        for (const LineAt& line : LineKeysOf(ev, v.seq())) {
-          if (Status d = SetLine(line.provider, line.key, nullptr); !d) failure = d;
-        }
-        for (const std::string& niss : BeneficiariesOf(ev)) {
+        if (Status d = DeleteLinesOf(v); !d) failure = d;
+        for (const std::string& niss : BeneficiariesOf(v)) {
           dirty.insert(niss);
           refold.insert(niss);
           if (body.isAssessmentRecorded()) assess_changed.insert(niss);
@@ -450,9 +403,7 @@ Status ProjectionStore::CatchUpPass::Load() {
       } else if (CareEvent c; h().ToCare(v, &c)) {
         care.emplace(v.seq(), std::move(c));
       }
-      if (groups && v.event().getBody().isSessionGroup()) {
-        groups->push_back(BeneficiariesOf(v.event()));
-      }
+      if (groups && v.event().getBody().isSessionGroup()) groups->push_back(BeneficiariesOf(v));
     });
   };
   std::set<std::string> loaded;
@@ -543,15 +494,9 @@ Status ProjectionStore::CatchUpPass::Fold() {
   };
   for (const auto& [seq, c] : care) {
     if (voided.count(seq)) continue;
-    if (c.kind == CareKind::kGroup) {
-      std::set<BeneficiaryIdx> seen;
-      for (const Person& p : c.participants) {
-        if (take(p.who, seq) && seen.insert(p.who).second) by[p.who].push_back(&c);
-      }
-    } else if (c.kind != CareKind::kCommunity && c.kind != CareKind::kMission &&
-               take(c.beneficiary.who, seq)) {
-      by[c.beneficiary.who].push_back(&c);
-    }
+    ForEachBeneficiary(c, [&](BeneficiaryIdx who) {
+      if (take(who, seq)) by[who].push_back(&c);
+    });
   }
   for (const std::string& niss : folded) {
     const BeneficiaryIdx idx = h().beneficiaries.Intern(niss);

@@ -7,6 +7,7 @@
 
 #include "projections/directory.h"
 #include "projections/fold.h"
+#include "projections/fold_input.h"
 #include "projections/records.h"
 #include "projections/views.h"
 
@@ -72,19 +73,9 @@ std::tuple<CivilDay, int, Seq> FoldKey(const CareEvent& c) {
 }
 
 bool Concerns(const CareEvent& c, BeneficiaryIdx who) {
-  switch (c.kind) {
-    case CareKind::kIndividual:
-    case CareKind::kConcertation:
-    case CareKind::kException:
-      return c.beneficiary.who == who;
-    case CareKind::kGroup:
-      return std::any_of(c.participants.begin(), c.participants.end(),
-                         [&](const Person& p) { return p.who == who; });
-    case CareKind::kCommunity:
-    case CareKind::kMission:
-      return false;
-  }
-  return false;
+  bool concerns = false;
+  ForEachBeneficiary(c, [&](BeneficiaryIdx b) { concerns = concerns || b == who; });
+  return concerns;
 }
 
 // The beneficiary's fold over its non-voided events that come before `target` in fold order.

@@ -84,9 +84,9 @@ Answer Server::Impl::Audit(Exchange& x, const Request& req) {
 }
 
 Answer Server::Impl::Verify(Exchange& x) {
-  auto report = log.Verify();
-  if (!report) return Error(x, report.error());
-  return Finish(x, 200, json::serialize(VerifyJson(*report)), kJson, report->events);
+  auto answer = VerifyLedger(log, std::nullopt);
+  if (!answer) return Error(x, answer.error());
+  return Finish(x, 200, json::serialize(VerifyAnswerJson(*answer)), kJson, answer->chain.events);
 }
 
 std::optional<Answer> Server::Impl::RulesetBody(Exchange& x, const Request& req,
@@ -148,8 +148,7 @@ Answer Server::Impl::Close(Exchange& x) {
   auto out = CloseMonth(log, *month, Today());
   if (!out) return Error(x, out.error());
   committer.ProjectionsDue();
-  const Seq seq = (*out)["last_seq"].as_uint64();
-  return Finish(x, 200, json::serialize(*out), kJson, seq);
+  return Finish(x, 200, json::serialize(CloseAnswerJson(*out)), kJson, out->last_seq);
 }
 
 // GET /v1/providers/{id}/regularisations[?month=YYYY-MM][&as_of=SEQ]. Access: access.h (a
