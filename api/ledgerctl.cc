@@ -200,8 +200,9 @@ int RunTokens(const Flags& f) {
   return 0;
 }
 
-const std::vector<Command>& Commands() {
-  static const std::vector<Command> commands = {
+// Writing and walking the log.
+std::vector<Command> LogCommands() {
+  return {
       {"append",
        "append [FILE|-] [--defer-projections] [--db DIR]",
        "Appends the JSON Lines events of FILE (or stdin) as one atomic batch: all are stored\n"
@@ -226,6 +227,12 @@ const std::vector<Command>& Commands() {
        {"db", "expect"},
        {},
        RunVerify},
+  };
+}
+
+// The read answers, and the operator's tokens and projections.
+std::vector<Command> ReadCommands() {
+  return {
       {"invoice",
        "invoice (--provider ID | --network ID) --month YYYY-MM [--format json|csv] [--as-of SEQ]"
        " [--db DIR]",
@@ -285,6 +292,12 @@ const std::vector<Command>& Commands() {
        {"db"},
        {},
        RunProjections},
+  };
+}
+
+// Tariff revisions, closed months, audit tools and the synthetic history.
+std::vector<Command> AuditCommands() {
+  return {
       {"rules",
        "rules show [ID] [--db DIR] | rules publish FILE --reason TEXT [--db DIR]",
        "show: prints the rulesets in force (or one) as the JSON that `rules publish` and\n"
@@ -352,6 +365,17 @@ const std::vector<Command>& Commands() {
        {},
        RunGenerate},
   };
+}
+
+// In the order `ledgerctl --help` lists them.
+const std::vector<Command>& Commands() {
+  static const std::vector<Command> commands = [] {
+    std::vector<Command> all;
+    for (auto group : {LogCommands(), ReadCommands(), AuditCommands()}) {
+      all.insert(all.end(), group.begin(), group.end());
+    }
+    return all;
+  }();
   return commands;
 }
 

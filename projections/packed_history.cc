@@ -11,6 +11,7 @@
 #include "ledger/facts.h"
 #include "projections/fold_input.h"
 #include "projections/key_index.h"
+#include "schemas/invariant.h"
 
 namespace ledger {
 
@@ -302,29 +303,25 @@ Remap MergeNames(PackedHistory::Part& into, const PackedHistory::Part& part) {
 
 }  // namespace
 
-Result<PackedHistory> PackedHistory::Load(const EventLog& log, int threads,
-                                          const std::function<void(Seq, Seq)>& progress) {
-  PackedHistory h;
-  const Seq head = log.head().seq;
-  if (head >= UINT32_MAX) {
-    return Error{ErrorCode::kInvalidArgument, "a replay reads at most 2^32 - 1 events"};
-  }
-  // One record per event at most, each part writing where its range starts; pages never
-  // written are never touched.
-  h.care_ = std::make_unique_for_overwrite<PackedCare[]>(std::max<Seq>(head, 1));
-  const auto n = static_cast<Seq>(std::clamp<int64_t>(threads, 1, 64));
-  std::vector<Part> parts(n);
+// Phase 1: reader k reads the facts of its share of the seqs (with the whole of a chunk that
+// starts in it), writing its records from where its first chunk starts.
+Status PackedHistory::ReadParts(const EventLog& log, Seq head,
+                                const std::function<void(Seq, Seq)>& progress,
+                                std::vector<Part>* parts) {
+  const Seq n = parts->size();
   std::vector<Status> status(n, Ok());
+  std::vector<Seq> read_by(n, 0);
   std::atomic<Seq> done{0};
-  // Reader k reads the facts of its share of the seqs (with the whole of a chunk that starts
-  // in it), writing its records from where its first chunk starts.
   auto read = [&](size_t k) {
     const Seq from = 1 + head * k / n, to = head * (k + 1) / n;
     if (from > to) return;
-    Part& part = parts[k];
-    Seq mine = 0;
+    Part& part = (*parts)[k];
+    Seq mine = 0, next = 0;
     Status s = log.ReadEveryFact(from, to, [&](const EventLog::FactsChunk& chunk) {
-      if (!part.care) part.care = h.care_.get() + (chunk.first - 1);
+      LEDGER_ASSERT(next == 0 || chunk.first == next);  // gapless: one record per event
+      next = chunk.first + chunk.count;
+      read_by[k] += chunk.count;
+      if (!part.care) part.care = care_.get() + (chunk.first - 1);
       FactReader r(chunk.records);
       bool read_all = true;
       for (uint32_t i = 0; i < chunk.count && read_all; ++i)
@@ -350,27 +347,33 @@ Result<PackedHistory> PackedHistory::Load(const EventLog& log, int threads,
   read(0);
   for (auto& t : pool) t.join();
   for (const Status& s : status) {
-    if (!s) return s.error();
+    if (!s) return s;
   }
+  Seq total = 0;
+  for (Seq r : read_by) total += r;
+  LEDGER_ASSERT(total == head);  // every event 1..head read once, across the readers
+  return Ok();
+}
 
-  // Names into the first part's indices; records moved down over the gaps between parts.
+// Phase 2: names into the first part's indices; records moved down over the gaps between parts.
+void PackedHistory::MergeParts(std::vector<Part>& parts) {
   Part& first = parts[0];
-  h.care_size_ = first.care_size;
-  h.details_ = std::move(first.details);
-  for (size_t k = 1; k < n; ++k) {
+  care_size_ = first.care_size;
+  details_ = std::move(first.details);
+  for (size_t k = 1; k < parts.size(); ++k) {
     Part& part = parts[k];
     Remap m = MergeNames(first, part);
-    m.details_offset = static_cast<uint32_t>(h.details_.size());
-    PackedCare* out = h.care_.get() + h.care_size_;
+    m.details_offset = static_cast<uint32_t>(details_.size());
+    PackedCare* out = care_.get() + care_size_;
     for (size_t i = 0; i < part.care_size; ++i) {
       PackedCare p = part.care[i];
       m.Apply(p);
       out[i] = p;
     }
-    h.care_size_ += part.care_size;
+    care_size_ += part.care_size;
     for (CareEvent& c : part.details) {
       m.Apply(c);
-      h.details_.push_back(std::move(c));
+      details_.push_back(std::move(c));
     }
     for (auto& [key, e] : part.enrolments) {
       first.enrolments.push_back({{m.Provider(key.first), m.networks[key.second]}, e});
@@ -383,49 +386,55 @@ Result<PackedHistory> PackedHistory::Load(const EventLog& log, int threads,
     first.voids.insert(first.voids.end(), part.voids.begin(), part.voids.end());
     first.last_seq = std::max(first.last_seq, part.last_seq);
   }
-  h.last_seq_ = first.last_seq;
-  h.providers_ = std::move(first.providers);
-  h.networks_ = std::move(first.networks);
-  h.population_ = std::move(first.population);
+  for (size_t i = 1; i < care_size_; ++i) LEDGER_ASSERT(care_[i - 1].seq < care_[i].seq);
+  last_seq_ = first.last_seq;
+  providers_ = std::move(first.providers);
+  networks_ = std::move(first.networks);
+  population_ = std::move(first.population);
+}
 
-  const std::unordered_set<Seq> voided = SettleVoids(first.voids);
-  PackedCare* care = h.care_.get();
-  h.details_voided_.assign(h.details_.size(), false);
+// Phase 3: the voids settled; voided care events flagged, voided static facts dropped.
+void PackedHistory::ApplyVoids(Part& merged) {
+  const std::unordered_set<Seq> voided = SettleVoids(merged.voids);
+  PackedCare* care = care_.get();
+  details_voided_.assign(details_.size(), false);
   for (Seq seq : voided) {
-    PackedCare* end = care + h.care_size_;
+    PackedCare* end = care + care_size_;
     PackedCare* it =
         std::lower_bound(care, end, seq, [](const PackedCare& c, Seq s) { return c.seq < s; });
     if (it == end || it->seq != seq) continue;  // not a care event
     it->flags |= PackedCare::kVoided;
     if (it->kind != CareKind::kIndividual && it->kind != CareKind::kException) {
-      h.details_voided_[it->who] = true;
+      details_voided_[it->who] = true;
     }
   }
-  for (const auto& [key, e] : first.enrolments) {
-    if (!voided.count(e.seq)) h.enrolments_.push_back({key, e});
+  for (const auto& [key, e] : merged.enrolments) {
+    if (!voided.count(e.seq)) enrolments_.push_back({key, e});
   }
-  for (const auto& [a, seq] : first.assessments) {
-    if (!voided.count(seq)) h.assessments_.push_back(a);
+  for (const auto& [a, seq] : merged.assessments) {
+    if (!voided.count(seq)) assessments_.push_back(a);
   }
-  for (auto& [seq, doc] : first.rulesets) {
-    if (!voided.count(seq)) h.rulesets_.push_back(std::move(doc));
+  for (auto& [seq, doc] : merged.rulesets) {
+    if (!voided.count(seq)) rulesets_.push_back(std::move(doc));
   }
+}
 
-  // Each beneficiary's events (counted, then placed), in seq order; a group session once per
-  // participant, however often the participant is listed.
-  const size_t beneficiaries = first.beneficiaries.size();
+// Phase 4: each beneficiary's events (counted, then placed), in seq order; a group session once
+// per participant, however often the participant is listed.
+Status PackedHistory::ListEvents(size_t beneficiaries) {
+  const PackedCare* care = care_.get();
   std::vector<uint32_t> count(beneficiaries + 1, 0);
   auto for_each_subject = [&](uint32_t i, auto&& fn) {
     const PackedCare& c = care[i];
     if (c.voided()) return;
     if (c.kind == CareKind::kIndividual || c.kind == CareKind::kException) return fn(c.who);
-    ForEachBeneficiary(h.details_[c.who], fn);
+    ForEachBeneficiary(details_[c.who], fn);
   };
-  if (h.care_size_ >= UINT32_MAX) {
+  if (care_size_ >= UINT32_MAX) {
     return Error{ErrorCode::kInvalidArgument, "a replay folds at most 2^32 - 1 care events"};
   }
   std::vector<uint32_t> last(beneficiaries, UINT32_MAX);  // the last event counted
-  for (uint32_t i = 0; i < h.care_size_; ++i) {
+  for (uint32_t i = 0; i < care_size_; ++i) {
     for_each_subject(i, [&](uint32_t who) {
       if (last[who] == i) return;
       last[who] = i;
@@ -434,15 +443,33 @@ Result<PackedHistory> PackedHistory::Load(const EventLog& log, int threads,
   }
   last = {};
   for (size_t b = 0; b < beneficiaries; ++b) count[b + 1] += count[b];
-  h.refs_.resize(count[beneficiaries]);
-  h.first_ref_ = count;
-  for (uint32_t i = 0; i < h.care_size_; ++i) {
+  refs_.resize(count[beneficiaries]);
+  first_ref_ = count;
+  for (uint32_t i = 0; i < care_size_; ++i) {
     for_each_subject(i, [&](uint32_t who) {
       uint32_t& at = count[who];
-      if (at > h.first_ref_[who] && h.refs_[at - 1] == i) return;
-      h.refs_[at++] = i;
+      if (at > first_ref_[who] && refs_[at - 1] == i) return;
+      refs_[at++] = i;
     });
   }
+  return Ok();
+}
+
+Result<PackedHistory> PackedHistory::Load(const EventLog& log, int threads,
+                                          const std::function<void(Seq, Seq)>& progress) {
+  PackedHistory h;
+  const Seq head = log.head().seq;
+  if (head >= UINT32_MAX) {
+    return Error{ErrorCode::kInvalidArgument, "a replay reads at most 2^32 - 1 events"};
+  }
+  // One record per event at most, each part writing where its range starts; pages never
+  // written are never touched.
+  h.care_ = std::make_unique_for_overwrite<PackedCare[]>(std::max<Seq>(head, 1));
+  std::vector<Part> parts(static_cast<size_t>(std::clamp<int64_t>(threads, 1, 64)));
+  if (Status s = h.ReadParts(log, head, progress, &parts); !s) return s.error();
+  h.MergeParts(parts);
+  h.ApplyVoids(parts[0]);
+  if (Status s = h.ListEvents(parts[0].beneficiaries.size()); !s) return s.error();
   return h;
 }
 

@@ -82,6 +82,13 @@ class PackedHistory {
   struct Part;  // what one reader gathered; public for the loader's helpers only
 
  private:
+  // Load's phases.
+  Status ReadParts(const EventLog& log, Seq head, const std::function<void(Seq, Seq)>& progress,
+                   std::vector<Part>* parts);
+  void MergeParts(std::vector<Part>& parts);
+  void ApplyVoids(Part& merged);
+  Status ListEvents(size_t beneficiaries);
+
   Seq last_seq_ = 0;
   std::unique_ptr<PackedCare[]> care_;
   size_t care_size_ = 0;
