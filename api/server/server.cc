@@ -146,13 +146,15 @@ void Server::Impl::Handle(Request req, std::function<void(Answer)> reply) {
   auto once = [replied, reply](Answer a) {
     if (!replied->exchange(true)) reply(std::move(a));
   };
+  Exchange failed;  // the answer to a failure: the request's HTTP version, then the close
+  failed.version = req.version();
+  failed.keep_alive = false;
   try {
     Dispatch(std::move(req), once);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "{\"event\":\"handler_failed\",\"what\":%s}\n",
                  boost::json::serialize(boost::json::string(e.what())).c_str());
-    Exchange x;
-    if (!replied->load()) once(Fail(x, ErrorCode::kStorage, "internal error; see the server log"));
+    once(Fail(failed, ErrorCode::kStorage, "internal error; see the server log"));
   }
 }
 
