@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdio>
 
+#include "api/version.h"
 #include "ledger/log_time.h"
 #include "schemas/civil_date.h"
 
@@ -81,6 +82,22 @@ int64_t NowUs() {
   return std::chrono::duration_cast<std::chrono::microseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
+}
+
+boost::json::object BackupJson(const BackupRecord& b) {
+  boost::json::object o;
+  o["backup_id"] = b.backup_id;
+  o["seq"] = b.seq;
+  o["head"] = ToHex(b.head);
+  o["created_at"] = FormatTimestampUs(b.created_at_s * 1000000);
+  o["bytes"] = b.bytes;
+  return o;
+}
+
+std::string VersionText(const char* program) {
+  std::string out = std::string(program) + " " + kLedgerVersion;
+  if (*kLedgerBuild != '\0') out += std::string(" (") + kLedgerBuild + ")";
+  return out;
 }
 
 Result<Seq> AsOfSeq(const Flags& f, const EventLog& log) {

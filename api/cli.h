@@ -7,6 +7,7 @@
 #include <string>
 
 #include "api/flags.h"
+#include "ledger/backup.h"
 #include "ledger/event_log.h"
 #include "schemas/result.h"
 
@@ -36,5 +37,10 @@ Error NoLedgerError(const std::string& dir);
 // before it), or the head.
 Result<Seq> AsOfSeq(const Flags& f, const EventLog& log);
 int64_t NowUs();
+// {"backup_id","seq","head","created_at","bytes"}: a backup as `backups` lists it (ledgerctl
+// backup and POST /v1/admin/backups print it too).
+boost::json::object BackupJson(const BackupRecord& b);
+// "<program> <version> (<git describe>)": what --version prints (api/version.h).
+std::string VersionText(const char* program);
 
 }  // namespace ledger

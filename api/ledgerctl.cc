@@ -21,7 +21,9 @@
 #include "api/replay_commands.h"
 #include "api/server/tokens.h"
 #include "generator/generator.h"
+#include "ledger/backup.h"
 #include "ledger/event_log.h"
+#include "ledger/verified_import.h"
 #include "projections/store.h"
 #include "schemas/civil_date.h"
 #include "schemas/json_codec.h"
@@ -46,6 +48,18 @@ void PrintAppendResult(const AppendResult& result) {
   out["duplicates"] = result.duplicates;
   out["last_seq"] = result.last_seq;
   PrintJson(out);
+}
+
+// After events were stored: the projections brought up to date. A failure loses nothing (the
+// next query catches up again): a warning.
+void CatchUpProjections(EventLog& log, Seq last_seq) {
+  ProjectionStore store(log);
+  Progress catch_up("updating projections", last_seq);
+  if (Status s = store.CatchUp([&](Seq d, Seq) { catch_up.Update(d); }); !s) {
+    std::fprintf(stderr, "ledgerctl: warning: events stored, projections not updated: %s\n",
+                 s.error().ToString().c_str());
+  }
+  catch_up.Done();
 }
 
 int RunAppend(const Flags& f) {
@@ -78,13 +92,7 @@ int RunAppend(const Flags& f) {
     PrintAppendResult(*result);
     return 0;
   }
-  ProjectionStore store(**log);
-  Progress catch_up("updating projections", result->last_seq);
-  if (Status s = store.CatchUp([&](Seq d, Seq) { catch_up.Update(d); }); !s) {
-    std::fprintf(stderr, "ledgerctl: warning: events stored, projections not updated: %s\n",
-                 s.error().ToString().c_str());
-  }
-  catch_up.Done();
+  CatchUpProjections(**log, result->last_seq);
   PrintAppendResult(*result);
   return 0;
 }
@@ -181,22 +189,172 @@ int RunGenerate(const Flags& f) {
   return 0;
 }
 
-int RunTokens(const Flags& f) {
-  if (f.positional().size() != 1 || f.positional()[0] != "add") {
-    return Report(
-        {ErrorCode::kInvalidArgument, "usage: ledgerctl tokens add --file FILE --role ROLE"});
-  }
+Result<std::string> TokensFile(const Flags& f) {
   auto file = f.Get("file");
+  if (!file || file->empty()) return Error{ErrorCode::kInvalidArgument, "--file is required"};
+  return *file;
+}
+
+int RunTokensAdd(const Flags& f, const std::string& file) {
+  NewToken t;
   auto role = ParseRole(f.GetOr("role", ""));
-  if (!file || file->empty()) return Report({ErrorCode::kInvalidArgument, "--file is required"});
   if (!role) {
     return Report(
         {ErrorCode::kInvalidArgument, "--role must be recorder, coordinator, auditor or operator"});
   }
-  auto token = TokenStore::Add(*file, *role, f.GetOr("network", ""), f.GetOr("name", ""));
+  t.role = *role;
+  t.network = f.GetOr("network", "");
+  t.name = f.GetOr("name", "");
+  if (auto expires = f.Get("expires")) {
+    auto date = ParseDate(*expires);
+    if (!date) return Report({ErrorCode::kInvalidArgument, "--expires must be a date YYYY-MM-DD"});
+    if (ToDay(*date) < DayOfTimestampUs(NowUs())) {
+      return Report({ErrorCode::kInvalidArgument, "--expires " + *expires + " is already past"});
+    }
+    t.expires = ToDay(*date);
+  }
+  auto token = TokenStore::Add(file, t);
   if (!token) return Report(token.error());
   // Shown once: only its SHA-256 is kept in the file.
   std::printf("%s\n", token->c_str());
+  return 0;
+}
+
+int RunTokensList(const std::string& file) {
+  auto tokens = TokenStore::List(file);
+  if (!tokens) return Report(tokens.error());
+  json::array list;
+  for (const TokenInfo& t : *tokens) {
+    json::object o;
+    o["name"] = t.name;
+    o["role"] = RoleName(t.role);
+    o["network"] = t.network.empty() ? json::value(nullptr) : json::value(t.network);
+    o["created"] = t.created ? json::value(FormatDay(*t.created)) : json::value(nullptr);
+    o["expires"] = t.expires ? json::value(FormatDay(*t.expires)) : json::value(nullptr);
+    list.emplace_back(std::move(o));
+  }
+  PrintJson(json::object{{"tokens", std::move(list)}});
+  return 0;
+}
+
+int RunTokens(const Flags& f) {
+  const std::string verb = f.positional().size() == 1 ? f.positional()[0] : "";
+  if (verb != "add" && verb != "list" && verb != "revoke") {
+    return Report({ErrorCode::kInvalidArgument,
+                   "usage: ledgerctl tokens add|list|revoke --file FILE ... (--help)"});
+  }
+  auto file = TokensFile(f);
+  if (!file) return Report(file.error());
+  if (verb == "add") return RunTokensAdd(f, *file);
+  if (verb == "list") return RunTokensList(*file);
+  auto name = f.Get("name");
+  if (!name || name->empty()) {
+    return Report({ErrorCode::kInvalidArgument, "tokens revoke needs --name NAME (tokens list)"});
+  }
+  if (Status s = TokenStore::Revoke(*file, *name); !s) return Report(s.error());
+  PrintJson(json::object{{"revoked", *name}});
+  return 0;
+}
+
+int RunBackup(const Flags& f) {
+  auto to = f.Get("to");
+  if (!to || to->empty()) return Report({ErrorCode::kInvalidArgument, "--to BACKUPS is required"});
+  // Written like an append: refused while ledgerd holds the ledger (POST /v1/admin/backups).
+  auto log = OpenLog(f, LogAccess::kWrite);
+  if (!log) return Report(log.error());
+  auto backup = CreateBackup(**log, *to);
+  if (!backup) return Report(backup.error());
+  json::object out = BackupJson(*backup);
+  out.erase("created_at");
+  PrintJson(out);
+  return 0;
+}
+
+int RunBackups(const Flags& f) {
+  auto from = f.Get("from");
+  if (!from || from->empty()) {
+    return Report({ErrorCode::kInvalidArgument, "--from BACKUPS is required"});
+  }
+  auto backups = ListBackups(*from);
+  if (!backups) return Report(backups.error());
+  json::array list;
+  for (const BackupRecord& b : *backups) list.emplace_back(BackupJson(b));
+  PrintJson(json::object{{"backups", std::move(list)}});
+  return 0;
+}
+
+int RunRestore(const Flags& f) {
+  auto from = f.Get("from");
+  auto db = f.Get("db");
+  if (!from || from->empty() || !db || db->empty()) {
+    return Report({ErrorCode::kInvalidArgument, "restore needs --from BACKUPS and --db NEWDIR"});
+  }
+  auto id = f.GetInt("backup-id", 1, UINT32_MAX);
+  if (!id) return Report(id.error());
+  Progress progress("verifying the restored ledger");
+  auto restored =
+      RestoreBackup(*from, id->has_value() ? std::optional<uint32_t>(**id) : std::nullopt, *db,
+                    [&](Seq done, Seq) { progress.Update(done); });
+  progress.Done();
+  if (!restored) return Report(restored.error());
+  json::object out = BackupJson(restored->backup);
+  out["restored_into"] = *db;
+  out["verified"] = VerifyAnswerJson(VerifyAnswer{restored->verify, std::nullopt});
+  PrintJson(out);
+  return 0;
+}
+
+// import --verified FILE: the events of `ledgerctl events` output stored with their own seq,
+// recorded_at and hash, every hash recomputed (ledger/verified_import.h); one batch.
+int RunImport(const Flags& f) {
+  auto path = f.Get("verified");
+  if (!path || path->empty() || !f.positional().empty()) {
+    return Report(
+        {ErrorCode::kInvalidArgument, "usage: ledgerctl import --verified FILE --db DIR"});
+  }
+  std::ifstream in(*path);
+  if (!in) return Report({ErrorCode::kInvalidArgument, "cannot open " + *path});
+  auto log = OpenLog(f, LogAccess::kCreate);
+  if (!log) return Report(log.error());
+  std::optional<Hash> last_hash;
+  uint64_t imported = 0;
+  Result<Head> head = Error{ErrorCode::kStorage, "not committed"};
+  {
+    Progress progress("importing");
+    VerifiedImport import(**log);
+    std::string line;
+    for (uint64_t n = 1; std::getline(in, line); ++n) {
+      if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+      const std::string where = "line " + std::to_string(n) + ": nothing stored: ";
+      auto e = ParseRecordedEventText(line, static_cast<int64_t>(imported));
+      if (!e) return Report(e.error(), where);
+      if (Status s = import.Add(*e); !s) return Report(s.error(), where);
+      last_hash = e->hash;
+      if ((++imported & 4095) == 0) progress.Update(imported);
+    }
+    if (in.bad()) return Report({ErrorCode::kStorage, "reading " + *path + " failed"});
+    head = import.Commit();
+    progress.Done();
+  }
+  if (!head) return Report(head.error(), "nothing stored: ");
+  // Proved identical: the chain verifies whole and ends at the file's last hash.
+  Progress verifying("verifying", head->seq);
+  auto report = (*log)->Verify([&](Seq done, Seq) { verifying.Update(done); });
+  verifying.Done();
+  if (!report) return Report(report.error());
+  json::object out;
+  out["imported"] = imported;
+  out["last_seq"] = head->seq;
+  out["head"] = ToHex(head->hash);
+  out["verified"] = VerifyAnswerJson(VerifyAnswer{*report, std::nullopt});
+  if (!report->ok || (last_hash && *last_hash != report->head)) {
+    PrintJson(out);
+    return Report({ErrorCode::kCorruption,
+                   "the imported ledger does not verify, or its head is "
+                   "not the file's last hash"});
+  }
+  CatchUpProjections(**log, head->seq);
+  PrintJson(out);
   return 0;
 }
 
@@ -279,12 +437,52 @@ std::vector<Command> ReadCommands() {
        {},
        RunFigures},
       {"tokens",
-       "tokens add --file FILE --role ROLE [--network ID] [--name TEXT]",
-       "Creates a bearer token for ledgerd and prints it once; FILE keeps only its SHA-256, with\n"
-       "the role (recorder, coordinator, auditor, operator), network (coordinators) and name.",
-       {"file", "role", "network", "name"},
+       "tokens add --file FILE --role ROLE [--network ID] [--name TEXT] [--expires YYYY-MM-DD]"
+       " | tokens list --file FILE | tokens revoke --file FILE --name TEXT",
+       "add: creates a bearer token for ledgerd and prints it once; FILE keeps only its SHA-256,\n"
+       "with the role (recorder, coordinator, auditor, operator), network (coordinators), name\n"
+       "(unique in FILE), the day it was created and, with --expires, the last day it works.\n"
+       "list: {\"tokens\":[{\"name\",\"role\",\"network\",\"created\",\"expires\"}]}, never a "
+       "token.\n"
+       "revoke: removes the token of that name. A running ledgerd takes changes on SIGHUP.",
+       {"file", "role", "network", "name", "expires"},
        {},
        RunTokens},
+      {"backup",
+       "backup --to BACKUPS [--db DIR]",
+       "Backs the ledger up into the directory BACKUPS with RocksDB's backup engine: incremental\n"
+       "(files shared between the backups of BACKUPS), each copied file checked against its\n"
+       "checksum. Prints {\"backup_id\",\"seq\",\"head\",\"bytes\"}; the backup records its seq "
+       "and\n"
+       "head. Refused while ledgerd holds the ledger: use POST /v1/admin/backups then.",
+       {"db", "to"},
+       {},
+       RunBackup},
+      {"backups",
+       "backups --from BACKUPS",
+       "Lists the backups of BACKUPS: "
+       "{\"backups\":[{\"backup_id\",\"seq\",\"head\",\"created_at\",\"bytes\"}]}.",
+       {"from"},
+       {},
+       RunBackups},
+      {"restore",
+       "restore --from BACKUPS [--backup-id N] --db NEWDIR",
+       "Restores a backup (default: the latest) into NEWDIR, which must not exist or be empty\n"
+       "(never over a ledger), verifies the whole chain of the restored ledger and checks that\n"
+       "its head is the one the backup recorded. On a failure NEWDIR is removed again.",
+       {"db", "from", "backup-id"},
+       {},
+       RunRestore},
+      {"import",
+       "import --verified FILE [--db DIR]",
+       "Rebuilds a ledger from `ledgerctl events` output (an auditor's copy): every event stored\n"
+       "with its own seq, recorded_at and hash after its hash is recomputed over the chain; seqs\n"
+       "must follow the ledger's head without a gap. One batch: a refused line (named, with the\n"
+       "field) stores nothing. Then verifies the whole chain; prints\n"
+       "{\"imported\",\"last_seq\",\"head\",\"verified\"}: head is the file's last hash.",
+       {"db", "verified"},
+       {},
+       RunImport},
       {"projections",
        "projections status|rebuild [--db DIR]",
        "status: the seq the persisted projections reflect and their digest; rebuild: fold all\n"
@@ -382,7 +580,7 @@ const std::vector<Command>& Commands() {
 void PrintUsage(FILE* to) {
   std::fprintf(to, "usage: ledgerctl COMMAND [ARGS] [--db DIR]   (--db defaults to ./data)\n\n");
   for (const auto& c : Commands()) std::fprintf(to, "  ledgerctl %s\n", c.usage);
-  std::fprintf(to, "\n'ledgerctl COMMAND --help' describes one command.\n");
+  std::fprintf(to, "\n'ledgerctl COMMAND --help' describes one command; 'ledgerctl --version'.\n");
 }
 
 int Main(int argc, char** argv) {
@@ -393,6 +591,10 @@ int Main(int argc, char** argv) {
   const std::string verb = argv[1];
   if (verb == "--help" || verb == "-h" || verb == "help") {
     PrintUsage(stdout);
+    return 0;
+  }
+  if (verb == "--version" || verb == "version") {
+    std::printf("%s\n", VersionText("ledgerctl").c_str());
     return 0;
   }
   for (const auto& c : Commands()) {

@@ -1,6 +1,7 @@
 // ledgerd: the ledger over HTTP (shared/domain/interfaces.md, api/openapi.yaml).
 //   ledgerd --db DIR --listen HOST:PORT --tokens FILE [--threads N] [--config FILE] ...
 // SIGTERM / SIGINT: stop accepting, finish in-flight requests, flush, exit 0.
+// SIGHUP: reload the token file (a bad file keeps the tokens in use, logged); never stops.
 #include <pthread.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -31,7 +32,10 @@ const std::set<std::string> kValued = {"db",
                                        "max-connections",
                                        "max-audit-queue",
                                        "answer-cache",
-                                       "port-file"};
+                                       "port-file",
+                                       "backup-dir",
+                                       "follow",
+                                       "follow-token"};
 
 constexpr const char* kUsage =
     "usage: ledgerd --db DIR --listen HOST:PORT --tokens FILE [options]\n"
@@ -47,7 +51,13 @@ constexpr const char* kUsage =
     "  --answer-cache N          rendered invoice, quota and balance answers kept while the\n"
     "                            projections stay at one seq (default 4096; 0: none)\n"
     "  --port-file FILE          write the bound port there (with --listen HOST:0)\n"
-    "  --quiet                   no per-request log lines\n";
+    "  --backup-dir DIR          POST /v1/admin/backups (operator) backs up into DIR\n"
+    "  --follow URL              a read replica of the primary ledgerd at http://HOST:PORT:\n"
+    "                            pulls and checks its events, serves reads, refuses writes\n"
+    "  --follow-token TOKEN      the primary's auditor or operator token (config file: keep\n"
+    "                            it there, 0600, rather than on the command line)\n"
+    "  --quiet                   no per-request log lines\n"
+    "  --version                 prints the version and build, and exits\n";
 
 // Flags, with the config file's values under them.
 Result<std::map<std::string, std::string>> Settings(const Flags& f) {
@@ -114,6 +124,7 @@ Result<ServerOptions> Options(const std::map<std::string, std::string>& s) {
   if (colon == std::string::npos || *end != '\0' || port < 0 || port > 65535) {
     return Error{ErrorCode::kInvalidArgument, "--listen must be HOST:PORT"};
   }
+  if (auto dir = s.find("backup-dir"); dir != s.end()) o.backup_dir = dir->second;
   o.host = hp.substr(0, colon);
   o.port = static_cast<uint16_t>(port);
   return o;
@@ -142,6 +153,23 @@ Result<std::unique_ptr<EventLog>> OpenForReadsOnly(const std::string& db, LogOpt
   return log;
 }
 
+// SIGHUP: the token file read again. A file that cannot be read or parsed (a half-edited line,
+// a wrong mode) keeps the tokens in use: logged, never fatal.
+void ReloadTokens(const std::string& path, Server& server) {
+  auto tokens = TokenStore::Load(path);
+  boost::json::object line;
+  if (!tokens) {
+    line["event"] = "tokens_reload_failed";
+    line["error"] = tokens.error().ToString();  // names the file and line, never a token
+    line["kept"] = "the tokens loaded before";
+  } else {
+    line["event"] = "tokens_reloaded";
+    line["tokens"] = tokens->size();
+    server.ReplaceTokens(std::move(*tokens));
+  }
+  std::fprintf(stderr, "%s\n", boost::json::serialize(line).c_str());
+}
+
 int Fatal(const Error& e) {
   std::fprintf(stderr, "ledgerd: %s\n", e.ToString().c_str());
   return e.code == ErrorCode::kInvalidArgument ? 2 : 1;
@@ -151,10 +179,14 @@ int Main(int argc, char** argv) {
   // The ledger's files (RocksDB creates them under the umask) and the port file: 0600 files and
   // 0700 directories, whatever the caller's umask (systemd's UMask= is tighter than most shells').
   ::umask(077);
-  auto flags = Flags::Parse({argv + 1, argv + argc}, kValued, {"quiet", "help"});
+  auto flags = Flags::Parse({argv + 1, argv + argc}, kValued, {"quiet", "help", "version"});
   if (!flags) return Fatal(flags.error());
   if (flags->Has("help")) {
     std::printf("%s", kUsage);
+    return 0;
+  }
+  if (flags->Has("version")) {
+    std::printf("%s\n", VersionText("ledgerd").c_str());
     return 0;
   }
   auto settings = Settings(*flags);
@@ -166,13 +198,21 @@ int Main(int argc, char** argv) {
     return Fatal({ErrorCode::kInvalidArgument, "--tokens is required"});
   auto tokens = TokenStore::Load(settings->at("tokens"));
   if (!tokens) return Fatal(tokens.error());
+  const bool following = settings->count("follow") > 0;
+  FollowerOptions follow;
+  if (following) {
+    follow.url = settings->at("follow");
+    follow.token = settings->count("follow-token") ? settings->at("follow-token") : "";
+    if (Status s = Follower::Check(follow); !s) return Fatal(s.error());
+  }
 
   // Signals are taken by one thread with sigwait; every other thread blocks them.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGTERM);
-  sigaddset(&stop_signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  sigset_t taken_signals;
+  sigemptyset(&taken_signals);
+  sigaddset(&taken_signals, SIGTERM);
+  sigaddset(&taken_signals, SIGINT);
+  sigaddset(&taken_signals, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &taken_signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
   const std::string db = settings->count("db") ? settings->at("db") : "./data";
@@ -188,6 +228,13 @@ int Main(int argc, char** argv) {
   Metrics metrics;
   Committer committer(**log, store, projection_mu, metrics);
   Server server(*options, **log, store, projection_mu, std::move(*tokens), committer, metrics);
+  std::unique_ptr<Follower> follower;
+  if (following) {
+    auto made = Follower::Create(std::move(follow), **log, committer);
+    if (!made) return Fatal(made.error());
+    follower = std::move(*made);
+    server.SetFollower(follower.get());
+  }
   auto port = server.Start();
   if (!port) return Fatal(port.error());
   if (settings->count("port-file")) {
@@ -196,13 +243,17 @@ int Main(int argc, char** argv) {
   std::fprintf(stderr, "{\"event\":\"listening\",\"host\":\"%s\",\"port\":%u,\"last_seq\":%llu}\n",
                options->host.c_str(), *port, static_cast<unsigned long long>((*log)->head().seq));
 
+  if (follower) follower->Start();
   std::thread signals([&] {
     int sig = 0;
-    sigwait(&stop_signals, &sig);
+    while (sigwait(&taken_signals, &sig) == 0 && sig == SIGHUP) {
+      ReloadTokens(settings->at("tokens"), server);
+    }
     std::fprintf(stderr, "{\"event\":\"stopping\",\"signal\":%d}\n", sig);
     server.Stop(10000);
   });
   server.Run();
+  if (follower) follower->Stop();
   committer.Stop();  // answers what is queued, brings the projections up to date
   signals.join();
   std::fprintf(stderr, "{\"event\":\"stopped\",\"last_seq\":%llu}\n",

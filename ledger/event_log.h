@@ -149,6 +149,12 @@ class EventLog {
     void RollbackToSavepoint();
     // The log's head seq this batch is building on plus the events added so far.
     Seq next_seq() const;
+    // For the verified import (ledger/verified_import.h) only: the events added from now on
+    // are stored as recorded at `recorded_at_us` instead of the batch's time. The caller keeps
+    // recorded_at from decreasing.
+    void SetRecordedAt(int64_t recorded_at_us);
+    // The chain hash of the last event added (the head's before any).
+    const Hash& last_hash() const;
 
    private:
     friend class EventLog;

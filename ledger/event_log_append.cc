@@ -126,6 +126,12 @@ EventLog::Append::~Append() {
 
 Seq EventLog::Append::next_seq() const { return state_->next_seq; }
 
+void EventLog::Append::SetRecordedAt(int64_t recorded_at_us) {
+  state_->recorded_at_us = recorded_at_us;
+}
+
+const Hash& EventLog::Append::last_hash() const { return state_->prev; }
+
 void EventLog::Append::SetSavepoint() {
   State& st = *state_;
   st.held = true;

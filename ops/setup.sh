@@ -45,6 +45,21 @@ fi
 
 [[ "${1:-}" == "--deps" ]] && exit 0
 
+# A build directory configured for another checkout (this one was moved or copied, build/
+# included) would make CMake stop: "the current CMakeCache.txt directory ... is different".
+# Its cache is dropped and the directory configured afresh (build/ here; build-asan/ and
+# build-fuzz/ by ops/test.sh after this), its objects rebuilt as needed.
+fresh_build_dir() {
+  local dir=$1 cache=$1/CMakeCache.txt configured
+  [[ -f "$cache" ]] || return 0
+  configured=$(sed -n 's/^CMAKE_HOME_DIRECTORY:INTERNAL=//p' "$cache")
+  if [[ "$(realpath -m "$configured")" != "$(realpath .)" ]]; then
+    echo "setup: $dir was configured for $configured; configuring it again for $(realpath .)" >&2
+    rm -rf "$cache" "$dir/CMakeFiles"
+  fi
+}
+for dir in build build-asan build-fuzz; do fresh_build_dir "$dir"; done
+
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DLEDGER_TESTS=ON -DLEDGER_FUZZ=OFF -Wno-dev >/dev/null
 log=$(mktemp)
 ninja -C build -j"${LEDGER_JOBS:-2}" >"$log" 2>&1 || { cat "$log"; rm -f "$log"; exit 1; }

@@ -20,6 +20,10 @@ const char* ErrorCodeName(ErrorCode code) {
       return "invalid_argument";
     case ErrorCode::kBusy:
       return "busy";
+    case ErrorCode::kReadOnly:
+      return "read_only";
+    case ErrorCode::kNotConfigured:
+      return "not_configured";
     case ErrorCode::kUnauthenticated:
       return "unauthenticated";
     case ErrorCode::kForbidden:

@@ -20,6 +20,8 @@ enum class ErrorCode {
   kCorruption,       // the hash chain or the sequence is broken
   kInvalidArgument,  // a bad command-line or query argument
   kBusy,             // the service has too much of this work waiting; retry later
+  kReadOnly,         // a read replica: appends go to the primary (503)
+  kNotConfigured,    // the server was started without what the request needs (409)
   // HTTP only: what a request (not its content) gets wrong.
   kUnauthenticated,       // no or unknown bearer token (401)
   kForbidden,             // role or network not allowed (403)

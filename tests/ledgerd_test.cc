@@ -201,6 +201,14 @@ TEST(LedgerdTest, EveryRouteAnswers401And403ByRole) {
        [] { return std::string(); },
        {"operator"},
        400},
+      // Online backups: this server has no --backup-dir, so 409 not_configured to those allowed.
+      {"POST",
+       "/v1/admin/backups",
+       http::verb::post,
+       "/v1/admin/backups",
+       [] { return std::string(); },
+       {"operator"},
+       409},
       {"GET", "/healthz", http::verb::get, "/healthz", nullptr, {}, 200},
       {"GET", "/metrics", http::verb::get, "/metrics", nullptr, {}, 200},
       {"GET",
@@ -1354,86 +1362,6 @@ TEST(LedgerdTest, StopAnswersAnAppendInFlight) {
 
 // ---------------------------------------------------------------------------------------------
 // The ledgerd binary: flags, config file, SIGTERM, restart; what the logs and metrics hold.
-
-class Ledgerd {
- public:
-  Ledgerd(const std::vector<std::string>& args, const std::string& log_path,
-          const std::string& port_file) {
-    std::filesystem::remove(port_file);
-    std::vector<std::string> all = {LEDGERD_BINARY};
-    all.insert(all.end(), args.begin(), args.end());
-    std::vector<char*> argv;
-    for (auto& a : all) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
-    posix_spawn_file_actions_addopen(&actions, 2, log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND,
-                                     0644);
-    const int rc = posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    if (rc != 0) {
-      ADD_FAILURE() << "posix_spawn " << LEDGERD_BINARY << ": " << rc;
-      pid_ = -1;
-      return;
-    }
-    const auto deadline = Clock::now() + 60s;
-    while (Clock::now() < deadline) {
-      std::ifstream in(port_file);
-      unsigned port = 0;
-      if (in >> port && port > 0) {
-        port_ = static_cast<uint16_t>(port);
-        return;
-      }
-      int status = 0;
-      if (waitpid(pid_, &status, WNOHANG) == pid_) {
-        ADD_FAILURE() << "ledgerd exited early, status " << status;
-        pid_ = -1;
-        return;
-      }
-      std::this_thread::sleep_for(10ms);
-    }
-    ADD_FAILURE() << "ledgerd did not write its port";
-  }
-  ~Ledgerd() {
-    if (pid_ > 0) {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, nullptr, 0);
-    }
-  }
-  uint16_t port() const { return port_; }
-  // Still running (not exited, not killed by a signal).
-  bool running() {
-    if (pid_ <= 0) return false;
-    int status = 0;
-    if (waitpid(pid_, &status, WNOHANG) != pid_) return true;
-    exit_status_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    pid_ = -1;
-    return false;
-  }
-  // The exit status once it has ended on its own (running() false), -1 before.
-  int exit_status() const { return exit_status_; }
-  // Sends `sig`; the exit status, or -1 if it did not exit within `timeout`.
-  int StopWith(int sig, Ms timeout = 30s) {
-    if (pid_ <= 0) return -1;
-    kill(pid_, sig);
-    const auto deadline = Clock::now() + timeout;
-    while (Clock::now() < deadline) {
-      int status = 0;
-      if (waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = -1;
-        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-      }
-      std::this_thread::sleep_for(10ms);
-    }
-    return -1;
-  }
-
- private:
-  pid_t pid_ = -1;
-  uint16_t port_ = 0;
-  int exit_status_ = -1;
-};
 
 // ledgerd serves an existing ledger only (a mistyped --db is refused): an empty one, made as
 // `ledgerctl append --db DIR /dev/null` would.

@@ -66,6 +66,7 @@ Result<Access> CoordinatorScope(RouteId route, const std::string& network,
     case RouteId::kMetrics:
     case RouteId::kUi:
     case RouteId::kUiRoot:
+    case RouteId::kBackup:
       break;  // not a coordinator's route (the role check refused it before)
   }
   return Deny("role coordinator may not use this route");

@@ -69,6 +69,7 @@ std::vector<std::string> Params(RouteId id, bool own) {
     case RouteId::kNetworks:
     case RouteId::kAllRegularisations:
     case RouteId::kUiRoot:
+    case RouteId::kBackup:
       return {};
   }
   return {};
@@ -99,6 +100,7 @@ Expected ExpectedFor(RouteId id) {
     case RouteId::kReplay:
     case RouteId::kPublish:
     case RouteId::kClose:
+    case RouteId::kBackup:
       return {{kOperator}};
     case RouteId::kInvoice:
     case RouteId::kBalance:

@@ -4,8 +4,10 @@
 #include <chrono>
 #include <set>
 
+#include "api/cli.h"
 #include "api/replay_commands.h"
 #include "api/server/server_impl.h"
+#include "ledger/backup.h"
 
 namespace ledger {
 
@@ -63,6 +65,8 @@ Answer Server::Impl::Audit(Exchange& x, const Request& req) {
       return Publish(x, req);
     case RouteId::kClose:
       return Close(x);
+    case RouteId::kBackup:
+      return Backup(x);
     case RouteId::kAppend:
     case RouteId::kEvents:
     case RouteId::kInvoice:
@@ -149,6 +153,19 @@ Answer Server::Impl::Close(Exchange& x) {
   if (!out) return Error(x, out.error());
   committer.ProjectionsDue();
   return Finish(x, 200, json::serialize(CloseAnswerJson(*out)), kJson, out->last_seq);
+}
+
+// POST /v1/admin/backups: a backup into --backup-dir (ledger/backup.h: the writer paused at a
+// commit boundary while the files are captured, so that it holds exactly the seq and head it
+// answers). Without --backup-dir: 409 not_configured.
+Answer Server::Impl::Backup(Exchange& x) {
+  if (options.backup_dir.empty()) {
+    return Fail(x, ErrorCode::kNotConfigured,
+                "ledgerd was started without --backup-dir: no online backups (ops/RUNBOOK.md)");
+  }
+  auto backup = CreateBackup(log, options.backup_dir);
+  if (!backup) return Error(x, backup.error());
+  return Finish(x, 200, json::serialize(BackupJson(*backup)), kJson, backup->seq);
 }
 
 // GET /v1/providers/{id}/regularisations[?month=YYYY-MM][&as_of=SEQ]. Access: access.h (a

@@ -28,6 +28,7 @@ int HttpStatusOf(const Error& e) {
     case ErrorCode::kMethodNotAllowed:
       return 405;
     case ErrorCode::kConflict:
+    case ErrorCode::kNotConfigured:
       return 409;
     case ErrorCode::kPayloadTooLarge:
       return 413;
@@ -37,6 +38,7 @@ int HttpStatusOf(const Error& e) {
       return 431;
     case ErrorCode::kWritesStopped:
     case ErrorCode::kBusy:
+    case ErrorCode::kReadOnly:
       return 503;
     case ErrorCode::kStorage:
     case ErrorCode::kCorruption:

@@ -1,6 +1,16 @@
 #include "api/server/metrics.h"
 
+#include <dirent.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
 #include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <iterator>
+#include <sstream>
+
+#include "api/version.h"
 
 namespace ledger {
 namespace {
@@ -14,7 +24,67 @@ std::string Number(double v) {
 const std::vector<double> kLatencyBounds = {0.0005, 0.001, 0.002, 0.005, 0.01,
                                             0.025,  0.05,  0.1,   0.25,  1};
 
+void Gauge(const char* name, const char* type, const char* help, const std::string& value,
+           std::string* out) {
+  *out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n";
+  *out += std::string(name) + " " + value + "\n";
+}
+
+// The fields of /proc/self/stat after the command name (which may hold spaces and parentheses):
+// fields[0] is the state (field 3 of proc(5)).
+std::vector<std::string> ProcStatFields() {
+  std::ifstream in("/proc/self/stat");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const size_t close = text.rfind(')');
+  std::vector<std::string> fields;
+  if (close == std::string::npos) return fields;
+  std::istringstream rest(text.substr(close + 1));
+  for (std::string f; rest >> f;) fields.push_back(f);
+  return fields;
+}
+
+// The boot time (seconds since the epoch), from /proc/stat's btime line; 0 if unknown.
+long long BootTimeSeconds() {
+  std::ifstream in("/proc/stat");
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("btime ", 0) == 0) return std::atoll(line.c_str() + 6);
+  }
+  return 0;
+}
+
 }  // namespace
+
+void RenderProcessMetrics(std::string* out) {
+  const double ticks = static_cast<double>(sysconf(_SC_CLK_TCK));
+  const std::vector<std::string> stat = ProcStatFields();
+  // proc(5): utime is field 14, stime 15, starttime 22, rss 24; fields[0] is field 3.
+  if (stat.size() > 21 && ticks > 0) {
+    const double cpu = (std::atof(stat[11].c_str()) + std::atof(stat[12].c_str())) / ticks;
+    Gauge("process_cpu_seconds_total", "counter", "Total user and system CPU time in seconds.",
+          Number(cpu), out);
+    const double rss = std::atof(stat[21].c_str()) * static_cast<double>(sysconf(_SC_PAGESIZE));
+    Gauge("process_resident_memory_bytes", "gauge", "Resident memory size in bytes.", Number(rss),
+          out);
+    if (const long long boot = BootTimeSeconds(); boot > 0) {
+      const double start = static_cast<double>(boot) + std::atof(stat[19].c_str()) / ticks;
+      Gauge("process_start_time_seconds", "gauge",
+            "Start time of the process since the Unix epoch in seconds.", Number(start), out);
+    }
+  }
+  if (DIR* fds = ::opendir("/proc/self/fd")) {
+    long open = 0;
+    while (const dirent* e = ::readdir(fds)) open += e->d_name[0] != '.';
+    ::closedir(fds);
+    // The directory stream's own descriptor is not one of the process's.
+    Gauge("process_open_fds", "gauge", "Number of open file descriptors.", std::to_string(open - 1),
+          out);
+  }
+  rlimit lim{};
+  if (::getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur != RLIM_INFINITY) {
+    Gauge("process_max_fds", "gauge", "Maximum number of open file descriptors.",
+          std::to_string(lim.rlim_cur), out);
+  }
+}
 
 void Histogram::Observe(double v) {
   std::lock_guard<std::mutex> lock(mu_);
@@ -54,6 +124,11 @@ void Metrics::AppendGroup(uint64_t events, double commit_seconds) {
 
 std::string Metrics::Render() const {
   std::string out;
+  out += "# HELP ledger_build_info The version and build of this ledgerd.\n";
+  out += "# TYPE ledger_build_info gauge\n";
+  out += std::string("ledger_build_info{version=\"") + kLedgerVersion + "\",build=\"" +
+         kLedgerBuild + "\"} 1\n";
+  RenderProcessMetrics(&out);
   out += "# HELP ledgerd_requests_total HTTP requests by route pattern and status.\n";
   out += "# TYPE ledgerd_requests_total counter\n";
   std::lock_guard<std::mutex> lock(mu_);
@@ -81,6 +156,11 @@ std::string Metrics::Render() const {
   out += "# HELP ledgerd_projection_lag_events Events appended but not yet projected.\n";
   out += "# TYPE ledgerd_projection_lag_events gauge\n";
   out += "ledgerd_projection_lag_events " + std::to_string(last - std::min(last, projected)) + "\n";
+  if (const int64_t lag = replica_lag_.load(); lag >= 0) {
+    out += "# HELP ledger_replica_lag_events Events of the primary this replica has not stored.\n";
+    out += "# TYPE ledger_replica_lag_events gauge\n";
+    out += "ledger_replica_lag_events " + std::to_string(lag) + "\n";
+  }
   out += "# HELP ledgerd_answer_cache_hits_total Projection reads answered from the cache.\n";
   out += "# TYPE ledgerd_answer_cache_hits_total counter\n";
   out += "ledgerd_answer_cache_hits_total " + std::to_string(answer_hits_.load()) + "\n";

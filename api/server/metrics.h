@@ -41,6 +41,9 @@ class Metrics {
     last_seq_ = last_seq;
     projection_seq_ = projection_seq;
   }
+  // Every metric: the server's, the build's (ledger_build_info) and the process's (below).
+  // A read replica: events the primary has that it has not stored yet.
+  void SetReplicaLag(uint64_t events) { replica_lag_ = static_cast<int64_t>(events); }
   std::string Render() const;
 
  private:
@@ -52,6 +55,12 @@ class Metrics {
   std::atomic<int64_t> connections_{0};
   std::atomic<uint64_t> answer_hits_{0}, answer_misses_{0};
   std::atomic<uint64_t> last_seq_{0}, projection_seq_{0};
+  std::atomic<int64_t> replica_lag_{-1};  // -1: not a replica
 };
+
+// The standard process metrics of Prometheus' client libraries, read from /proc/self:
+// process_resident_memory_bytes, process_cpu_seconds_total, process_open_fds, process_max_fds,
+// process_start_time_seconds. A figure /proc cannot give is left out, never made up.
+void RenderProcessMetrics(std::string* out);
 
 }  // namespace ledger

@@ -97,6 +97,7 @@ Answer Server::Impl::Read(Exchange& x, const Request& req) {
     case RouteId::kMetrics: {
       auto projected = store.seq();
       metrics.SetSeqs(log.head().seq, projected ? *projected : 0);
+      if (follower) metrics.SetReplicaLag(follower->state().lag_events);
       return Finish(x, 200, metrics.Render(), "text/plain; version=0.0.4");
     }
     case RouteId::kMe:
@@ -126,6 +127,7 @@ Answer Server::Impl::Read(Exchange& x, const Request& req) {
     case RouteId::kPublish:
     case RouteId::kClose:
     case RouteId::kAllRegularisations:
+    case RouteId::kBackup:
       break;  // not reads (server.cc sends them elsewhere)
   }
   (void)req;
@@ -140,6 +142,12 @@ Answer Server::Impl::Health(Exchange& x) {
   auto projected = store.seq();
   o["projection_seq"] = projected ? *projected : 0;
   if (!log.failure().empty()) o["writes_stopped"] = true;
+  if (follower) {
+    const Follower::State f = follower->state();
+    o["following"] = f.url;
+    o["lag_events"] = f.lag_events;
+    if (!f.stopped.empty()) o["follow_stopped"] = f.stopped;
+  }
   return Finish(x, 200, json::serialize(o), kJson, head);
 }
 
@@ -403,6 +411,7 @@ Answer Server::Impl::Render(Exchange& x, std::shared_ptr<const QuerySource> src)
     case RouteId::kAllRegularisations:
     case RouteId::kUi:
     case RouteId::kUiRoot:
+    case RouteId::kBackup:
       break;
   }
   return Fail(x, ErrorCode::kStorage, "not a projection read");

@@ -91,6 +91,7 @@ const std::vector<Route>& Routes() {
        true},
       {RouteId::kUi, Method::kGet, "/ui/{file}", {}, {}},
       {RouteId::kUiRoot, Method::kGet, "/ui", {}, {}},
+      {RouteId::kBackup, Method::kPost, "/v1/admin/backups", {kOperator}, {}, Work::kAudit},
   };
   return routes;
 }

@@ -42,6 +42,7 @@ enum class RouteId {
   kMonthLines,
   kUi,      // the dashboard's page and assets
   kUiRoot,  // "/" and "/ui": a redirect to /ui/
+  kBackup,  // POST /v1/admin/backups: an online backup into --backup-dir
 };
 
 enum class Method { kGet, kPost };  // GET routes also answer HEAD

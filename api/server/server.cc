@@ -84,7 +84,7 @@ Server::Impl::Impl(ServerOptions o, EventLog& l, ProjectionStore& s, std::shared
       log(l),
       store(s),
       projection_mu(mu),
-      tokens(std::move(t)),
+      tokens(std::make_shared<const TokenStore>(std::move(t))),
       committer(c),
       metrics(m),
       answers(options.answer_cache_entries),
@@ -184,7 +184,7 @@ void Server::Impl::Dispatch(Request req, std::function<void(Answer)> reply) {
   if (!x.route->roles.empty()) {
     const auto auth = req[http::field::authorization];
     if (auto token = BearerToken(std::string_view(auth.data(), auth.size()))) {
-      x.who = tokens.Authenticate(*token);
+      x.who = Tokens()->Authenticate(*token);
     }
     if (!x.who) {
       Answer a = Fail(x, ErrorCode::kUnauthenticated, "missing or unknown bearer token");
@@ -197,6 +197,12 @@ void Server::Impl::Dispatch(Request req, std::function<void(Answer)> reply) {
   if (!access) return reply(Error(x, access.error()));
   if (!access->allowed) return reply(Fail(x, ErrorCode::kForbidden, access->why));
   x.scope = access->scope;
+  if (follower && (x.route->id == RouteId::kAppend || x.route->id == RouteId::kPublish ||
+                   x.route->id == RouteId::kClose)) {
+    return reply(Fail(x, ErrorCode::kReadOnly,
+                      "this ledgerd is a read replica of " + follower->state().url +
+                          ": send writes to the primary"));
+  }
   auto query =
       ParseQuery(qmark == std::string_view::npos ? "" : target.substr(qmark + 1), *x.route);
   if (!query) return reply(Error(x, query.error()));
@@ -322,6 +328,14 @@ Server::Server(ServerOptions options, EventLog& log, ProjectionStore& store,
                                    committer, metrics)) {}
 
 Server::~Server() { Stop(0); }
+
+void Server::SetFollower(const Follower* follower) { impl_->follower = follower; }
+
+void Server::ReplaceTokens(TokenStore tokens) {
+  auto fresh = std::make_shared<const TokenStore>(std::move(tokens));
+  std::lock_guard<std::mutex> lock(impl_->tokens_mu);
+  impl_->tokens = std::move(fresh);
+}
 
 Result<uint16_t> Server::Start() {
   RaiseOpenFileLimit(impl_->options.connections_max);

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "api/server/committer.h"
+#include "api/server/follower.h"
 #include "api/server/metrics.h"
 #include "api/server/tokens.h"
 #include "ledger/event_log.h"
@@ -33,6 +34,7 @@ struct ServerOptions {
   int audit_queue_max = 4;             // replays, regularisations, explains waiting their turn
   size_t answer_cache_entries = 4096;  // rendered reads kept per projection seq (0: none)
   bool log_requests = true;            // one JSON line per request on stderr
+  std::string backup_dir;              // POST /v1/admin/backups writes there ("": 409)
 };
 
 struct RouteSpec {
@@ -53,6 +55,12 @@ class Server {
   Result<uint16_t> Start();
   // Runs the I/O threads until Stop(); returns when they are done.
   void Run();
+  // A read replica (follower.h): appends, publishes and closes are refused (503 read_only),
+  // /healthz and /metrics say what it follows and its lag. Before Start(); not owned.
+  void SetFollower(const Follower* follower);
+  // The tokens requests are authenticated with from now on (a reload of the token file);
+  // requests under way finish with the tokens they started with. Thread-safe.
+  void ReplaceTokens(TokenStore tokens);
   // Stops accepting, lets in-flight requests finish (up to `drain_ms`), then stops the threads.
   void Stop(int drain_ms = 10000);
 

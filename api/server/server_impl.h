@@ -52,9 +52,16 @@ struct Server::Impl {
   EventLog& log;
   ProjectionStore& store;
   std::shared_mutex& projection_mu;
-  TokenStore tokens;
+  // Replaced whole on a reload (SIGHUP): a request authenticates against one version.
+  std::shared_ptr<const TokenStore> tokens;
+  mutable std::mutex tokens_mu;
+  std::shared_ptr<const TokenStore> Tokens() const {
+    std::lock_guard<std::mutex> lock(tokens_mu);
+    return tokens;
+  }
   Committer& committer;
   Metrics& metrics;
+  const Follower* follower = nullptr;  // a read replica's
   AnswerCache answers;
   // Before the io_context: sessions its destruction drops remove themselves from the table.
   ConnectionTable connections;
@@ -122,6 +129,7 @@ struct Server::Impl {
   Answer Explain(Exchange& x);
   Answer Publish(Exchange& x, const Request& req);
   Answer Close(Exchange& x);
+  Answer Backup(Exchange& x);
   // The JSON body of a ruleset route into `document`, or the answer refusing it (415, 400).
   std::optional<Answer> RulesetBody(Exchange& x, const Request& req, boost::json::value* document);
 
