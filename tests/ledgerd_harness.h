@@ -530,23 +530,33 @@ inline std::set<std::string> IdsOf(const std::map<uint64_t, std::string>& stored
 // The ledgerd binary (LEDGERD_BINARY), started with `args` (which must include --port-file
 // `port_file` and --listen 127.0.0.1:0); stderr appended to `log_path`. Killed at the end.
 
+// Starts LEDGERD_BINARY with `args`, stdout to /dev/null, stderr appended to `log_path`; its
+// pid, or -1 with posix_spawn's error in `*rc`.
+inline pid_t SpawnLedgerd(const std::vector<std::string>& args, const std::string& log_path,
+                          int* rc) {
+  std::vector<std::string> all = {LEDGERD_BINARY};
+  all.insert(all.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (auto& a : all) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, 2, log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND,
+                                   0644);
+  pid_t pid = -1;
+  *rc = posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  return *rc == 0 ? pid : -1;
+}
+
 class Ledgerd {
  public:
   Ledgerd(const std::vector<std::string>& args, const std::string& log_path,
           const std::string& port_file) {
     std::filesystem::remove(port_file);
-    std::vector<std::string> all = {LEDGERD_BINARY};
-    all.insert(all.end(), args.begin(), args.end());
-    std::vector<char*> argv;
-    for (auto& a : all) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
-    posix_spawn_file_actions_addopen(&actions, 2, log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND,
-                                     0644);
-    const int rc = posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
+    int rc = 0;
+    pid_ = SpawnLedgerd(args, log_path, &rc);
     if (rc != 0) {
       ADD_FAILURE() << "posix_spawn " << LEDGERD_BINARY << ": " << rc;
       pid_ = -1;

@@ -1704,18 +1704,8 @@ TEST(LedgerdProcessTest, BadSettingsAreRefusedAtStart) {
   MakeTokens(dir.path() + "/tokens");
   const std::string log = dir.path() + "/ledgerd.log", port_file = dir.path() + "/port";
   auto exit_code = [&](std::vector<std::string> args) {
-    std::vector<std::string> all = {LEDGERD_BINARY};
-    all.insert(all.end(), args.begin(), args.end());
-    std::vector<char*> argv;
-    for (auto& a : all) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 2, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
-    pid_t pid = -1;
-    const int rc = posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
+    int rc = 0;
+    const pid_t pid = SpawnLedgerd(args, log, &rc);
     if (rc != 0) return -1;
     int status = 0;
     waitpid(pid, &status, 0);

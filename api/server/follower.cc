@@ -132,15 +132,15 @@ void Follower::Loop() {
       if (quit_) return;
     }
     const Outcome out = Step();
+    if ((out.kind == Outcome::kStored || out.kind == Outcome::kIdle) && !last_error.empty()) {
+      LogLine({{"event", "follow_resumed"}, {"url", options_.url}});
+      last_error.clear();
+    }
     switch (out.kind) {
       case Outcome::kStored:
-        if (!last_error.empty()) LogLine({{"event", "follow_resumed"}, {"url", options_.url}});
-        last_error.clear();
         committer_.ProjectionsDue();
         break;
       case Outcome::kIdle:
-        if (!last_error.empty()) LogLine({{"event", "follow_resumed"}, {"url", options_.url}});
-        last_error.clear();
         Wait(options_.poll_ms);
         break;
       case Outcome::kRetry:
