@@ -87,6 +87,7 @@ Result<AppendResult> AppendLines(EventLog& log, std::istream& in, CivilDay recor
   });
 
   auto append = log.BeginAppend();
+  append->CountOnly();  // a bulk append's memory stays one chunk's worth
   std::optional<AppendLinesError> first;
   uint64_t events = 0;
   while (auto batch = queue.Pop()) {

@@ -17,7 +17,8 @@ struct AppendLinesError {
 
 // Reads `in` to the end (blank lines are skipped), decodes every line strictly and appends all
 // as one batch: on any error nothing is stored and the first error in line order is returned.
-// `progress(events)` is called from the calling thread now and then.
+// `progress(events)` is called from the calling thread now and then. The result has the counts
+// and the last seq, no entry per event (EventLog::Append::CountOnly).
 Result<AppendResult> AppendLines(EventLog& log, std::istream& in, CivilDay recording_day,
                                  AppendLinesError* failure,
                                  const std::function<void(uint64_t)>& progress = {});

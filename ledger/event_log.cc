@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstring>
 #include <filesystem>
+#include <set>
 
 #include "ledger/event_log_internal.h"
 #include "ledger/info_log.h"
@@ -32,6 +33,15 @@ int64_t SystemNowUs() {
 // projections (a catch-up looks up every line, fold state and tally it replaces, most of them
 // absent while a rebuild writes), and `facts`, read whole by every replay, kept uncompressed
 // (about 40 bytes an event).
+//
+// The memtables of all column families together are held under kMemtablesBytes (a batch writes
+// to five of them at once; each alone may grow to write_buffer_size). The table files' index
+// and filter blocks stay in memory as RocksDB keeps them by default, a few MB for every million
+// events: held in a block cache of fixed size instead, a 20M-event ledger's would not fit, and
+// every lookup of a verify re-read its file's whole filter (seen: a restore's verify of 20M
+// events reading terabytes).
+constexpr size_t kMemtablesBytes = 128 << 20;
+
 rocksdb::ColumnFamilyOptions TunedCfOptions(bool point_lookups, bool compressed) {
   rocksdb::ColumnFamilyOptions cf;
   cf.write_buffer_size = 64 << 20;
@@ -40,6 +50,10 @@ rocksdb::ColumnFamilyOptions TunedCfOptions(bool point_lookups, bool compressed)
     rocksdb::BlockBasedTableOptions t;
     t.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
     cf.table_factory.reset(rocksdb::NewBlockBasedTableFactory(t));
+    // The memtable has its own: a batch's id lookups mostly miss, and the ids of its earlier
+    // chunks are in the memtable.
+    cf.memtable_whole_key_filtering = true;
+    cf.memtable_prefix_bloom_size_ratio = 0.02;
   }
   return cf;
 }
@@ -128,12 +142,16 @@ Result<std::unique_ptr<EventLog>> EventLog::Open(const std::string& dir, LogOpti
   db_options.create_missing_column_families = true;
   db_options.paranoid_checks = true;
   db_options.max_background_jobs = 2;
+  // The WAL is bounded: past this, the column families holding its oldest file are flushed, so
+  // that an open never replays more than this (a restart's cost; issue 15).
+  db_options.max_total_wal_size = 256 << 20;
   if (log->options_.env) db_options.env = log->options_.env.get();
   if (Status d = PrepareDirectory(db_options.env, dir,
                                   log->options_.create_if_missing && !log->options_.read_only);
       !d) {
     return d.error();
   }
+  db_options.db_write_buffer_size = kMemtablesBytes;
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   for (int i = 0; i < kCfCount; ++i) {
     descriptors.emplace_back(
@@ -177,6 +195,14 @@ Result<std::unique_ptr<EventLog>> EventLog::Open(const std::string& dir, LogOpti
 
 EventLog::~EventLog() {
   if (db_) {
+    // The memtables are written to table files, so that the next open has no WAL to replay (a
+    // million events appended and not flushed cost the next open seconds and hundreds of MB).
+    // Best effort: a failed flush loses nothing, the WAL still holds it all.
+    if (!options_.read_only && !failed_.load()) {
+      rocksdb::FlushOptions flush;
+      flush.allow_write_stall = true;
+      db_->Flush(flush, cfs_).PermitUncheckedError();
+    }
     for (auto* cf : cfs_) db_->DestroyColumnFamilyHandle(cf);
     db_->Close().PermitUncheckedError();
     db_.reset();
@@ -198,9 +224,31 @@ Status EventLog::Recover() {
   } else if (!s.IsNotFound()) {
     return StorageError(s, "reading the head");
   }
-  // Events after the head are the chunks of a batch that never committed (a crash mid-append),
-  // and their facts (written in the same chunks), unless a committed batch wrote them: then the
-  // head was moved back, and nothing is deleted (README, "Commit and recovery").
+  // A batch of several chunks that never committed (a crash mid-append) left its pending mark,
+  // on the head it was building on: what lies after the head is its chunks, discarded.
+  std::string pending;
+  s = db_->Get(rocksdb::ReadOptions(), cfs_[kMeta], kPendingKey, &pending);
+  if (s.ok()) {
+    if (pending.size() != 8 || GetBE64(pending.data()) != head_.seq) {
+      const std::string problem =
+          "an unfinished batch was begun on another head than the recorded one (seq " +
+          std::to_string(head_.seq) +
+          "): the head was moved or rewritten. Nothing was deleted (ops/RUNBOOK.md, "
+          "\"Corruption\")";
+      if (options_.check_tail) return Corruption(head_.seq + 1, problem);
+      past_head_.emplace(head_.seq + 1, problem);
+      return Ok();
+    }
+    if (!options_.read_only) {
+      if (Status d = DiscardTail(); !d) return d;
+    }
+    return options_.check_tail ? CheckTail() : Ok();
+  }
+  if (!s.IsNotFound()) return StorageError(s, "reading the pending mark");
+  // Without a pending mark, events after the head are a single-write batch's remains (none:
+  // such a write is atomic) or those of a version that wrote no ids before the commit, unless a
+  // committed batch wrote them: then the head was moved back, and nothing is deleted (README,
+  // "Commit and recovery").
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cfs_[kEvents]));
   std::unique_ptr<rocksdb::Iterator> fit(db_->NewIterator(rocksdb::ReadOptions(), cfs_[kFacts]));
   it->Seek(BE64(head_.seq + 1));
@@ -227,6 +275,55 @@ Status EventLog::Recover() {
     if (Status w = WriteDurable(&b); !w) return w;
   }
   return options_.check_tail ? CheckTail() : Ok();
+}
+
+Status EventLog::DiscardTail() {
+  const Seq head = this->head().seq;
+  ValueDecoder dec;
+  std::set<std::string> streams;  // those the tail's events added stream index entries to
+  rocksdb::WriteBatch b;
+  std::string v;
+  size_t in_batch = 0;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cfs_[kEvents]));
+  for (it->Seek(BE64(head + 1)); it->Valid(); it->Next()) {
+    const Seq seq = it->key().size() == 8 ? GetBE64(it->key().data()) : 0;
+    Hash hash{};
+    schema::StoredEvent::Reader root;
+    try {
+      // A chunk is written whole: its events decode. One that does not holds no entry to find.
+      if (!dec.Decode(seq, it->value(), &hash, &root)) continue;
+      schema::Event::Reader ev = root.getEvent();
+      rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cfs_[kIds], ev.getId().cStr(), &v);
+      if (!s.ok() && !s.IsNotFound()) return StorageError(s, "reading the id index");
+      auto entry = s.ok() ? DecodeIdEntry(v) : std::nullopt;
+      if (entry && entry->seq > head) {
+        // A void's stream is its target's, which the same entry names.
+        streams.insert(entry->stream);
+        b.Delete(cfs_[kIds], ev.getId().cStr());
+      }
+    } catch (const kj::Exception&) {
+      continue;
+    }
+    if (++in_batch == options_.chunk_events_max) {
+      // Unsynced: until the final write removes the events and the mark, a crash here only
+      // means doing it again (what was deleted is looked up and not found).
+      if (Status w = WriteChunk(&b); !w) return w;
+      b.Clear();
+      in_batch = 0;
+    }
+  }
+  if (!it->status().ok()) return StorageError(it->status(), "scanning the tail");
+  for (const std::string& stream : streams) {
+    rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cfs_[kStreams], stream, &v);
+    if (!s.ok() && !s.IsNotFound()) return StorageError(s, "reading the stream versions");
+    const uint64_t committed = s.ok() && v.size() == 8 ? GetBE64(v.data()) : 0;
+    b.DeleteRange(cfs_[kStreamIndex], StreamIndexKey(stream, committed + 1),
+                  StreamIndexKey(stream, UINT64_MAX));
+  }
+  b.DeleteRange(cfs_[kEvents], BE64(head + 1), BE64(UINT64_MAX));
+  b.DeleteRange(cfs_[kFacts], BE64(head + 1), BE64(UINT64_MAX));
+  b.Delete(cfs_[kMeta], kPendingKey);
+  return WriteDurable(&b);
 }
 
 // `it` is at the first event after the head. A committed batch writes its events' ids in its

@@ -90,7 +90,7 @@ struct AppendResult {
   uint64_t appended = 0;
   uint64_t duplicates = 0;
   Seq last_seq = 0;                    // the log's head after the commit
-  std::vector<AppendedEvent> results;  // one per event, in batch order
+  std::vector<AppendedEvent> results;  // one per event, in batch order (none: CountOnly)
 };
 
 // One stored event as read back. `event()` is valid while this object lives.
@@ -149,6 +149,9 @@ class EventLog {
     void RollbackToSavepoint();
     // The log's head seq this batch is building on plus the events added so far.
     Seq next_seq() const;
+    // Commit() answers the counts and the last seq only, no entry per event: for a bulk
+    // append, whose memory then stays one chunk's worth whatever its size.
+    void CountOnly();
     // For the verified import (ledger/verified_import.h) only: the events added from now on
     // are stored as recorded at `recorded_at_us` instead of the batch's time. The caller keeps
     // recorded_at from decreasing.
@@ -241,6 +244,9 @@ class EventLog {
   };
   EventLog() = default;
   Status Recover();
+  // Removes what lies after the head (the chunks of a batch that never committed: events,
+  // facts, their id and stream index entries, the pending mark), the last write synced.
+  Status DiscardTail();
   Result<Seq> CommittedAfterHead(rocksdb::Iterator* it) const;
   struct VerifyPass;
   Status VerifyEvents(VerifyPass* pass, const std::function<void(Seq, Seq)>& progress) const;

@@ -1,12 +1,12 @@
 #include <rocksdb/write_batch.h>
 
 #include <algorithm>
-#include <cassert>
 #include <cstring>
 #include <unordered_map>
 
 #include "ledger/event_log.h"
 #include "ledger/event_log_internal.h"
+#include "schemas/invariant.h"
 
 namespace ledger {
 
@@ -53,6 +53,7 @@ Status EventLog::WriteChunk(rocksdb::WriteBatch* batch) {
 struct SavepointState {
   Seq next_seq = 0;
   Hash prev{};
+  int64_t index = 0;
   size_t results = 0, stream_index = 0;
   uint64_t appended = 0, duplicates = 0;
   std::vector<std::string> ids_added;
@@ -66,11 +67,15 @@ struct EventLog::Append::State {
   Seq next_seq = 1;
   Hash prev{};
   int64_t recorded_at_us = 0;
-  std::unordered_map<std::string, IdEntry> ids;        // this batch's ids
+  int64_t index = 0;  // events added so far, duplicates included: the next one's batch index
+  bool keep_results = true;
+  // The ids of the events not yet written (the earlier chunks' are in the `ids` column family,
+  // after the head): what a batch holds in memory is one chunk's worth, whatever its size.
+  std::unordered_map<std::string, IdEntry> ids;
   std::unordered_map<std::string, uint64_t> versions;  // streams touched by this batch
   rocksdb::WriteBatch chunk;                           // events not yet written
-  // (stream, version) -> seq: the stream index entries, written by Commit() only, sorted so
-  // that RocksDB's memtable inserts them in key order (much cheaper than random order).
+  // (stream, version) -> seq: the stream index entries of the events not yet written, put in
+  // key order when their chunk is (RocksDB's memtable inserts sorted keys much more cheaply).
   std::vector<std::pair<std::string, Seq>> stream_index;
   size_t chunk_events = 0;
   bool chunks_written = false;
@@ -101,6 +106,20 @@ struct EventLog::Append::State {
     facts.clear();
     facts_count = 0;
   }
+  // The id and stream index entries of the events not yet written, each in key order, into
+  // the write that stores those events.
+  void FlushIndexes(rocksdb::WriteBatch* batch, rocksdb::ColumnFamilyHandle* ids_cf,
+                    rocksdb::ColumnFamilyHandle* stream_index_cf) {
+    std::vector<const std::pair<const std::string, IdEntry>*> sorted;
+    sorted.reserve(ids.size());
+    for (const auto& kv : ids) sorted.push_back(&kv);
+    std::sort(sorted.begin(), sorted.end(), [](auto* a, auto* c) { return a->first < c->first; });
+    for (const auto* kv : sorted) batch->Put(ids_cf, kv->first, EncodeIdEntry(kv->second));
+    std::sort(stream_index.begin(), stream_index.end());
+    for (const auto& [key, seq] : stream_index) batch->Put(stream_index_cf, key, BE64(seq));
+    ids.clear();
+    stream_index.clear();
+  }
 };
 
 EventLog::Append::Append(EventLog* log)
@@ -115,16 +134,15 @@ EventLog::Append::Append(EventLog* log)
 
 EventLog::Append::~Append() {
   if (!state_->committed && state_->chunks_written) {
-    // Take back the chunks already written; if even that fails, the log is failed and the next
-    // Open() removes them (they lie after the head).
-    rocksdb::WriteBatch b;
-    b.DeleteRange(log_->cfs_[kEvents], BE64(state_->base.seq + 1), BE64(UINT64_MAX));
-    b.DeleteRange(log_->cfs_[kFacts], BE64(state_->base.seq + 1), BE64(UINT64_MAX));
-    (void)log_->WriteDurable(&b);
+    // Take back the chunks already written, as Open() does after a crash; if even that fails,
+    // the log is failed and the next Open() removes them (they lie after the head).
+    (void)log_->DiscardTail();
   }
 }
 
 Seq EventLog::Append::next_seq() const { return state_->next_seq; }
+
+void EventLog::Append::CountOnly() { state_->keep_results = false; }
 
 void EventLog::Append::SetRecordedAt(int64_t recorded_at_us) {
   state_->recorded_at_us = recorded_at_us;
@@ -139,6 +157,7 @@ void EventLog::Append::SetSavepoint() {
   st.savepoint.emplace();
   st.savepoint->next_seq = st.next_seq;
   st.savepoint->prev = st.prev;
+  st.savepoint->index = st.index;
   st.savepoint->results = st.result.results.size();
   st.savepoint->stream_index = st.stream_index.size();
   st.savepoint->appended = st.result.appended;
@@ -150,10 +169,11 @@ void EventLog::Append::SetSavepoint() {
 
 void EventLog::Append::RollbackToSavepoint() {
   State& st = *state_;
-  assert(st.savepoint && !st.chunks_written);
+  LEDGER_ASSERT(st.savepoint && !st.chunks_written);
   SavepointState& sp = *st.savepoint;
   st.next_seq = sp.next_seq;
   st.prev = sp.prev;
+  st.index = sp.index;
   st.result.results.resize(sp.results);
   st.result.appended = sp.appended;
   st.result.duplicates = sp.duplicates;
@@ -180,7 +200,7 @@ std::unique_ptr<EventLog::Append> EventLog::BeginAppend() {
 
 Status EventLog::Append::Add(const DecodedEvent& decoded) {
   State& st = *state_;
-  const int64_t index = static_cast<int64_t>(st.result.results.size());
+  const int64_t index = st.index++;
   schema::Event::Reader ev = decoded.event();
   std::string id(ev.getId().cStr());
   auto fail = [&](ErrorCode code, std::string field, std::string msg) -> Status {
@@ -212,7 +232,9 @@ Status EventLog::Append::Add(const DecodedEvent& decoded) {
           ErrorCode::kConflict, "id",
           "id already used by seq " + std::to_string((*existing)->seq) + " with different content");
     }
-    st.result.results.push_back({id, (*existing)->seq, AppendStatus::kDuplicate});
+    if (st.keep_results) {
+      st.result.results.push_back({id, (*existing)->seq, AppendStatus::kDuplicate});
+    }
     ++st.result.duplicates;
     return Ok();
   }
@@ -249,6 +271,7 @@ Status EventLog::Append::Add(const DecodedEvent& decoded) {
   }
 
   const Seq seq = st.next_seq++;
+  LEDGER_ASSERT(seq == st.base.seq + st.result.appended + 1);  // gapless, as it is produced
   capnp::MallocMessageBuilder message(512);  // per event: an arena reused would only grow
   auto stored = message.initRoot<schema::StoredEvent>();
   stored.setSeq(seq);
@@ -273,12 +296,17 @@ Status EventLog::Append::Add(const DecodedEvent& decoded) {
   st.versions[stream] = version + 1;
   st.ids.emplace(id, std::move(entry));
   st.prev = hash;
-  st.result.results.push_back({std::move(id), seq, AppendStatus::kAppended});
+  if (st.keep_results) {
+    st.result.results.push_back({std::move(id), seq, AppendStatus::kAppended});
+  }
   ++st.result.appended;
 
   if (++st.chunk_events >= log_->options_.chunk_events_max && !st.held) {
-    // Written now, visible only when Commit() moves the head past them.
+    // Written now, visible only when Commit() moves the head past them. The first chunk marks
+    // the batch as pending, so that Open() after a crash knows what to discard.
     st.FlushFacts(&st.chunk, log_->cfs_[kFacts]);
+    st.FlushIndexes(&st.chunk, log_->cfs_[kIds], log_->cfs_[kStreamIndex]);
+    if (!st.chunks_written) st.chunk.Put(log_->cfs_[kMeta], kPendingKey, BE64(st.base.seq));
     if (Status w = log_->WriteChunk(&st.chunk); !w) {
       st.poisoned = true;
       return w;
@@ -297,21 +325,15 @@ Result<AppendResult> EventLog::Append::Commit() {
   }
   Head head = st.base;
   if (st.result.appended > 0) {
-    assert(st.next_seq - 1 == st.base.seq + st.result.appended);  // gapless
+    LEDGER_ASSERT(st.next_seq - 1 == st.base.seq + st.result.appended);  // gapless
+    LEDGER_ASSERT(st.recorded_at_us >= st.base.recorded_at_us);          // never back in time
     head = Head{st.next_seq - 1, st.prev, st.recorded_at_us};
-    // The last chunk of events and the whole index, each column family in key order, in one
-    // synced write: the commit point.
+    // The last chunk of events with its indexes, the stream versions and the head, each column
+    // family in key order, in one synced write: the commit point.
     rocksdb::WriteBatch& b = st.chunk;
     st.FlushFacts(&b, log_->cfs_[kFacts]);
-    std::vector<const std::pair<const std::string, IdEntry>*> ids;
-    ids.reserve(st.ids.size());
-    for (const auto& kv : st.ids) ids.push_back(&kv);
-    std::sort(ids.begin(), ids.end(), [](auto* a, auto* c) { return a->first < c->first; });
-    for (const auto* kv : ids) b.Put(log_->cfs_[kIds], kv->first, EncodeIdEntry(kv->second));
-    std::sort(st.stream_index.begin(), st.stream_index.end());
-    for (const auto& [key, seq] : st.stream_index) {
-      b.Put(log_->cfs_[kStreamIndex], key, BE64(seq));
-    }
+    st.FlushIndexes(&b, log_->cfs_[kIds], log_->cfs_[kStreamIndex]);
+    if (st.chunks_written) b.Delete(log_->cfs_[kMeta], kPendingKey);
     std::vector<std::pair<std::string, uint64_t>> versions(st.versions.begin(), st.versions.end());
     std::sort(versions.begin(), versions.end());
     for (const auto& [stream, version] : versions) {

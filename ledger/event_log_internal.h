@@ -22,6 +22,11 @@ namespace ledger::detail {
 
 inline constexpr size_t kHashBytes = 32;
 inline constexpr std::string_view kHeadKey = "head";
+// Written with the first chunk of a batch that spans several writes, removed by its commit:
+// the head seq the batch builds on. Its chunks (events, facts, ids, stream index) lie after
+// that head until then, and are the remains of a crash when found on open (README, "Commit
+// and recovery").
+inline constexpr std::string_view kPendingKey = "pending";
 
 inline std::string StreamIndexKey(std::string_view stream, uint64_t version) {
   std::string k(stream);

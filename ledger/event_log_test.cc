@@ -934,6 +934,116 @@ TEST(EventLogTest, AnUncommittedLargeBatchIsStillDroppedOnOpen) {
   EXPECT_TRUE(VerifyOf(*log).ok);
 }
 
+// Every key of a column family, as written (past the head too).
+std::vector<std::string> RawKeys(EventLog& log, rocksdb::ColumnFamilyHandle* cf) {
+  std::vector<std::string> keys;
+  std::unique_ptr<rocksdb::Iterator> it(log.raw_db()->NewIterator(rocksdb::ReadOptions(), cf));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) keys.push_back(it->key().ToString());
+  return keys;
+}
+
+TEST(EventLogTest, ACrashMidBatchLeavesNothingOfItsChunksIndexesOnOpen) {
+  // A batch of several chunks writes each chunk's id and stream index entries beside its
+  // events (after the head, with a pending mark), so that it holds one chunk in memory. A copy
+  // of the directory taken while it is open is what a crash leaves.
+  TempDir dir{"event_log_test"}, crashed{"event_log_test"};
+  LogOptions options;
+  options.chunk_events_max = 4;
+  auto log = OpenOk(dir.path(), options);
+  ASSERT_NE(log, nullptr);
+  AppendOk(*log, {Session("a"), Session("b", 1)});
+  const std::vector<std::string> ids_before = RawKeys(*log, log->ids_cf());
+  const std::vector<std::string> index_before = RawKeys(*log, log->stream_index_cf());
+  std::vector<std::string> batch = Sessions("big", 10);
+  batch.push_back(Void("void-a", "a"));      // a committed event's stream
+  batch.push_back(Void("void-b3", "big3"));  // an event of an earlier chunk of the batch
+  {
+    auto append = log->BeginAppend();
+    for (size_t i = 0; i < batch.size(); ++i) ASSERT_TRUE(append->Add(Ev(batch[i], i)).ok()) << i;
+    EXPECT_GT(RawKeys(*log, log->ids_cf()).size(), ids_before.size());  // written with chunks
+    EXPECT_FALSE(RawGetCf(*log, log->meta_cf(), "pending").empty());
+    // Not part of the log yet, for readers and for verify.
+    EXPECT_EQ(Find(*log, "big0"), std::nullopt);
+    EXPECT_EQ(Stream(*log, std::string("beneficiary/") + kPeople[0].niss), (std::vector<Seq>{1}));
+    VerifyReport during = VerifyOf(*log);
+    EXPECT_TRUE(during.ok) << during.problem;
+    EXPECT_EQ(during.events, 2u);
+    std::filesystem::copy(dir.path(), crashed.path(),
+                          std::filesystem::copy_options::recursive |
+                              std::filesystem::copy_options::overwrite_existing);
+  }  // dropped: the log takes its chunks back itself
+  EXPECT_EQ(RawKeys(*log, log->ids_cf()), ids_before);
+  EXPECT_EQ(RawKeys(*log, log->stream_index_cf()), index_before);
+  log.reset();
+
+  auto after = OpenOk(crashed.path(), options);
+  ASSERT_NE(after, nullptr);
+  EXPECT_EQ(after->head().seq, 2u);
+  EXPECT_TRUE(RawEventKeysFrom(*after, 3).empty());
+  EXPECT_TRUE(RawFactKeysFrom(*after, 3).empty());
+  EXPECT_EQ(RawKeys(*after, after->ids_cf()), ids_before);
+  EXPECT_EQ(RawKeys(*after, after->stream_index_cf()), index_before);
+  EXPECT_EQ(RawKeys(*after, after->meta_cf()), (std::vector<std::string>{"head"}));
+  VerifyReport report = VerifyOf(*after);
+  EXPECT_TRUE(report.ok) << report.problem;
+  EXPECT_EQ(report.events, 2u);
+  // The same batch again is new, from seq 3 on.
+  AppendResult again = AppendOk(*after, batch);
+  EXPECT_EQ(again.appended, batch.size());
+  EXPECT_EQ(again.results.front().seq, 3u);
+  EXPECT_EQ(Find(*after, "void-b3"), std::optional<Seq>(2 + batch.size()));
+  EXPECT_TRUE(VerifyOf(*after).ok);
+}
+
+TEST(EventLogTest, APendingMarkOnAnotherHeadRefusesToOpen) {
+  TempDir dir{"event_log_test"};
+  {
+    auto log = OpenOk(dir.path());
+    ASSERT_NE(log, nullptr);
+    AppendOk(*log, {Session("a"), Session("b"), Session("c")});
+    RawPutCf(*log, log->meta_cf(), "pending", Key(1));  // a batch begun on seq 1: the head moved
+  }
+  auto refused = EventLog::Open(dir.path());
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, ErrorCode::kCorruption) << refused.error().ToString();
+  LogOptions raw;
+  raw.check_tail = false;
+  auto log = OpenOk(dir.path(), raw);
+  ASSERT_NE(log, nullptr);
+  EXPECT_EQ(RawEventKeysFrom(*log, 1), Range(1, 3));  // nothing deleted
+  EXPECT_FALSE(VerifyOf(*log).ok);
+}
+
+TEST(EventLogTest, ACountOnlyBatchAnswersCountsAndNoEntryPerEvent) {
+  TempDir dir{"event_log_test"};
+  LogOptions options;
+  options.chunk_events_max = 3;
+  auto log = OpenOk(dir.path(), options);
+  ASSERT_NE(log, nullptr);
+  AppendOk(*log, {Session("a")});
+  auto append = log->BeginAppend();
+  append->CountOnly();
+  std::vector<std::string> batch = Sessions("n", 7);
+  batch.push_back(Session("a"));  // a duplicate
+  for (size_t i = 0; i < batch.size(); ++i) ASSERT_TRUE(append->Add(Ev(batch[i], i)).ok());
+  // An error still names the event's index in the batch.
+  Status bad = append->Add(Ev(Session("n0", 0, 30), 8));
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().index, 8);
+  append.reset();
+  append = log->BeginAppend();
+  append->CountOnly();
+  for (size_t i = 0; i < batch.size(); ++i) ASSERT_TRUE(append->Add(Ev(batch[i], i)).ok());
+  auto result = append->Commit();
+  ASSERT_TRUE(result.ok()) << result.error().ToString();
+  EXPECT_EQ(result->appended, 7u);
+  EXPECT_EQ(result->duplicates, 1u);
+  EXPECT_EQ(result->last_seq, 8u);
+  EXPECT_TRUE(result->results.empty());
+  EXPECT_EQ(Find(*log, "n6"), std::optional<Seq>(8));
+  EXPECT_TRUE(VerifyOf(*log).ok);
+}
+
 // Each tampering of an index, found by verify (the events themselves untouched).
 class IndexTamperTest : public TamperTest {
  protected:

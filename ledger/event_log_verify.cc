@@ -17,6 +17,9 @@ using namespace detail;  // NOLINT: the log's own internals
 struct EventLog::VerifyPass {
   rocksdb::ReadOptions ro;  // at one snapshot of every column family (a writer may commit)
   Head head;
+  // A batch of several chunks is being appended on this head (its pending mark is in the
+  // snapshot): its id and stream index entries after the head are not yet part of the log.
+  bool batch_in_flight = false;
   VerifyReport report;
   // The hash of each event's stream, by seq (index 0 unused): the stream index must point at
   // events of its stream. 8 bytes an event for the length of the pass.
@@ -71,6 +74,12 @@ Result<VerifyReport> EventLog::Verify(const std::function<void(Seq, Seq)>& progr
   if (past_head_) {
     pass.Bad(past_head_->first, past_head_->second);
     return pass.report;
+  }
+  {
+    std::string v;
+    rocksdb::Status s = db_->Get(pass.ro, cfs_[kMeta], kPendingKey, &v);
+    if (!s.ok() && !s.IsNotFound()) return StorageError(s, "reading the pending mark");
+    pass.batch_in_flight = s.ok() && v.size() == 8 && GetBE64(v.data()) == pass.head.seq;
   }
   if (Status w = VerifyEvents(&pass, progress); !w) return w.error();
   if (pass.report.ok) {
@@ -212,15 +221,20 @@ Status EventLog::VerifyEvents(VerifyPass* pass,
 // Every event's entry points at it (VerifyEvents); so the index holds one entry per event and no
 // other. An entry more is named by the seq it points at.
 Status EventLog::VerifyIdIndex(VerifyPass* pass) const {
+  // An entry of the batch in flight (after the head) is not counted, nor looked at below.
+  auto in_flight = [&](const rocksdb::Slice& value) {
+    return pass->batch_in_flight && value.size() >= 8 && GetBE64(value.data()) > pass->head.seq;
+  };
   uint64_t entries = 0;
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(pass->ro, cfs_[kIds]));
-  for (it->SeekToFirst(); it->Valid(); it->Next()) ++entries;
+  for (it->SeekToFirst(); it->Valid(); it->Next()) entries += in_flight(it->value()) ? 0 : 1;
   if (!it->status().ok()) return StorageError(it->status(), "reading the id index");
   if (entries == pass->report.events) return Ok();
   // Which: the first entry that points past the head or at an event with another id.
   ValueDecoder dec;
   std::string v;
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    if (in_flight(it->value())) continue;
     auto entry = DecodeIdEntry(std::string_view(it->value().data(), it->value().size()));
     if (!entry || entry->seq == 0 || entry->seq > pass->head.seq) {
       pass->Bad(entry ? entry->seq : 0, "the id index names an event past the head");
@@ -280,6 +294,7 @@ Status EventLog::VerifyStreamIndex(VerifyPass* pass) const {
     const std::string_view name(key.data(), key.size() - 9);
     const uint64_t v = GetBE64(key.data() + key.size() - 8);
     const Seq seq = GetBE64(it->value().data());
+    if (pass->batch_in_flight && seq > pass->head.seq) continue;  // not yet part of the log
     if (name != stream) {
       if (!close_group()) return Ok();
       stream.assign(name);

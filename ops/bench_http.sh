@@ -135,17 +135,7 @@ print(f'pgbench, 64 clients, one INSERT a transaction: {$pgbench:.0f} tps; ledge
 
 echo "== 2. Invoice reads, 32 connections, ${seconds}s"
 # The provider-month with the most lines in the history.
-read -r provider month < <(python3 - "$work/history.jsonl" <<'EOF'
-import collections, json, sys
-n = collections.Counter()
-for line in open(sys.argv[1]):
-    e = json.loads(line)
-    if e["type"] == "session.individual":
-        n[(e["provider_id"], e["occurred_on"][:7])] += 1
-(p, m), _ = n.most_common(1)[0]
-print(p, m)
-EOF
-)
+read -r provider month < <(python3 ops/busiest.py provider "$work/history.jsonl")
 target="/v1/providers/$provider/invoices/$month"
 curl -s -H "Authorization: Bearer $token" "$base$target" >"$work/invoice.json"
 size=$(stat -c %s "$work/invoice.json")
@@ -223,18 +213,7 @@ echo "== 3. The network's month of the demo's largest network, 32 connections, $
 "$bin/ledgerctl" generate --seed 1 --events 20000 --out "$work/demo.jsonl" 2>/dev/null
 "$bin/ledgerctl" append --db "$work/demo" "$work/demo.jsonl" >/dev/null
 # The network-month with the most care events.
-read -r network nmonth < <(python3 - "$work/demo.jsonl" <<'PY'
-import collections, json, sys
-n = collections.Counter()
-for line in open(sys.argv[1]):
-    e = json.loads(line)
-    if e["type"] in ("session.individual", "session.group", "community.intervention",
-                     "support.mission", "concertation.held"):
-        n[(e["network_id"], e["occurred_on"][:7])] += 1
-(net, m), _ = n.most_common(1)[0]
-print(net, m)
-PY
-)
+read -r network nmonth < <(python3 ops/busiest.py network "$work/demo.jsonl")
 coordinator=$("$bin/ledgerctl" tokens add --file "$work/demo-tokens" --role coordinator \
   --network "$network" --name bench | grep -o 'lt_[0-9a-f]*' | head -n1)
 ntarget="/v1/networks/$network/invoices/$nmonth"

@@ -267,12 +267,12 @@ void AddLine(std::vector<Line>* lines, const CareEvent& c, ProviderIdx provider,
   l.reason = reason;
   l.ruleset = r;
   if (reason == Reason::kNone) {
-    assert(copay <= fee && copay.value >= 0);
+    LEDGER_ASSERT(copay <= fee && copay.value >= 0);
     l.fee = fee;
     l.copay = copay;
     l.insurer = fee - copay;
   }
-  assert(l.fee == l.copay + l.insurer);  // conservation, on every line
+  LEDGER_ASSERT(l.fee == l.copay + l.insurer);  // conservation, on every line, where produced
 }
 
 // How a group session stands before its participants' shares: the session-level reason and,

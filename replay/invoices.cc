@@ -1,13 +1,13 @@
 #include "replay/invoices.h"
 
 #include <algorithm>
-#include <cassert>
 #include <tuple>
 
 #include "ledger/sha256.h"
 #include "projections/fold.h"
 #include "projections/views.h"
 #include "replay/regularisations.h"
+#include "schemas/invariant.h"
 
 namespace ledger {
 namespace json = boost::json;
@@ -34,7 +34,7 @@ MonthInvoice SummariseInvoice(std::string_view provider, int32_t month,
   inv.provider_id = provider;
   inv.month = month;
   for (const LineRecord& l : lines) {
-    assert(l.fee == l.copay + l.insurer);
+    LEDGER_ASSERT(l.fee == l.copay + l.insurer);  // conservation, on every line read back
     ++inv.lines;
     if (!l.billable()) continue;
     ++inv.billable_lines;
