@@ -174,7 +174,10 @@ class EventLog {
 
   Head head() const;
   // Reads committed events with from <= seq <= min(to, head), in order, until `fn` returns
-  // false. Streams from RocksDB; nothing is loaded whole.
+  // false. Streams from RocksDB; nothing is loaded whole. Each event is checked as it is read:
+  // the next seq, chaining from the one before it (hash recomputed, the first from its
+  // predecessor's stored hash), recorded_at not before the one before it; one that is not is
+  // kCorruption, at its seq.
   Status ReadRange(Seq from, Seq to, const std::function<bool(const StoredEventView&)>& fn) const;
   // Reads the committed events at the given seqs (ascending), one iterator for all.
   Status ReadSeqs(const std::vector<Seq>& seqs,

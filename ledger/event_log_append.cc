@@ -334,11 +334,13 @@ Result<AppendResult> EventLog::Append::Commit() {
     st.FlushFacts(&b, log_->cfs_[kFacts]);
     st.FlushIndexes(&b, log_->cfs_[kIds], log_->cfs_[kStreamIndex]);
     if (st.chunks_written) b.Delete(log_->cfs_[kMeta], kPendingKey);
-    std::vector<std::pair<std::string, uint64_t>> versions(st.versions.begin(), st.versions.end());
-    std::sort(versions.begin(), versions.end());
-    for (const auto& [stream, version] : versions) {
-      b.Put(log_->cfs_[kStreams], stream, BE64(version));
-    }
+    // Sorted by reference: a million events touch hundreds of thousands of streams.
+    std::vector<const std::pair<const std::string, uint64_t>*> versions;
+    versions.reserve(st.versions.size());
+    for (const auto& kv : st.versions) versions.push_back(&kv);
+    std::sort(versions.begin(), versions.end(),
+              [](auto* a, auto* c) { return a->first < c->first; });
+    for (const auto* kv : versions) b.Put(log_->cfs_[kStreams], kv->first, BE64(kv->second));
     b.Put(log_->cfs_[kMeta], kHeadKey, EncodeHead(head));
     if (Status w = log_->WriteDurable(&b); !w) return w.error();
   }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <climits>
+#include <cstring>
 
 #include "ledger/event_log.h"
 #include "ledger/event_log_internal.h"
@@ -50,20 +51,38 @@ Status EventLog::ReadRange(Seq from, Seq to,
   const Seq last = std::min(to, head().seq);
   if (from < 1) from = 1;
   if (from > last) return Ok();
+  // The hash the first event must chain from: its predecessor's (genesis before seq 1).
+  Hash prev{};
+  if (from > 1) {
+    std::string pv;
+    rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cfs_[kEvents], BE64(from - 1), &pv);
+    if (s.IsNotFound()) return Corruption(from - 1, "missing from the events column family");
+    if (!s.ok()) return StorageError(s, "reading events");
+    if (pv.size() < kHashBytes) return Corruption(from - 1, "stored value too short");
+    std::memcpy(prev.data(), pv.data(), kHashBytes);
+  }
   SeqRangeIterator it(db_.get(), cfs_[kEvents], from, last, last - from >= 4096);
   ValueDecoder dec;
+  Sha256 sha;
   Seq expect = from;
   int64_t recorded_before = INT64_MIN;
   try {
     for (; it->Valid(); it->Next(), ++expect) {
       StoredEventView view;
       view.seq_ = it->key().size() == 8 ? GetBE64(it->key().data()) : 0;
-      // Read back, the log's invariants are checked again (gapless, recorded_at never going
-      // back); what breaks them came from the disk, a fault to report, not a reason to abort.
+      // Read back, the log's invariants are checked again (gapless, each event chaining from
+      // the one before it, recorded_at never going back); what breaks them came from the disk:
+      // a fault to report, not a reason to abort.
       if (view.seq_ != expect) {
         return Corruption(expect, "missing from the events column family");
       }
       if (Status d = dec.Decode(view.seq_, it->value(), &view.hash_, &view.root_); !d) return d;
+      const rocksdb::Slice value = it->value();
+      if (ChainHash(sha, prev, value.data() + kHashBytes, value.size() - kHashBytes) !=
+          view.hash_) {
+        return Corruption(expect, "does not chain from the event before it");
+      }
+      prev = view.hash_;
       if (view.root_.getRecordedAtUs() < recorded_before) {
         return Corruption(expect, "recorded before the event preceding it");
       }

@@ -4,6 +4,8 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -18,6 +20,12 @@ namespace {
 std::string Number(double v) {
   char buf[64];
   std::snprintf(buf, sizeof buf, "%.9g", v);
+  return buf;
+}
+
+std::string Fixed3(double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.3f", v);
   return buf;
 }
 
@@ -43,13 +51,13 @@ std::vector<std::string> ProcStatFields() {
   return fields;
 }
 
-// The boot time (seconds since the epoch), from /proc/stat's btime line; 0 if unknown.
-long long BootTimeSeconds() {
-  std::ifstream in("/proc/stat");
-  for (std::string line; std::getline(in, line);) {
-    if (line.rfind("btime ", 0) == 0) return std::atoll(line.c_str() + 6);
-  }
-  return 0;
+// Seconds since boot, from /proc/uptime (CLOCK_BOOTTIME, the clock of proc(5)'s starttime); -1
+// if unknown.
+double UptimeSeconds() {
+  std::ifstream in("/proc/uptime");
+  double up = -1;
+  if (!(in >> up)) return -1;
+  return up;
 }
 
 }  // namespace
@@ -65,10 +73,17 @@ void RenderProcessMetrics(std::string* out) {
     const double rss = std::atof(stat[21].c_str()) * static_cast<double>(sysconf(_SC_PAGESIZE));
     Gauge("process_resident_memory_bytes", "gauge", "Resident memory size in bytes.", Number(rss),
           out);
-    if (const long long boot = BootTimeSeconds(); boot > 0) {
-      const double start = static_cast<double>(boot) + std::atof(stat[19].c_str()) / ticks;
+    // How long ago the process started, by the boot clock (starttime's), taken from the wall
+    // clock now; printed to the millisecond (Number's nine digits would round an epoch time to
+    // ten seconds, into the future half the time).
+    if (const double up = UptimeSeconds(); up >= 0) {
+      const double age = std::max(0.0, up - std::atof(stat[19].c_str()) / ticks);
+      const double now =
+          std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
+              .count();
+      const double start = now - age;
       Gauge("process_start_time_seconds", "gauge",
-            "Start time of the process since the Unix epoch in seconds.", Number(start), out);
+            "Start time of the process since the Unix epoch in seconds.", Fixed3(start), out);
     }
   }
   if (DIR* fds = ::opendir("/proc/self/fd")) {
