@@ -752,6 +752,33 @@ TEST_F(TamperTest, OneChangedByteIsFoundAtItsSeq) {
   }
 }
 
+TEST_F(TamperTest, ReadsRefuseAnEventThatDoesNotChain) {
+  const std::string original = RawGet(*log_, kTarget);
+  // In the stored hash and in the body (the seq and recorded_at fields stay as they were).
+  for (size_t pos : {size_t{5}, original.size() - 1}) {
+    SCOPED_TRACE("byte " + std::to_string(pos));
+    std::string changed = original;
+    changed[pos] = static_cast<char>(changed[pos] ^ 0x01);
+    RawPut(*log_, kTarget, changed);
+    // A range over it, one starting at it (its predecessor's hash read on its own), and the
+    // event after it (which chains from the changed hash when the hash was changed).
+    for (Seq from : {Seq{1}, kTarget}) {
+      Seq seen = 0;
+      Status s = log_->ReadRange(from, kEvents, [&](const StoredEventView& v) {
+        seen = v.seq();
+        return true;
+      });
+      ASSERT_FALSE(s.ok()) << from;
+      EXPECT_EQ(s.error().code, ErrorCode::kCorruption);
+      EXPECT_NE(s.error().message.find("seq " + std::to_string(kTarget) + ":"), std::string::npos)
+          << s.error().message;
+      EXPECT_EQ(seen, kTarget - 1 >= from ? kTarget - 1 : 0u);  // nothing past the break
+    }
+    RawPut(*log_, kTarget, original);
+    EXPECT_EQ(SeqsOf(ReadAll(*log_)), Range(1, kEvents));
+  }
+}
+
 TEST_F(TamperTest, ATruncatedValueIsFound) {
   const std::string original = RawGet(*log_, kTarget);
   for (size_t size : {size_t{0}, size_t{16}, size_t{32}, original.size() - 8}) {
