@@ -224,31 +224,44 @@ Status EventLog::Recover() {
   } else if (!s.IsNotFound()) {
     return StorageError(s, "reading the head");
   }
-  // A batch of several chunks that never committed (a crash mid-append) left its pending mark,
-  // on the head it was building on: what lies after the head is its chunks, discarded.
-  std::string pending;
-  s = db_->Get(rocksdb::ReadOptions(), cfs_[kMeta], kPendingKey, &pending);
-  if (s.ok()) {
-    if (pending.size() != 8 || GetBE64(pending.data()) != head_.seq) {
-      const std::string problem =
-          "an unfinished batch was begun on another head than the recorded one (seq " +
-          std::to_string(head_.seq) +
-          "): the head was moved or rewritten. Nothing was deleted (ops/RUNBOOK.md, "
-          "\"Corruption\")";
-      if (options_.check_tail) return Corruption(head_.seq + 1, problem);
-      past_head_.emplace(head_.seq + 1, problem);
-      return Ok();
-    }
-    if (!options_.read_only) {
-      if (Status d = DiscardTail(); !d) return d;
-    }
-    return options_.check_tail ? CheckTail() : Ok();
+  auto pending = PendingOnHead(rocksdb::ReadOptions(), head_.seq);
+  if (!pending) return pending.error();
+  Status tail = pending->has_value() ? RecoverMarkedTail(**pending) : RecoverUnmarkedTail();
+  if (!tail) return tail;
+  return options_.check_tail ? CheckTail() : Ok();
+}
+
+Result<std::optional<bool>> EventLog::PendingOnHead(const rocksdb::ReadOptions& ro,
+                                                    Seq head) const {
+  std::string v;
+  rocksdb::Status s = db_->Get(ro, cfs_[kMeta], kPendingKey, &v);
+  if (s.IsNotFound()) return std::optional<bool>();
+  if (!s.ok()) return StorageError(s, "reading the pending mark");
+  return std::optional<bool>(v.size() == 8 && GetBE64(v.data()) == head);
+}
+
+// A batch of several chunks that never committed (a crash mid-append) left its pending mark. On
+// the head it was building on: what lies after the head is its chunks, discarded. On another:
+// the head was moved.
+Status EventLog::RecoverMarkedTail(bool on_head) {
+  if (!on_head) {
+    const std::string problem =
+        "an unfinished batch was begun on another head than the recorded one (seq " +
+        std::to_string(head_.seq) +
+        "): the head was moved or rewritten. Nothing was deleted (ops/RUNBOOK.md, "
+        "\"Corruption\")";
+    if (options_.check_tail) return Corruption(head_.seq + 1, problem);
+    past_head_.emplace(head_.seq + 1, problem);  // verify reports it; nothing is deleted
+    return Ok();
   }
-  if (!s.IsNotFound()) return StorageError(s, "reading the pending mark");
-  // Without a pending mark, events after the head are a single-write batch's remains (none:
-  // such a write is atomic) or those of a version that wrote no ids before the commit, unless a
-  // committed batch wrote them: then the head was moved back, and nothing is deleted (README,
-  // "Commit and recovery").
+  return options_.read_only ? Ok() : DiscardTail();
+}
+
+// Without a pending mark, events after the head are a single-write batch's remains (none: such
+// a write is atomic) or those of a version that wrote no ids before the commit, unless a
+// committed batch wrote them: then the head was moved back, and nothing is deleted (README,
+// "Commit and recovery").
+Status EventLog::RecoverUnmarkedTail() {
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cfs_[kEvents]));
   std::unique_ptr<rocksdb::Iterator> fit(db_->NewIterator(rocksdb::ReadOptions(), cfs_[kFacts]));
   it->Seek(BE64(head_.seq + 1));
@@ -274,7 +287,7 @@ Status EventLog::Recover() {
     b.DeleteRange(cfs_[kFacts], BE64(head_.seq + 1), BE64(UINT64_MAX));
     if (Status w = WriteDurable(&b); !w) return w;
   }
-  return options_.check_tail ? CheckTail() : Ok();
+  return Ok();
 }
 
 Status EventLog::DiscardTail() {

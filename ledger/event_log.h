@@ -247,6 +247,11 @@ class EventLog {
   };
   EventLog() = default;
   Status Recover();
+  // Whether `meta/pending` (a batch of several chunks in flight, or its crash's remains) is
+  // there, and if so whether it names `head` as the head its batch builds on.
+  Result<std::optional<bool>> PendingOnHead(const rocksdb::ReadOptions& ro, Seq head) const;
+  Status RecoverMarkedTail(bool on_head);
+  Status RecoverUnmarkedTail();
   // Removes what lies after the head (the chunks of a batch that never committed: events,
   // facts, their id and stream index entries, the pending mark), the last write synced.
   Status DiscardTail();

@@ -75,12 +75,9 @@ Result<VerifyReport> EventLog::Verify(const std::function<void(Seq, Seq)>& progr
     pass.Bad(past_head_->first, past_head_->second);
     return pass.report;
   }
-  {
-    std::string v;
-    rocksdb::Status s = db_->Get(pass.ro, cfs_[kMeta], kPendingKey, &v);
-    if (!s.ok() && !s.IsNotFound()) return StorageError(s, "reading the pending mark");
-    pass.batch_in_flight = s.ok() && v.size() == 8 && GetBE64(v.data()) == pass.head.seq;
-  }
+  auto pending = PendingOnHead(pass.ro, pass.head.seq);
+  if (!pending) return pending.error();
+  pass.batch_in_flight = pending->value_or(false);
   if (Status w = VerifyEvents(&pass, progress); !w) return w.error();
   if (pass.report.ok) {
     if (Status i = VerifyIdIndex(&pass); !i) return i.error();

@@ -17,15 +17,9 @@
 namespace ledger {
 namespace {
 
-std::string Number(double v) {
+std::string Number(double v, const char* format = "%.9g") {
   char buf[64];
-  std::snprintf(buf, sizeof buf, "%.9g", v);
-  return buf;
-}
-
-std::string Fixed3(double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.3f", v);
+  std::snprintf(buf, sizeof buf, format, v);
   return buf;
 }
 
@@ -83,7 +77,8 @@ void RenderProcessMetrics(std::string* out) {
               .count();
       const double start = now - age;
       Gauge("process_start_time_seconds", "gauge",
-            "Start time of the process since the Unix epoch in seconds.", Fixed3(start), out);
+            "Start time of the process since the Unix epoch in seconds.", Number(start, "%.3f"),
+            out);
     }
   }
   if (DIR* fds = ::opendir("/proc/self/fd")) {
