@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cassert>
+#include <limits>
 #include <map>
 #include <tuple>
 
@@ -51,6 +52,28 @@ std::vector<EnrolmentPeriod> EnrolmentPeriods(std::vector<EnrolmentEvent> events
     }
   }
   return out;
+}
+
+std::optional<CivilDay> FirstDifference(const std::vector<EnrolmentPeriod>& a,
+                                        const std::vector<EnrolmentPeriod>& b) {
+  auto enrolled = [](const std::vector<EnrolmentPeriod>& periods, CivilDay d) {
+    return std::any_of(periods.begin(), periods.end(), [&](const EnrolmentPeriod& p) {
+      return d >= p.from && (!p.to || d <= *p.to);
+    });
+  };
+  // Being enrolled changes only on a period's first day and on the day after its last.
+  std::vector<CivilDay> edges;
+  for (const auto* periods : {&a, &b}) {
+    for (const EnrolmentPeriod& p : *periods) {
+      edges.push_back(p.from);
+      if (p.to && *p.to < std::numeric_limits<CivilDay>::max()) edges.push_back(*p.to + 1);
+    }
+  }
+  std::sort(edges.begin(), edges.end());
+  for (CivilDay d : edges) {
+    if (enrolled(a, d) != enrolled(b, d)) return d;
+  }
+  return std::nullopt;
 }
 
 std::vector<NetworkRecord> NetworkDirectory(const History& h) {

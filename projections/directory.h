@@ -47,6 +47,10 @@ struct EnrolmentPeriod {
   Role profession = Role::kPsychologist;
 };
 std::vector<EnrolmentPeriod> EnrolmentPeriods(std::vector<EnrolmentEvent> events);
+// The first day on which being enrolled under `a` and under `b` differ (professions aside:
+// the fold reads only whether a provider is enrolled on a day); nullopt when on no day.
+std::optional<CivilDay> FirstDifference(const std::vector<EnrolmentPeriod>& a,
+                                        const std::vector<EnrolmentPeriod>& b);
 
 // Every registered network (its first live registration gives name and population), by id.
 std::vector<NetworkRecord> NetworkDirectory(const History& h);

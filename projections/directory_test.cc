@@ -35,6 +35,24 @@ TEST(Directory, EnrolmentPeriodsFollowTheEventsInDateOrder) {
   EXPECT_EQ(same_day[1].from, D(2024, 5, 1));
 }
 
+TEST(Directory, FirstDifferenceIsTheFirstDayEnrolmentDiffers) {
+  const std::vector<EnrolmentPeriod> open = {{D(2021, 9, 1), std::nullopt, Role::kPsychologist}};
+  // The same coverage with another profession, or split in two adjacent periods: no day.
+  EXPECT_EQ(FirstDifference(open, {{D(2021, 9, 1), std::nullopt, Role::kOther}}), std::nullopt);
+  EXPECT_EQ(FirstDifference(open, {{D(2021, 9, 1), D(2023, 1, 31)}, {D(2023, 2, 1), std::nullopt}}),
+            std::nullopt);
+  EXPECT_EQ(FirstDifference({}, {}), std::nullopt);
+  // Closed: from the day after it left. Opened later: from the first day. Either way round.
+  const std::vector<EnrolmentPeriod> left = {{D(2021, 9, 1), D(2024, 6, 30)}};
+  EXPECT_EQ(FirstDifference(open, left), D(2024, 7, 1));
+  EXPECT_EQ(FirstDifference(left, open), D(2024, 7, 1));
+  EXPECT_EQ(FirstDifference(open, {{D(2022, 3, 1), std::nullopt}}), D(2021, 9, 1));
+  EXPECT_EQ(FirstDifference({}, left), D(2021, 9, 1));
+  // A gap in the middle.
+  EXPECT_EQ(FirstDifference(open, {{D(2021, 9, 1), D(2022, 1, 9)}, {D(2022, 2, 1), std::nullopt}}),
+            D(2022, 1, 10));
+}
+
 TEST(Directory, ProvidersListedOnADayOrEver) {
   const std::vector<EnrolmentRecord> periods = {
       {"P-1", "N", Role::kPsychologist, D(2022, 1, 1), D(2023, 12, 31)},

@@ -6,6 +6,7 @@
 // bytes a rebuild gives (tests/projection_identity_test.cc).
 #include <rocksdb/write_batch.h>
 
+#include <algorithm>
 #include <optional>
 #include <set>
 
@@ -55,7 +56,9 @@ struct ProjectionStore::CatchUpPass {
   std::map<std::string, FoldStateRecord> states;  // stored fold states read, by NISS
   std::set<std::string> folded, participants;
   std::map<Seq, std::map<uint32_t, GroupShare>> overlay;  // recomputed shares, by group seq
-  std::set<std::pair<std::string, std::string>> enrolment_changes;  // provider, network
+  // The providers and networks with enrolments or departures in this batch: their enrolment
+  // periods before it.
+  std::map<std::pair<std::string, std::string>, std::vector<EnrolmentPeriod>> enrolment_changes;
   bool rebuild = false;
   // Part of a Rebuild: the log's static facts, budgets and voids are in place already, and the
   // store's write lock is held by it.
@@ -65,10 +68,13 @@ struct ProjectionStore::CatchUpPass {
   History& h() { return *store.static_; }
 
   // --- reading the store
+  // The keys with `prefix`, from `start` (empty: the first) on.
   Status Scan(const std::string& prefix,
-              const std::function<bool(std::string_view, std::string_view)>& fn) {
+              const std::function<bool(std::string_view, std::string_view)>& fn,
+              const std::string& start = {}) {
     std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), cf));
-    for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    for (it->Seek(start.empty() ? prefix : start); it->Valid() && it->key().starts_with(prefix);
+         it->Next()) {
       if (!fn(it->key().ToStringView(), it->value().ToStringView())) break;
     }
     if (!it->status().ok()) return Storage(it->status());
@@ -182,6 +188,29 @@ struct ProjectionStore::CatchUpPass {
     return failure;
   }
 
+  // A provider's enrolment periods in a network, of the events not voided.
+  std::vector<EnrolmentPeriod> PeriodsOf(const std::string& provider, const std::string& network) {
+    std::vector<EnrolmentEvent> events;
+    const auto p = h().providers.Find(provider);
+    const auto n = h().networks.Find(network);
+    if (p && n) {
+      if (auto it = h().enrolments.find({*p, *n}); it != h().enrolments.end()) {
+        for (const EnrolmentEvent& e : it->second) {
+          if (!h().Voided(e.seq)) events.push_back(e);
+        }
+      }
+    }
+    return EnrolmentPeriods(std::move(events));
+  }
+  // Whether the network has a registration that is not voided.
+  bool Registered(const std::string& network) {
+    const auto n = h().networks.Find(network);
+    return n && std::any_of(h().registrations.begin(), h().registrations.end(),
+                            [&](const NetworkRegistration& r) {
+                              return r.network == *n && !h().Voided(r.seq);
+                            });
+  }
+
   Status ReadBatch(Seq from, Seq to);
   Status Enrolments();
   Status ApplyVoids();
@@ -206,19 +235,33 @@ Status ProjectionStore::CatchUpPass::ReadBatch(Seq first, Seq to) {
     }
     switch (input) {
       case FoldInput::kNetwork:
+        // A network registered again changes nothing the folds or the directory read (the
+        // first registration holds): only the static seqs list it. A new one: rebuild.
+        if (!Registered(body.getNetworkRegistered().getNetworkId().cStr())) {
+          rebuild = true;
+          return false;
+        }
+        h().Add(v);
+        batch.Put(cf, SeqKey('x', v.seq()), "");
+        return true;
       case FoldInput::kRuleset:
         rebuild = true;
         return false;
       case FoldInput::kEnrolment: {
-        // The fold's context changes for this provider in this network: its lines there are
-        // priced again (Enrolments()); a provider seen for the first time has none.
+        // The fold's context may change for this provider in this network: its lines there
+        // are priced again where it does (Enrolments()).
+        const bool enrolled = body.isProviderEnrolled();
+        std::pair<std::string, std::string> pair{
+            enrolled ? body.getProviderEnrolled().getProviderId().cStr()
+                     : body.getProviderLeft().getProviderId().cStr(),
+            enrolled ? body.getProviderEnrolled().getNetworkId().cStr()
+                     : body.getProviderLeft().getNetworkId().cStr()};
+        if (!enrolment_changes.count(pair)) {
+          std::vector<EnrolmentPeriod> before = PeriodsOf(pair.first, pair.second);
+          enrolment_changes.emplace(std::move(pair), std::move(before));
+        }
         h().Add(v);
         batch.Put(cf, SeqKey('x', v.seq()), "");
-        const bool enrolled = body.isProviderEnrolled();
-        enrolment_changes.emplace(enrolled ? body.getProviderEnrolled().getProviderId().cStr()
-                                           : body.getProviderLeft().getProviderId().cStr(),
-                                  enrolled ? body.getProviderEnrolled().getNetworkId().cStr()
-                                           : body.getProviderLeft().getNetworkId().cStr());
         return true;
       }
       case FoldInput::kBudget: {
@@ -270,23 +313,19 @@ Status ProjectionStore::CatchUpPass::ReadBatch(Seq first, Seq to) {
 
 // Phase 1b: enrolments and departures. The fold's context is built again with them, the
 // directory's periods of the pair are rewritten, and every event with a line of that provider
-// in that network is priced again: its beneficiaries folded again from the start (a group's
-// participants: whether the group is paid decides their counters), a community intervention or
-// support mission repriced.
+// in that network dated on or after the first day its enrolment changed is priced again: its
+// beneficiaries folded again from the start (a group's participants: whether the group is paid
+// decides their counters), a community intervention or support mission repriced. The fold reads
+// nothing else of an enrolment than whether the provider is enrolled on a day, so the other
+// lines keep their price: an enrolment while enrolled (a file that enrols its providers again)
+// reprices nothing.
 Status ProjectionStore::CatchUpPass::Enrolments() {
   if (enrolment_changes.empty()) return Ok();
   store.ctx_ = std::make_unique<FoldContext>(ContextOf(h(), store.rules_.get()));
   std::vector<Seq> affected;
-  for (const auto& [provider, network] : enrolment_changes) {
-    std::vector<EnrolmentEvent> events;
-    const auto p = h().providers.Find(provider);
-    const auto n = h().networks.Find(network);
-    if (p && n) {
-      for (const EnrolmentEvent& e : h().enrolments[{*p, *n}]) {
-        if (!h().Voided(e.seq)) events.push_back(e);
-      }
-    }
-    const std::vector<EnrolmentPeriod> periods = EnrolmentPeriods(std::move(events));
+  for (const auto& [pair, before] : enrolment_changes) {
+    const auto& [provider, network] = pair;
+    const std::vector<EnrolmentPeriod> periods = PeriodsOf(provider, network);
     if (periods.empty()) {
       batch.Delete(cf, EnrolKey(network, provider));
       batch.Delete(cf, ProviderNetworkKey(provider, network));
@@ -294,13 +333,18 @@ Status ProjectionStore::CatchUpPass::Enrolments() {
       batch.Put(cf, EnrolKey(network, provider), EncodePeriods(periods));
       batch.Put(cf, ProviderNetworkKey(provider, network), "");
     }
+    const std::optional<CivilDay> since = FirstDifference(before, periods);
+    if (!since) continue;
     bool bad = false;
-    Status st = Scan(Prefixed('L', provider), [&](std::string_view, std::string_view v) {
-      LineRecord l;
-      bad = !DecodeLine(v, &l);
-      if (!bad && l.network_id == network) affected.push_back(l.seq);
-      return !bad;
-    });
+    Status st = Scan(
+        Prefixed('L', provider),
+        [&](std::string_view, std::string_view v) {
+          LineRecord l;
+          bad = !DecodeLine(v, &l);
+          if (!bad && l.network_id == network && l.day >= *since) affected.push_back(l.seq);
+          return !bad;
+        },
+        LinePrefix(provider, MonthOf(*since)));
     if (!st) return st;
     if (bad) return Corrupt("bad line record");
   }
