@@ -126,6 +126,7 @@ Status ProjectionStore::CatchUp(const std::function<void(Seq, Seq)>& progress) {
     auto now = seq();
     if (!now) return now.error();
     if (*now == head) break;  // a slice that rebuilt brought everything up to date
+    if (Stopping()) return Ok();
     from = *now + 1;
   }
   return Ok();
@@ -323,6 +324,7 @@ Status ProjectionStore::Rebuild(const std::function<void(Seq, Seq)>& progress) {
     const Seq to = std::min(head, from + slice - 1);
     if (Status s = Apply(from, to, /*rebuilding=*/true); !s) return s;
     if (progress) progress(to, head);
+    if (to < head && Stopping()) return Ok();  // at seq 0: the next catch-up rebuilds
   }
   // The slices were written without the WAL: made durable, then the seq says they are done.
   rocksdb::FlushOptions options;

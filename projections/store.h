@@ -13,6 +13,7 @@
 // Thread-safety: one CatchUp/Rebuild at a time; reads may run concurrently.
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <map>
 #include <memory>
@@ -65,6 +66,11 @@ class ProjectionStore {
   void set_catch_up_slice(uint64_t events) { catch_up_slice_ = rebuild_slice_ = events; }
   // Rebuilds of a log at most this long fold it whole in memory; longer ones, in slices.
   void set_in_memory_rebuild_max(uint64_t events) { in_memory_rebuild_max_ = events; }
+  // Once `*stop` is true, a catch-up ends after the slice it is applying and returns Ok with the
+  // store at that slice's seq; a rebuild in slices ends after its slice with the store at seq 0
+  // (the next catch-up rebuilds). For a server that is stopping, so that it does not wait for a
+  // long backlog. The flag must outlive the store's use of it; null: never stop.
+  void set_stop(const std::atomic<bool>* stop) { stop_ = stop; }
 
   // A consistent view of the stored projections as they are now (a RocksDB snapshot), which
   // later writes do not change: for answers read in several steps or streamed. A rebuild
@@ -92,6 +98,7 @@ class ProjectionStore {
   Status LoadStatic();
   // Rebuild's first step: the whole log's static facts, voids and budgets, written.
   Status WriteStatic(Seq head);
+  bool Stopping() const { return stop_ && stop_->load(std::memory_order_relaxed); }
 
   const EventLog& log_;
   rocksdb::DB* db_;
@@ -107,6 +114,7 @@ class ProjectionStore {
   uint64_t rebuild_slice_ = 500000;
   uint64_t in_memory_rebuild_max_ = 4000000;
   std::shared_mutex* write_lock_ = nullptr;
+  const std::atomic<bool>* stop_ = nullptr;
   Stats stats_;
 };
 

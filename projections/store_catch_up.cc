@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <optional>
 #include <set>
+#include <unordered_map>
 
 #include "ledger/bytes.h"
 #include "projections/fold_input.h"
@@ -497,13 +498,14 @@ Status ProjectionStore::CatchUpPass::Fold() {
   for (const auto& [seq, id] : ids) {
     if (new_voids.count(seq) || store.voided_.count(seq)) voided.insert(seq);
   }
-  std::set<std::string> from_events;
+  // The live assessments read, by beneficiary (a beneficiary's are looked up, not searched for).
+  std::unordered_map<BeneficiaryIdx, std::vector<std::pair<NetworkIdx, CivilDay>>> assessed;
   for (const auto& [who, network, day, seq] : assessments) {
-    const std::string& niss = h().beneficiaries.Name(who);
-    if (refold.count(niss)) {
-      from_events.insert(niss);
-      if (!voided.count(seq)) ctx.AddAssessment(who, network, day);
-    }
+    if (!voided.count(seq)) assessed[who].emplace_back(network, day);
+  }
+  for (const auto& [who, list] : assessed) {
+    if (!refold.count(h().beneficiaries.Name(who))) continue;
+    for (const auto& [network, day] : list) ctx.AddAssessment(who, network, day);
   }
   std::set<std::string> context = participants;
   context.insert(folded.begin(), folded.end());
@@ -517,8 +519,8 @@ Status ProjectionStore::CatchUpPass::Fold() {
         ctx.AddAssessment(who, h().networks.Intern(network), day);
       }
     }
-    for (const auto& [w, network, day, seq] : assessments) {
-      if (w == who && !voided.count(seq)) ctx.AddAssessment(who, network, day);
+    if (auto it = assessed.find(who); it != assessed.end()) {
+      for (const auto& [network, day] : it->second) ctx.AddAssessment(who, network, day);
     }
   }
   // Each beneficiary's events to fold: all of them (refold) or this batch's (resume; `care` may

@@ -216,8 +216,8 @@ namespace ledger {
 namespace {
 
 // Enrolments recorded late, and departures, change the pricing of lines already stored: the
-// catch-up prices again every event with a line of that provider in that network (no rebuild)
-// and ends byte-identical to a rebuild.
+// catch-up prices again every event with a line of that provider in that network from the first
+// day its enrolment changed (no rebuild) and ends byte-identical to a rebuild.
 TEST(ProjectionIdentity, LateEnrolmentsAndDeparturesIncrementalEqualsRebuild) {
   const std::vector<std::string> lines = Generate(13, 4000);
   TempDir dir{"projection_identity_test"};
@@ -317,6 +317,50 @@ TEST(ProjectionIdentity, AMonthRegisteringAndEnrollingAgainIsCaughtUpWithoutAReb
   auto rebuilt = store.Digest();
   ASSERT_TRUE(incremental.ok() && rebuilt.ok());
   EXPECT_EQ(ToHex(*incremental), ToHex(*rebuilt));
+}
+
+// A stopping server asks the store to stop: a catch-up ends after the slice it is applying,
+// with the store at that slice's seq, and a rebuild in slices after its slice, at seq 0. Both
+// go on from there later and end as a rebuild does, byte for byte.
+TEST(ProjectionIdentity, AStoppedCatchUpOrRebuildGoesOnLater) {
+  const std::vector<std::string> lines = Generate(16, 4000);
+  TempDir dir{"projection_identity_test"};
+  auto log = EventLog::Open(dir.path());
+  ASSERT_TRUE(log.ok());
+  ProjectionStore store(**log);
+  std::atomic<bool> stop{false};
+  store.set_stop(&stop);
+  AppendAll(**log, lines, 0, 1000);
+  ASSERT_TRUE(store.CatchUp().ok());
+  AppendAll(**log, lines, 1000, lines.size());
+  store.set_catch_up_slice(500);
+  int slices = 0;
+  ASSERT_TRUE(store
+                  .CatchUp([&](Seq, Seq) {
+                    ++slices;
+                    stop = true;  // asked while the first slice is applied
+                  })
+                  .ok());
+  EXPECT_EQ(slices, 1);
+  EXPECT_EQ(*store.seq(), 1500u);
+  stop = false;
+  ASSERT_TRUE(store.CatchUp().ok());
+  EXPECT_EQ(*store.seq(), (*log)->head().seq);
+  auto caught_up = store.Digest();
+
+  store.set_in_memory_rebuild_max(0);
+  stop = true;
+  ASSERT_TRUE(store.Rebuild().ok());
+  EXPECT_EQ(*store.seq(), 0u);
+  stop = false;
+  ASSERT_TRUE(store.CatchUp().ok());
+  EXPECT_EQ(*store.seq(), (*log)->head().seq);
+  auto rebuilt = store.Digest();
+  ASSERT_TRUE(store.RebuildInMemory().ok());
+  auto reference = store.Digest();
+  ASSERT_TRUE(caught_up.ok() && rebuilt.ok() && reference.ok());
+  EXPECT_EQ(ToHex(*caught_up), ToHex(*reference));
+  EXPECT_EQ(ToHex(*rebuilt), ToHex(*reference));
 }
 
 }  // namespace

@@ -12,11 +12,15 @@ constexpr size_t kGroupEventsMax = 50000;  // a group larger than this waits for
 Committer::Committer(EventLog& log, ProjectionStore& store, std::shared_mutex& projection_mu,
                      Metrics& metrics)
     : log_(log), store_(store), projection_mu_(projection_mu), metrics_(metrics) {
+  store_.set_stop(&stop_projections_);
   writer_ = std::thread([this] { WriterLoop(); });
   projector_ = std::thread([this] { ProjectorLoop(); });
 }
 
-Committer::~Committer() { Stop(); }
+Committer::~Committer() {
+  Stop();
+  store_.set_stop(nullptr);
+}
 
 void Committer::Submit(std::vector<DecodedEvent> events, std::function<void(AppendOutcome)> done) {
   std::lock_guard<std::mutex> lock(mu_);
@@ -39,6 +43,9 @@ void Committer::Stop() {
     std::lock_guard<std::mutex> lock(mu_);
     if (stopping_ && !writer_.joinable()) return;
     stopping_ = true;
+    // A catch-up under way ends after its slice: a stop does not wait for a long backlog (the
+    // projections are derived; the next start goes on from the last slice written).
+    stop_projections_ = true;
     wake_writer_.notify_all();
     wake_projector_.notify_all();
   }

@@ -8,6 +8,7 @@
 // for them; reads say which seq they reflect (Ledger-Seq) and /metrics shows the lag.
 #pragma once
 
+#include <atomic>
 #include <boost/json.hpp>
 #include <condition_variable>
 #include <deque>
@@ -62,6 +63,7 @@ class Committer {
   std::deque<Request> queue_;
   bool stopping_ = false;
   bool projections_due_ = true;
+  std::atomic<bool> stop_projections_{false};  // the store's stop flag (set_stop)
   std::thread writer_, projector_;
 };
 
