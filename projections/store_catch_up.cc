@@ -322,7 +322,7 @@ Status ProjectionStore::CatchUpPass::ReadBatch(Seq first, Seq to) {
 // reprices nothing.
 Status ProjectionStore::CatchUpPass::Enrolments() {
   if (enrolment_changes.empty()) return Ok();
-  store.ctx_ = std::make_unique<FoldContext>(ContextOf(h(), store.rules_.get()));
+  bool context_changed = false;
   std::vector<Seq> affected;
   for (const auto& [pair, before] : enrolment_changes) {
     const auto& [provider, network] = pair;
@@ -336,6 +336,7 @@ Status ProjectionStore::CatchUpPass::Enrolments() {
     }
     const std::optional<CivilDay> since = FirstDifference(before, periods);
     if (!since) continue;
+    context_changed = true;
     bool bad = false;
     Status st = Scan(
         Prefixed('L', provider),
@@ -348,6 +349,11 @@ Status ProjectionStore::CatchUpPass::Enrolments() {
         LinePrefix(provider, MonthOf(*since)));
     if (!st) return st;
     if (bad) return Corrupt("bad line record");
+  }
+  // The context is built again only when a provider's enrolled days changed (it reads nothing
+  // else of an enrolment).
+  if (context_changed) {
+    store.ctx_ = std::make_unique<FoldContext>(ContextOf(h(), store.rules_.get()));
   }
   std::sort(affected.begin(), affected.end());
   affected.erase(std::unique(affected.begin(), affected.end()), affected.end());
