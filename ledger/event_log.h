@@ -201,6 +201,8 @@ class EventLog {
   Status ReadEveryFact(Seq from, Seq to, const std::function<bool(const FactsChunk&)>& fn) const;
   // The seq of the event with this id, if any.
   Result<std::optional<Seq>> FindId(std::string_view id) const;
+  // Every id of events 1..head with its seq, in id order (the id index read through).
+  Status ForEachId(const std::function<void(std::string_view id, Seq seq)>& fn) const;
   // The seqs of a stream's events in order, and its version (their count).
   Result<std::vector<Seq>> StreamSeqs(std::string_view stream) const;
   // Walks the whole chain from seq 1 (sequence, hashes, recorded_at, facts), then checks the

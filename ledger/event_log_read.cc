@@ -210,6 +210,21 @@ Result<Seq> EventLog::FactsEndAt(Seq seq) const {
   return chunk.first + chunk.count - 1;
 }
 
+Status EventLog::ForEachId(const std::function<void(std::string_view, Seq)>& fn) const {
+  const Seq last = head().seq;
+  rocksdb::ReadOptions ro;
+  ro.readahead_size = 2 << 20;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cfs_[kIds]));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    const std::string_view v = it->value().ToStringView();
+    if (v.size() < 8 + kHashBytes) return Error{ErrorCode::kCorruption, "bad id index entry"};
+    const Seq seq = GetBE64(v.data());
+    if (seq <= last) fn(it->key().ToStringView(), seq);
+  }
+  if (!it->status().ok()) return StorageError(it->status(), "reading the id index");
+  return Ok();
+}
+
 Result<std::optional<Seq>> EventLog::FindId(std::string_view id) const {
   std::string v;
   rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cfs_[kIds], id, &v);

@@ -1,12 +1,15 @@
 // Projection benchmarks on an existing log (see ops/bench.sh): a full rebuild of all
 // projections, and the cost of maintaining them per appended event.
-//   bench_projections --db DIR [--tail FILE] [--no-rebuild] [--slices]
-// --slices rebuilds in slices whatever the log's length (the way a log of more than 4M events
-// is rebuilt), so that path can be measured on a shorter one.
+//   bench_projections --db DIR [--tail FILE] [--no-rebuild] [--slices | --packed | --in-memory]
+//                     [--digest]
+// --packed rebuilds packed (the default way, for a log of up to 40M events), --slices in slices
+// (a log of more than 40M), --in-memory as the reference does, so that each path can be
+// measured on the same log; --digest prints the store's digest after.
 // FILE holds events not yet in the log; they are appended in batches of 1 and of 100 with a
 // catch-up after each, and the median catch-up time per event is printed. Figures are JSON.
 #include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <fstream>
 #include <string>
@@ -14,6 +17,7 @@
 
 #include "api/flags.h"
 #include "ledger/event_log.h"
+#include "ledger/sha256.h"
 #include "projections/store.h"
 
 namespace ledger {
@@ -24,10 +28,12 @@ double Seconds(std::chrono::steady_clock::duration d) {
 }
 
 int Main(int argc, char** argv) {
-  auto flags = Flags::Parse({argv + 1, argv + argc}, {"db", "tail"}, {"no-rebuild", "slices"});
+  auto flags = Flags::Parse({argv + 1, argv + argc}, {"db", "tail"},
+                            {"no-rebuild", "slices", "packed", "in-memory", "digest"});
   if (!flags || !flags->Get("db")) {
     std::fprintf(stderr,
-                 "usage: bench_projections --db DIR [--tail FILE] [--no-rebuild] [--slices]\n");
+                 "usage: bench_projections --db DIR [--tail FILE] [--no-rebuild] [--slices | "
+                 "--packed | --in-memory] [--digest]\n");
     return 2;
   }
   auto log = EventLog::Open(*flags->Get("db"));
@@ -36,7 +42,9 @@ int Main(int argc, char** argv) {
     return 1;
   }
   ProjectionStore store(**log);
-  if (flags->Has("slices")) store.set_in_memory_rebuild_max(0);
+  if (flags->Has("slices") || flags->Has("packed")) store.set_in_memory_rebuild_max(0);
+  if (flags->Has("slices")) store.set_packed_rebuild_max(0);
+  if (flags->Has("in-memory")) store.set_in_memory_rebuild_max(UINT64_MAX);
   const Seq events = (*log)->head().seq;
   const auto t0 = std::chrono::steady_clock::now();
   if (Status s = flags->Has("no-rebuild") ? store.CatchUp() : store.Rebuild(); !s) {
@@ -48,6 +56,11 @@ int Main(int argc, char** argv) {
       "{\"bench\":\"projections_rebuild\",\"events\":%llu,\"seconds\":%.3f,"
       "\"events_per_s\":%.0f}\n",
       static_cast<unsigned long long>(events), rebuild_s, events / rebuild_s);
+  if (flags->Has("digest")) {  // to compare the paths' stores
+    auto digest = store.Digest();
+    if (!digest) return 1;
+    std::printf("{\"bench\":\"projections_digest\",\"sha256\":\"%s\"}\n", ToHex(*digest).c_str());
+  }
 
   if (auto tail = flags->Get("tail")) {
     std::ifstream in(*tail);

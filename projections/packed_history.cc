@@ -32,6 +32,8 @@ class NissInterner {
   uint64_t KeyFrom(const NissInterner& other, uint64_t key) {
     return key & kOdd ? OddKey(other.odd_[key & ~kOdd]) : key;
   }
+  // The names of odd keys, by key & ~kOdd, taken out.
+  std::vector<std::string> TakeOdd() { return std::move(odd_); }
 
  private:
   uint64_t KeyOf(std::string_view niss) {
@@ -90,6 +92,7 @@ struct PackedHistory::Part {
   std::vector<std::pair<std::tuple<BeneficiaryIdx, NetworkIdx, CivilDay>, Seq>> assessments;
   std::vector<std::pair<Seq, std::string>> rulesets;  // seq, document
   std::vector<std::pair<Seq, Seq>> voids;             // seq, the target's seq
+  std::vector<Seq> static_seqs, budget_seqs, invoice_seqs;
   Seq last_seq = 0;
 
   // Reads one record; false when it is cut short or of an unknown kind.
@@ -116,7 +119,9 @@ bool PackedHistory::Part::Add(Seq seq, FactReader& r) {
   if (!IsKnownKind(tag)) return false;
   const auto kind = static_cast<B::Which>(tag);
   const CivilDay day = r.I32();
-  switch (FoldInputOf(kind)) {
+  const FoldInput input = FoldInputOf(kind);
+  if (IsFoldContext(input)) static_seqs.push_back(seq);
+  switch (input) {
     case FoldInput::kNetwork: {
       const NetworkIdx n = Network(r.Str());
       const auto population_of = static_cast<schema::Population>(r.U8());
@@ -130,8 +135,11 @@ bool PackedHistory::Part::Add(Seq seq, FactReader& r) {
       return r.ok();
     }
     case FoldInput::kBudget:
-    case FoldInput::kIssuedInvoice:
+      budget_seqs.push_back(seq);
       return r.ok();  // not folded into lines
+    case FoldInput::kIssuedInvoice:
+      invoice_seqs.push_back(seq);
+      return r.ok();
     case FoldInput::kRuleset:
       rulesets.emplace_back(seq, r.Str32());
       return r.ok();
@@ -384,6 +392,11 @@ void PackedHistory::MergeParts(std::vector<Part>& parts) {
     }
     for (auto& r : part.rulesets) first.rulesets.push_back(std::move(r));
     first.voids.insert(first.voids.end(), part.voids.begin(), part.voids.end());
+    for (auto [mine, theirs] : {std::pair(&first.static_seqs, &part.static_seqs),
+                                std::pair(&first.budget_seqs, &part.budget_seqs),
+                                std::pair(&first.invoice_seqs, &part.invoice_seqs)}) {
+      mine->insert(mine->end(), theirs->begin(), theirs->end());
+    }
     first.last_seq = std::max(first.last_seq, part.last_seq);
   }
   for (size_t i = 1; i < care_size_; ++i) LEDGER_ASSERT(care_[i - 1].seq < care_[i].seq);
@@ -391,6 +404,21 @@ void PackedHistory::MergeParts(std::vector<Part>& parts) {
   providers_ = std::move(first.providers);
   networks_ = std::move(first.networks);
   population_ = std::move(first.population);
+  static_seqs_ = std::move(first.static_seqs);
+  budget_seqs_ = std::move(first.budget_seqs);
+  invoice_seqs_ = std::move(first.invoice_seqs);
+  niss_keys_.resize(first.beneficiaries.size());
+  for (uint32_t i = 0; i < niss_keys_.size(); ++i) niss_keys_[i] = first.beneficiaries.key(i);
+  odd_niss_ = first.beneficiaries.TakeOdd();
+}
+
+std::string PackedHistory::Niss(BeneficiaryIdx b) const {
+  const uint64_t key = niss_keys_[b];
+  if (key & NissInterner::kOdd) return odd_niss_[key & ~NissInterner::kOdd];
+  std::string out(11, '0');
+  uint64_t v = key;
+  for (size_t i = 11; i-- > 0; v /= 10) out[i] = static_cast<char>('0' + v % 10);
+  return out;
 }
 
 // Phase 3: the voids settled; voided care events flagged, voided static facts dropped.
@@ -413,7 +441,10 @@ void PackedHistory::ApplyVoids(Part& merged) {
   }
   for (const auto& [a, seq] : merged.assessments) {
     if (!voided.count(seq)) assessments_.push_back(a);
+    assessment_seqs_.emplace_back(std::get<0>(a), seq);
   }
+  voided_.assign(voided.begin(), voided.end());
+  std::sort(voided_.begin(), voided_.end());
   for (auto& [seq, doc] : merged.rulesets) {
     if (!voided.count(seq)) rulesets_.push_back(std::move(doc));
   }

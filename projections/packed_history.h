@@ -58,6 +58,20 @@ class PackedHistory {
   size_t beneficiaries() const { return first_ref_.empty() ? 0 : first_ref_.size() - 1; }
   const Interner& providers() const { return providers_; }
   const Interner& networks() const { return networks_; }
+  // A beneficiary's NISS, as written in its events.
+  std::string Niss(BeneficiaryIdx b) const;
+
+  // What a rebuild of the projection store writes besides the fold (store_rebuild.cc), voided
+  // events included, each in seq order: the seqs of the fold's context (as History::static_seqs),
+  // of budget allocations and issued invoices; every assessment's beneficiary and seq; every
+  // voided seq, settled.
+  const std::vector<Seq>& static_seqs() const { return static_seqs_; }
+  const std::vector<Seq>& budget_seqs() const { return budget_seqs_; }
+  const std::vector<Seq>& invoice_seqs() const { return invoice_seqs_; }
+  const std::vector<std::pair<BeneficiaryIdx, Seq>>& assessment_seqs() const {
+    return assessment_seqs_;
+  }
+  const std::vector<Seq>& voided() const { return voided_; }
 
   // Every care event in seq order.
   std::span<const PackedCare> care() const { return {care_.get(), care_size_}; }
@@ -100,6 +114,10 @@ class PackedHistory {
   std::vector<std::pair<std::pair<ProviderIdx, NetworkIdx>, EnrolmentEvent>> enrolments_;
   std::vector<std::tuple<BeneficiaryIdx, NetworkIdx, CivilDay>> assessments_;  // non-voided
   std::vector<std::string> rulesets_;  // non-voided publications, in seq order
+  std::vector<uint64_t> niss_keys_;    // by beneficiary: the NISS's value, or kOdd | odd_niss_
+  std::vector<std::string> odd_niss_;
+  std::vector<Seq> static_seqs_, budget_seqs_, invoice_seqs_, voided_;
+  std::vector<std::pair<BeneficiaryIdx, Seq>> assessment_seqs_;
 };
 
 }  // namespace ledger

@@ -10,12 +10,16 @@ namespace ledger {
 LineRecord ToRecord(const History& h, const Line& l) { return ToRecord(h, l, h.EventId(l.seq)); }
 
 LineRecord ToRecord(const History& h, const Line& l, const std::string& event_id) {
+  return ToRecord(h.networks, l, event_id);
+}
+
+LineRecord ToRecord(const Interner& networks, const Line& l, std::string_view event_id) {
   LineRecord r;
   r.event_id = event_id;
   r.seq = l.seq;
   r.day = l.day;
   r.part = l.part;
-  r.network_id = h.networks.Name(l.network);
+  r.network_id = networks.Name(l.network);
   r.item = l.item;
   r.spend = l.spend;
   r.reason = l.reason;
@@ -41,10 +45,12 @@ LineRecord ToRecord(const History& h, const Line& l, const std::string& event_id
   return r;
 }
 
-TrajectoryRecord ToRecord(const History& h, const Trajectory& t) {
+TrajectoryRecord ToRecord(const History& h, const Trajectory& t) { return ToRecord(h.networks, t); }
+
+TrajectoryRecord ToRecord(const Interner& networks, const Trajectory& t) {
   TrajectoryRecord r;
   r.function = t.function;
-  r.network_id = h.networks.Name(t.network);
+  r.network_id = networks.Name(t.network);
   r.start = t.start;
   r.end = t.end;
   r.column = t.column;
@@ -58,15 +64,20 @@ TrajectoryRecord ToRecord(const History& h, const Trajectory& t) {
 
 FoldStateRecord ToRecord(const History& h, const FoldCarry& c,
                          const std::vector<std::pair<NetworkIdx, CivilDay>>& first_assessments) {
+  return ToRecord(h.networks, c, first_assessments);
+}
+
+FoldStateRecord ToRecord(const Interner& networks, const FoldCarry& c,
+                         const std::vector<std::pair<NetworkIdx, CivilDay>>& first_assessments) {
   FoldStateRecord r;
   r.position = c.position;
   r.daily_day = c.daily_day;
   r.daily_count = c.daily_count;
   for (const auto& [f, n, d] : c.pending_exceptions) {
-    r.pending_exceptions.emplace_back(f, h.networks.Name(n), d);
+    r.pending_exceptions.emplace_back(f, networks.Name(n), d);
   }
   for (const auto& [n, d] : first_assessments)
-    r.first_assessments.emplace_back(h.networks.Name(n), d);
+    r.first_assessments.emplace_back(networks.Name(n), d);
   std::sort(r.first_assessments.begin(), r.first_assessments.end());
   return r;
 }

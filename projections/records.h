@@ -52,6 +52,11 @@ LineRecord ToRecord(const History& h, const Line& line);
 // The same with the event id given (names still come from `h`).
 LineRecord ToRecord(const History& h, const Line& line, const std::string& event_id);
 TrajectoryRecord ToRecord(const History& h, const Trajectory& t);
+// The same with the network names of `networks` (a history held otherwise: PackedHistory).
+LineRecord ToRecord(const Interner& networks, const Line& line, std::string_view event_id);
+TrajectoryRecord ToRecord(const Interner& networks, const Trajectory& t);
+FoldStateRecord ToRecord(const Interner& networks, const FoldCarry& carry,
+                         const std::vector<std::pair<NetworkIdx, CivilDay>>& first_assessments);
 // The trajectory of a record, for `who`, its network interned in `h`.
 Trajectory FromRecord(History& h, BeneficiaryIdx who, const TrajectoryRecord& r);
 

@@ -9,57 +9,11 @@
 #include "projections/fold_input.h"
 #include "projections/projector.h"
 #include "projections/store_keys.h"
+#include "projections/store_writer.h"
 
 namespace ledger {
 using namespace store_keys;  // NOLINT: this file writes the keys
 namespace {
-
-constexpr size_t kRebuildBatchOps = 200000;
-
-// A rebuild's writes: in batches sorted by key (a memtable takes keys in order several times
-// faster than in random order), without the WAL, the memtables flushed at the end. A crash
-// before the end leaves the store at seq 0 or as it was: memtables of one column family flush
-// in order, and the first batch deletes everything, the seq key included.
-class RebuildWriter {
- public:
-  RebuildWriter(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf) : db_(db), cf_(cf) {}
-  void Put(rocksdb::ColumnFamilyHandle*, std::string_view key, std::string value) {
-    pending_.emplace_back(std::string(key), std::move(value));
-  }
-  Status DeleteAll() {
-    rocksdb::WriteBatch b;
-    b.DeleteRange(cf_, std::string(1, '\0'), std::string(1, '\x7f'));
-    return Write(&b);
-  }
-  Status Flush(bool force) {
-    if (!force && pending_.size() < kRebuildBatchOps) return Ok();
-    std::sort(pending_.begin(), pending_.end());
-    rocksdb::WriteBatch b;
-    for (const auto& [k, v] : pending_) b.Put(cf_, k, v);
-    pending_.clear();
-    return Write(&b);
-  }
-  // Makes everything written durable.
-  Status Finish() {
-    rocksdb::FlushOptions options;
-    options.wait = true;
-    rocksdb::Status s = db_->Flush(options, cf_);
-    if (!s.ok()) return Error{ErrorCode::kStorage, "flushing projections: " + s.ToString()};
-    return Ok();
-  }
-
- private:
-  Status Write(rocksdb::WriteBatch* b) {
-    rocksdb::WriteOptions options;
-    options.disableWAL = true;
-    rocksdb::Status s = db_->Write(options, b);
-    if (!s.ok()) return Error{ErrorCode::kStorage, "writing projections: " + s.ToString()};
-    return Ok();
-  }
-  rocksdb::DB* db_;
-  rocksdb::ColumnFamilyHandle* cf_;
-  std::vector<std::pair<std::string, std::string>> pending_;
-};
 
 constexpr char kAssessment = 'a', kCare = 'c';
 
@@ -78,8 +32,9 @@ Status ScanPrefix(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf, const std::s
   return Ok();
 }
 
-// The directory's enrolment periods, both ways (E and e keys).
-void WriteEnrolments(const History& h, rocksdb::ColumnFamilyHandle* cf, RebuildWriter* b) {
+}  // namespace
+
+void PutEnrolments(const History& h, rocksdb::ColumnFamilyHandle* cf, RebuildWriter* b) {
   const std::vector<EnrolmentRecord> all = EnrolmentDirectory(h);
   for (size_t i = 0; i < all.size();) {
     const EnrolmentRecord& first = all[i];
@@ -94,14 +49,40 @@ void WriteEnrolments(const History& h, rocksdb::ColumnFamilyHandle* cf, RebuildW
   }
 }
 
-}  // namespace
+void PutStatic(const History& h, const std::set<Seq>& voided, rocksdb::ColumnFamilyHandle* cf,
+               RebuildWriter* b) {
+  for (Seq seq : h.static_seqs) b->Put(cf, SeqKey('x', seq), "");
+  for (Seq seq : voided) b->Put(cf, SeqKey('v', seq), "");
+  // The allocations: the latest live one per network and year.
+  for (const auto& [key, events] : h.budgets) {
+    Seq latest = 0;
+    Cents cents;
+    for (const BudgetEvent& e : events) {
+      if (!voided.count(e.seq) && e.seq > latest) {
+        latest = e.seq;
+        cents = e.cents;
+      }
+    }
+    if (latest != 0) {
+      b->Put(cf, BudgetKey(h.networks.Name(key.first), key.second),
+             BE64(static_cast<uint64_t>(cents.value)));
+    }
+  }
+  for (const NetworkRecord& n : NetworkDirectory(h)) {
+    b->Put(cf, NetworkKey(n.network_id), EncodeNetwork(n));
+  }
+  PutEnrolments(h, cf, b);
+}
 
 ProjectionStore::ProjectionStore(const EventLog& log)
     : log_(log), db_(log.derived_db()), cf_(log.derived_cf()) {}
 
 ProjectionStore::~ProjectionStore() = default;
 
-Result<Seq> ProjectionStore::seq() const { return ProjectionView(*this, false).seq(); }
+Result<Seq> ProjectionStore::seq() const {
+  // While a packed rebuild writes, the seq views answer at (the store's own is 0 until its end).
+  return ProjectionView(*this, Pinned() != nullptr).seq();
+}
 
 ProjectionView ProjectionStore::View() const {
   // A secondary instance (read_only) reads the log as it was when opened: a snapshot already,
@@ -220,7 +201,7 @@ Status ProjectionStore::RebuildInMemory(const std::function<void(Seq, Seq)>& pro
   for (const NetworkRecord& n : NetworkDirectory(h)) {
     b.Put(cf_, NetworkKey(n.network_id), EncodeNetwork(n));
   }
-  WriteEnrolments(h, cf_, &b);
+  PutEnrolments(h, cf_, &b);
   for (const Trajectory& t : p.trajectories) {
     const TrajectoryRecord r = ToRecord(h, t);
     b.Put(cf_, TrajKey(h.beneficiaries.Name(t.who), r), EncodeTrajectory(r));
@@ -237,11 +218,15 @@ Status ProjectionStore::RebuildInMemory(const std::function<void(Seq, Seq)>& pro
           EncodeFoldState(ToRecord(h, carry, ctx.FirstAssessments(who))));
     if (Status f = flush(false); !f) return f;
   }
-  b.Put(cf_, kFormatKey, BE64(kStoreFormat));
-  b.Put(cf_, kSeqKey, BE64(head));
-  if (Status f = flush(true); !f) return f;
-  if (Status f = b.Finish(); !f) return f;
-  static_.reset();
+  return FinishRebuild(&b, head);
+}
+
+Status ProjectionStore::FinishRebuild(RebuildWriter* b, Seq head) {
+  b->Put(cf_, kFormatKey, BE64(kStoreFormat));
+  b->Put(cf_, kSeqKey, BE64(head));
+  if (Status f = b->Flush(true); !f) return f;
+  if (Status f = b->Finish(); !f) return f;
+  static_.reset();  // the next catch-up loads them from the store
   ctx_.reset();
   rules_.reset();
   ++stats_.rebuilds;
@@ -276,29 +261,7 @@ Status ProjectionStore::WriteStatic(Seq head) {
   for (Seq seq : voided) h->MarkVoided(seq);
   RebuildWriter b(db_, cf_);
   if (Status d = b.DeleteAll(); !d) return d;
-  for (Seq seq : h->static_seqs) b.Put(cf_, SeqKey('x', seq), "");
-  for (Seq seq : voided) b.Put(cf_, SeqKey('v', seq), "");
-  const Projection budgets = [&] {
-    Projection p;  // only the allocations: the latest live one per network and year
-    for (const auto& [key, events] : h->budgets) {
-      Seq latest = 0;
-      for (const BudgetEvent& e : events) {
-        if (!voided.count(e.seq) && e.seq > latest) {
-          latest = e.seq;
-          p.allocated[key] = e.cents;
-        }
-      }
-    }
-    return p;
-  }();
-  for (const auto& [key, cents] : budgets.allocated) {
-    b.Put(cf_, BudgetKey(h->networks.Name(key.first), key.second),
-          BE64(static_cast<uint64_t>(cents.value)));
-  }
-  for (const NetworkRecord& n : NetworkDirectory(*h)) {
-    b.Put(cf_, NetworkKey(n.network_id), EncodeNetwork(n));
-  }
-  WriteEnrolments(*h, cf_, &b);
+  PutStatic(*h, voided, cf_, &b);
   b.Put(cf_, kFormatKey, BE64(kStoreFormat));
   b.Put(cf_, kSeqKey, BE64(0));
   if (Status f = b.Flush(true); !f) return f;
@@ -313,9 +276,10 @@ Status ProjectionStore::WriteStatic(Seq head) {
 
 Status ProjectionStore::Rebuild(const std::function<void(Seq, Seq)>& progress) {
   const Seq head = log_.head().seq;
-  // A history this short folds whole in memory (the faster way, about 350 bytes an event at
-  // its peak); a longer one in slices, so that memory stays bounded whatever its length.
-  if (head <= in_memory_rebuild_max_) return RebuildInMemory(progress);
+  // Packed (about 125 bytes an event at its peak); a log too long for that in slices, so that
+  // memory stays bounded whatever its length.
+  if (head == 0 || head <= in_memory_rebuild_max_) return RebuildInMemory(progress);
+  if (head <= packed_rebuild_max_) return RebuildPacked(progress);
   std::unique_lock<std::shared_mutex> lock;  // readers wait for the whole rewrite
   if (write_lock_) lock = std::unique_lock<std::shared_mutex>(*write_lock_);
   if (Status s = WriteStatic(head); !s) return s;

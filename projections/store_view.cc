@@ -20,23 +20,24 @@ Error Storage(const rocksdb::Status& s) { return Error{ErrorCode::kStorage, s.To
 }  // namespace
 
 ProjectionView::ProjectionView(const ProjectionStore& store, bool snapshot) : store_(&store) {
-  if (snapshot) snapshot_ = store.db_->GetSnapshot();
+  if (!snapshot) return;
+  snapshot_ = store.Pinned();
+  if (snapshot_) return;  // a rebuild is writing: the projections from before it
+  rocksdb::DB* db = store.db_;
+  snapshot_ = std::shared_ptr<const rocksdb::Snapshot>(
+      db->GetSnapshot(), [db](const rocksdb::Snapshot* s) { db->ReleaseSnapshot(s); });
 }
 
-ProjectionView::~ProjectionView() {
-  if (snapshot_) store_->db_->ReleaseSnapshot(snapshot_);
-}
+ProjectionView::~ProjectionView() = default;
 
 ProjectionView::ProjectionView(ProjectionView&& other) noexcept
-    : store_(other.store_), snapshot_(other.snapshot_) {
-  other.snapshot_ = nullptr;
-}
+    : store_(other.store_), snapshot_(std::move(other.snapshot_)) {}
 
 Status ProjectionView::Scan(
     const std::string& prefix,
     const std::function<bool(std::string_view, std::string_view)>& fn) const {
   rocksdb::ReadOptions options;
-  options.snapshot = snapshot_;
+  options.snapshot = snapshot_.get();
   std::unique_ptr<rocksdb::Iterator> it(store_->db_->NewIterator(options, store_->cf_));
   for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
     if (!fn(it->key().ToStringView(), it->value().ToStringView())) break;
@@ -47,7 +48,7 @@ Status ProjectionView::Scan(
 
 Result<std::optional<std::string>> ProjectionView::Get(const std::string& key) const {
   rocksdb::ReadOptions options;
-  options.snapshot = snapshot_;
+  options.snapshot = snapshot_.get();
   std::string v;
   rocksdb::Status s = store_->db_->Get(options, store_->cf_, key, &v);
   if (s.IsNotFound()) return std::optional<std::string>();
@@ -144,7 +145,7 @@ Result<std::map<CivilDay, Cents>> ProjectionView::DailyConsumed(std::string_view
   const std::string prefix = Prefixed('D', network);
   const CivilDay jan1 = ToDay({year, 1, 1}), dec31 = ToDay({year, 12, 31});
   rocksdb::ReadOptions options;
-  options.snapshot = snapshot_;
+  options.snapshot = snapshot_.get();
   std::unique_ptr<rocksdb::Iterator> it(store_->db_->NewIterator(options, store_->cf_));
   for (it->Seek(DailyKey(network, jan1)); it->Valid() && it->key().starts_with(prefix);
        it->Next()) {

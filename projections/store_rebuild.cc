@@ -1,0 +1,283 @@
+// The packed rebuild (ProjectionStore::RebuildPacked): the whole log read as a PackedHistory
+// (its facts, as the dry run of a ruleset reads them), each beneficiary folded once, and every
+// key RebuildInMemory writes written from that fold, byte for byte.
+#include <cstring>
+#include <memory>
+#include <set>
+#include <string>
+#include <tuple>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "ledger/bytes.h"
+#include "projections/fold_input.h"
+#include "projections/packed_history.h"
+#include "projections/store.h"
+#include "projections/store_keys.h"
+#include "projections/store_writer.h"
+#include "projections/tally.h"
+#include "schemas/invariant.h"
+
+namespace ledger {
+using namespace store_keys;  // NOLINT: this file writes the keys
+namespace {
+
+// Event ids by seq, read from the log's id index: their bytes in blocks that are never moved
+// (a growing string would hold twice its size while it grows), and where each one is. An id is
+// 1 to 64 characters (events.md).
+class EventIds {
+ public:
+  explicit EventIds(Seq head) : at_(head + 1, 0), size_(head + 1, 0) {}
+  Status Set(Seq seq, std::string_view id) {
+    if (seq >= at_.size() || id.empty() || id.size() > kBlockBytes) {
+      return Error{ErrorCode::kCorruption, "id index entry for seq " + std::to_string(seq)};
+    }
+    if (blocks_.empty() || used_ + id.size() > kBlockBytes) {
+      blocks_.push_back(std::make_unique_for_overwrite<char[]>(kBlockBytes));
+      used_ = 0;
+    }
+    const uint64_t at = (blocks_.size() - 1) * kBlockBytes + used_;
+    if (at + id.size() > UINT32_MAX || id.size() > UINT8_MAX) {
+      return Error{ErrorCode::kInvalidArgument, "a packed rebuild holds at most 4 GiB of ids"};
+    }
+    std::memcpy(blocks_.back().get() + used_, id.data(), id.size());
+    used_ += id.size();
+    at_[seq] = static_cast<uint32_t>(at);
+    size_[seq] = static_cast<uint8_t>(id.size());
+    return Ok();
+  }
+  std::string_view Get(Seq seq) const {
+    if (seq >= at_.size() || size_[seq] == 0) return {};
+    return {blocks_[at_[seq] / kBlockBytes].get() + at_[seq] % kBlockBytes, size_[seq]};
+  }
+
+ private:
+  static constexpr size_t kBlockBytes = 4 << 20;
+  std::vector<uint32_t> at_;  // by seq: where its id starts, over the blocks end to end
+  std::vector<uint8_t> size_;
+  std::vector<std::unique_ptr<char[]>> blocks_;
+  size_t used_ = 0;  // of the last block
+};
+
+// The tallies (A keys) and daily sums (D keys) of the lines written, by interned names.
+class LineTotals {
+ public:
+  void Add(const Line& l, const LineRecord& r) {
+    const std::tuple<int32_t, NetworkIdx, ProviderIdx> key(MonthOf(l.day), l.network, l.provider);
+    if (!last_ || key != last_key_) {
+      last_key_ = key;
+      last_ = &tallies_[key];
+    }
+    last_->Add(r);
+    if (l.billable()) {
+      auto& d = daily_[uint64_t{l.network} << 32 | static_cast<uint32_t>(l.day)];
+      ++d.first;
+      d.second += l.insurer.value;
+    }
+  }
+  Status Put(const PackedHistory& h, rocksdb::ColumnFamilyHandle* cf, RebuildWriter* b) const {
+    for (const auto& [key, t] : tallies_) {
+      LEDGER_ASSERT(t.consistent() && !t.empty());
+      const auto& [month, network, provider] = key;
+      b->Put(cf, TallyKey(month, h.networks().Name(network), h.providers().Name(provider)),
+             EncodeTally(t));
+      if (Status f = b->Flush(false); !f) return f;
+    }
+    for (const auto& [key, d] : daily_) {
+      b->Put(cf,
+             DailyKey(h.networks().Name(static_cast<NetworkIdx>(key >> 32)),
+                      static_cast<CivilDay>(static_cast<uint32_t>(key))),
+             DailyValue(d.first, d.second));
+      if (Status f = b->Flush(false); !f) return f;
+    }
+    return Ok();
+  }
+
+ private:
+  struct KeyHash {
+    size_t operator()(const std::tuple<int32_t, NetworkIdx, ProviderIdx>& k) const {
+      const auto& [m, n, p] = k;
+      return std::hash<uint64_t>{}((uint64_t{p} << 32 | n) * 1000003u + static_cast<uint32_t>(m));
+    }
+  };
+  std::unordered_map<std::tuple<int32_t, NetworkIdx, ProviderIdx>, LineTally, KeyHash> tallies_;
+  std::unordered_map<uint64_t, std::pair<int64_t, int64_t>> daily_;  // network << 32 | day
+  std::tuple<int32_t, NetworkIdx, ProviderIdx> last_key_;
+  LineTally* last_ = nullptr;
+};
+
+// The writes of the fold: lines with their tallies, trajectories, shares, fold states.
+class FoldWriter {
+ public:
+  FoldWriter(const PackedHistory& h, const EventIds& ids, rocksdb::ColumnFamilyHandle* cf,
+             RebuildWriter* b)
+      : h_(h), ids_(ids), cf_(cf), b_(b) {}
+
+  void PutLine(const Line& l) {
+    const LineRecord r = ToRecord(h_.networks(), l, ids_.Get(l.seq));
+    b_->Put(cf_, LineKey(h_.providers().Name(l.provider), l.day, l.seq, l.part), EncodeLine(r));
+    totals_.Add(l, r);
+  }
+  void PutBeneficiary(const std::string& niss, const BeneficiaryFold& f) {
+    for (const Line& l : f.lines) PutLine(l);
+    for (const Trajectory& t : f.trajectories) {
+      const TrajectoryRecord r = ToRecord(h_.networks(), t);
+      b_->Put(cf_, TrajKey(niss, r), EncodeTrajectory(r));
+    }
+    for (const GroupShare& s : f.shares)
+      b_->Put(cf_, ShareKey(s.seq, s.participant), ShareValue(s));
+  }
+  const LineTotals& totals() const { return totals_; }
+
+ private:
+  const PackedHistory& h_;
+  const EventIds& ids_;
+  rocksdb::ColumnFamilyHandle* cf_;
+  RebuildWriter* b_;
+  LineTotals totals_;
+};
+
+}  // namespace
+
+Status ProjectionStore::RebuildPacked(const std::function<void(Seq, Seq)>& progress) {
+  const Seq head = log_.head().seq;
+  // Progress on the scale of the head: reading the facts is its first half, the fold its second.
+  auto loaded = PackedHistory::Load(log_, 2, [&](Seq done, Seq total) {
+    if (progress) progress(done / 2, total);
+  });
+  if (!loaded) return loaded.error();
+  const PackedHistory& h = *loaded;
+  EventIds ids(head);
+  Status set = Ok();
+  Status read = log_.ForEachId([&](std::string_view id, Seq seq) {
+    if (set) set = ids.Set(seq, id);
+  });
+  if (!read) return read;
+  if (!set) return set;
+  // The static facts, read whole from their events (a few thousand, whatever the log's length).
+  std::vector<Seq> static_seqs = h.static_seqs();
+  static_seqs.insert(static_seqs.end(), h.budget_seqs().begin(), h.budget_seqs().end());
+  std::sort(static_seqs.begin(), static_seqs.end());
+  History statics;
+  if (Status s = log_.ReadSeqs(static_seqs, [&](const StoredEventView& v) { statics.Add(v); });
+      !s) {
+    return s;
+  }
+  const std::set<Seq> voided(h.voided().begin(), h.voided().end());
+  for (Seq seq : voided) statics.MarkVoided(seq);
+  const std::unique_ptr<RulesetCatalog> rules = h.Rulesets(RulesetCatalog());
+  const FoldContext ctx = h.Context(rules.get());
+  if (Stopping()) return Ok();  // nothing written: the store is as it was
+
+  // Views made from now until the end are of the projections as they are: readers answer at
+  // the seq before the rebuild meanwhile, not waiting for it.
+  auto exclusive = [this] {
+    std::unique_lock<std::shared_mutex> lock;
+    if (write_lock_) lock = std::unique_lock<std::shared_mutex>(*write_lock_);
+    return lock;
+  };
+  {
+    auto lock = exclusive();
+    rocksdb::DB* db = db_;
+    Pin(std::shared_ptr<const rocksdb::Snapshot>(
+        db->GetSnapshot(), [db](const rocksdb::Snapshot* s) { db->ReleaseSnapshot(s); }));
+  }
+  struct Unpin {
+    ProjectionStore* store;
+    std::function<std::unique_lock<std::shared_mutex>()> exclusive;
+    ~Unpin() {
+      auto lock = exclusive();
+      store->Pin(nullptr);
+    }
+  } unpin{this, exclusive};
+  RebuildWriter b(db_, cf_);
+  // Everything goes, the seq key first: a crash before the end leaves a store at seq 0.
+  if (Status d = b.DeleteAll(); !d) return d;
+  PutStatic(statics, voided, cf_, &b);
+  for (Seq seq : h.invoice_seqs()) b.Put(cf_, SeqKey('I', seq), "");
+  for (const auto& [who, seq] : h.assessment_seqs()) {
+    b.Put(cf_, BenKey(h.Niss(who), seq), std::string(1, 'a'));
+  }
+  const std::span<const PackedCare> care = h.care();
+  for (const PackedCare& c : care) {  // a voided event's beneficiaries know it too
+    if (!c.voided()) continue;
+    if (c.kind == CareKind::kIndividual || c.kind == CareKind::kException) {
+      b.Put(cf_, BenKey(h.Niss(c.who), c.seq), std::string(1, 'c'));
+    } else {
+      ForEachBeneficiary(h.details()[c.who], [&](BeneficiaryIdx who) {
+        b.Put(cf_, BenKey(h.Niss(who), c.seq), std::string(1, 'c'));
+      });
+    }
+  }
+
+  // Each beneficiary folded once (as PairedFold folds it for the dry run), its group shares
+  // kept for pricing the group sessions after.
+  FoldWriter out(h, ids, cf_, &b);
+  BeneficiaryFolder folder(ctx);
+  std::vector<CareEvent> unpacked;
+  std::vector<const CareEvent*> events;
+  // GroupLines reads the sum of a session's co-pays: that is what is kept, by detail.
+  std::vector<int64_t> group_copays(h.details().size(), 0);
+  std::vector<std::pair<Seq, uint32_t>> groups;  // the beneficiary's: seq, index in details()
+  const size_t beneficiaries = h.beneficiaries();
+  for (size_t i = 0; i < beneficiaries; ++i) {
+    const auto who = static_cast<BeneficiaryIdx>(i);
+    const std::string niss = h.Niss(who);
+    const std::span<const uint32_t> refs = h.EventsOf(who);
+    FoldCarry carry;
+    if (!refs.empty()) {
+      if (unpacked.size() < refs.size()) unpacked.resize(refs.size());
+      events.clear();
+      groups.clear();
+      for (size_t k = 0; k < refs.size(); ++k) {
+        const PackedCare& c = care[refs[k]];
+        b.Put(cf_, BenKey(niss, c.seq), std::string(1, 'c'));
+        if (c.kind == CareKind::kIndividual || c.kind == CareKind::kException) {
+          PackedHistory::Unpack(c, &unpacked[k]);
+          events.push_back(&unpacked[k]);
+        } else {
+          events.push_back(&h.details()[c.who]);
+          if (c.kind == CareKind::kGroup) groups.emplace_back(c.seq, c.who);
+        }
+      }
+      const BeneficiaryFold& f = folder.Fold(who, events);
+      out.PutBeneficiary(niss, f);
+      for (const GroupShare& share : f.shares) {  // `groups` is in seq order, as refs are
+        auto it =
+            std::lower_bound(groups.begin(), groups.end(), std::pair<Seq, uint32_t>(share.seq, 0));
+        LEDGER_ASSERT(it != groups.end() && it->first == share.seq);
+        group_copays[it->second] += share.copay.value;
+      }
+      carry = f.carry;
+    }
+    b.Put(cf_, StateKey(niss),
+          EncodeFoldState(ToRecord(h.networks(), carry, ctx.FirstAssessments(who))));
+    if (Status f = b.Flush(false); !f) return f;
+    if ((i & 0xfff) == 0) {
+      if (progress) progress(head / 2 + head / 2 * i / beneficiaries, head);
+      if (Stopping()) return Ok();  // at seq 0: the next catch-up rebuilds
+    }
+  }
+  for (size_t i = 0; i < h.details().size(); ++i) {
+    if (h.DetailVoided(i)) continue;
+    const CareEvent& c = h.details()[i];
+    std::vector<Line> lines;
+    if (c.kind == CareKind::kGroup) {
+      const GroupShare all{c.seq, 0, false, Cents{group_copays[i]}};
+      lines = GroupLines(ctx, c, std::span<const GroupShare>(&all, 1));
+    } else if (c.kind == CareKind::kCommunity) {
+      lines = CommunityLines(ctx, c);
+    } else if (c.kind == CareKind::kMission) {
+      lines = MissionLines(ctx, c);
+    }
+    for (const Line& l : lines) out.PutLine(l);
+    if (Status f = b.Flush(false); !f) return f;
+  }
+  if (Status t = out.totals().Put(h, cf_, &b); !t) return t;
+  if (Status f = FinishRebuild(&b, head); !f) return f;
+  if (progress) progress(head, head);
+  return Ok();
+}
+
+}  // namespace ledger
