@@ -32,8 +32,7 @@ Status ScanPrefix(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf, const std::s
   return Ok();
 }
 
-}  // namespace
-
+// The directory's enrolment periods, both ways (E and e keys).
 void PutEnrolments(const History& h, rocksdb::ColumnFamilyHandle* cf, RebuildWriter* b) {
   const std::vector<EnrolmentRecord> all = EnrolmentDirectory(h);
   for (size_t i = 0; i < all.size();) {
@@ -48,6 +47,8 @@ void PutEnrolments(const History& h, rocksdb::ColumnFamilyHandle* cf, RebuildWri
     b->Put(cf, ProviderNetworkKey(first.provider_id, first.network_id), "");
   }
 }
+
+}  // namespace
 
 void PutStatic(const History& h, const std::set<Seq>& voided, rocksdb::ColumnFamilyHandle* cf,
                RebuildWriter* b) {
@@ -82,6 +83,18 @@ ProjectionStore::~ProjectionStore() = default;
 Result<Seq> ProjectionStore::seq() const {
   // While a packed rebuild writes, the seq views answer at (the store's own is 0 until its end).
   return ProjectionView(*this, Pinned() != nullptr).seq();
+}
+
+std::shared_ptr<const rocksdb::Snapshot> ProjectionStore::TakeSnapshot() const {
+  rocksdb::DB* db = db_;
+  return {db->GetSnapshot(), [db](const rocksdb::Snapshot* s) { db->ReleaseSnapshot(s); }};
+}
+
+void ProjectionStore::Pin(std::shared_ptr<const rocksdb::Snapshot> s) {
+  std::unique_lock<std::shared_mutex> exclusive;
+  if (write_lock_) exclusive = std::unique_lock<std::shared_mutex>(*write_lock_);
+  std::lock_guard<std::mutex> lock(pin_mu_);
+  pinned_ = std::move(s);
 }
 
 ProjectionView ProjectionStore::View() const {
@@ -159,8 +172,7 @@ Status ProjectionStore::RebuildInMemory(const std::function<void(Seq, Seq)>& pro
   auto flush = [&](bool force) -> Status { return b.Flush(force); };
   // Everything goes, the seq key first: a crash before the end leaves a store at seq 0.
   if (Status d = b.DeleteAll(); !d) return d;
-  for (Seq seq : h.static_seqs) b.Put(cf_, SeqKey('x', seq), "");
-  for (Seq seq : h.voided()) b.Put(cf_, SeqKey('v', seq), "");
+  PutStatic(h, std::set<Seq>(h.voided().begin(), h.voided().end()), cf_, &b);
   for (const auto& [key, list] : h.assessments) {
     for (const auto& [day, seq] : list) {
       b.Put(cf_, BenKey(h.beneficiaries.Name(key.first), seq), std::string(1, kAssessment));
@@ -171,10 +183,6 @@ Status ProjectionStore::RebuildInMemory(const std::function<void(Seq, Seq)>& pro
       b.Put(cf_, BenKey(h.beneficiaries.Name(who), c.seq), std::string(1, kCare));
     });
     if (Status f = flush(false); !f) return f;
-  }
-  for (const auto& [key, cents] : p.allocated) {
-    b.Put(cf_, BudgetKey(h.networks.Name(key.first), key.second),
-          BE64(static_cast<uint64_t>(cents.value)));
   }
   std::map<std::pair<NetworkIdx, CivilDay>, std::pair<int64_t, int64_t>> daily;
   std::map<std::string, LineTally> tallies;  // by TallyKey
@@ -198,10 +206,6 @@ Status ProjectionStore::RebuildInMemory(const std::function<void(Seq, Seq)>& pro
     b.Put(cf_, key, EncodeTally(t));
   }
   for (const IssuedInvoice& inv : h.issued_invoices) b.Put(cf_, SeqKey('I', inv.seq), "");
-  for (const NetworkRecord& n : NetworkDirectory(h)) {
-    b.Put(cf_, NetworkKey(n.network_id), EncodeNetwork(n));
-  }
-  PutEnrolments(h, cf_, &b);
   for (const Trajectory& t : p.trajectories) {
     const TrajectoryRecord r = ToRecord(h, t);
     b.Put(cf_, TrajKey(h.beneficiaries.Name(t.who), r), EncodeTrajectory(r));

@@ -118,10 +118,10 @@ class ProjectionStore {
     std::lock_guard<std::mutex> lock(pin_mu_);
     return pinned_;
   }
-  void Pin(std::shared_ptr<const rocksdb::Snapshot> s) {
-    std::lock_guard<std::mutex> lock(pin_mu_);
-    pinned_ = std::move(s);
-  }
+  // Pins `s` (null: unpins) under the write lock, so that no view is made meanwhile.
+  void Pin(std::shared_ptr<const rocksdb::Snapshot> s);
+  // A snapshot of the store now, released when the last holder lets it go.
+  std::shared_ptr<const rocksdb::Snapshot> TakeSnapshot() const;
 
   const EventLog& log_;
   rocksdb::DB* db_;

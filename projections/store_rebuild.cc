@@ -215,25 +215,11 @@ Status ProjectionStore::RebuildPacked(const std::function<void(Seq, Seq)>& progr
 
   // Views made from now until the end are of the projections as they are: readers answer at
   // the seq before the rebuild meanwhile, not waiting for it.
-  auto exclusive = [this] {
-    std::unique_lock<std::shared_mutex> lock;
-    if (write_lock_) lock = std::unique_lock<std::shared_mutex>(*write_lock_);
-    return lock;
-  };
-  {
-    auto lock = exclusive();
-    rocksdb::DB* db = db_;
-    Pin(std::shared_ptr<const rocksdb::Snapshot>(
-        db->GetSnapshot(), [db](const rocksdb::Snapshot* s) { db->ReleaseSnapshot(s); }));
-  }
+  Pin(TakeSnapshot());
   struct Unpin {
     ProjectionStore* store;
-    std::function<std::unique_lock<std::shared_mutex>()> exclusive;
-    ~Unpin() {
-      auto lock = exclusive();
-      store->Pin(nullptr);
-    }
-  } unpin{this, exclusive};
+    ~Unpin() { store->Pin(nullptr); }
+  } unpin{this};
   RebuildWriter b(db_, cf_);
   // Everything goes, the seq key first: a crash before the end leaves a store at seq 0.
   if (Status d = b.DeleteAll(); !d) return d;

@@ -21,11 +21,8 @@ Error Storage(const rocksdb::Status& s) { return Error{ErrorCode::kStorage, s.To
 
 ProjectionView::ProjectionView(const ProjectionStore& store, bool snapshot) : store_(&store) {
   if (!snapshot) return;
-  snapshot_ = store.Pinned();
-  if (snapshot_) return;  // a rebuild is writing: the projections from before it
-  rocksdb::DB* db = store.db_;
-  snapshot_ = std::shared_ptr<const rocksdb::Snapshot>(
-      db->GetSnapshot(), [db](const rocksdb::Snapshot* s) { db->ReleaseSnapshot(s); });
+  snapshot_ = store.Pinned();  // a rebuild is writing: the projections from before it
+  if (!snapshot_) snapshot_ = store.TakeSnapshot();
 }
 
 ProjectionView::~ProjectionView() = default;

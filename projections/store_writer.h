@@ -94,8 +94,6 @@ class RebuildWriter {
   std::future<Status> writing_;
 };
 
-// The directory's enrolment periods, both ways (E and e keys).
-void PutEnrolments(const History& h, rocksdb::ColumnFamilyHandle* cf, RebuildWriter* b);
 // The static facts of `h` (its context seqs, its networks, enrolments and live budget
 // allocations) and the `voided` seqs: the x, v, B, N, E and e keys.
 void PutStatic(const History& h, const std::set<Seq>& voided, rocksdb::ColumnFamilyHandle* cf,
