@@ -15,8 +15,16 @@ constexpr size_t kQueueBatches = 16;  // bounds memory: at most this many batche
 
 struct Decoded {
   uint64_t line;
-  Result<DecodedEvent> event;
+  Result<PreparedEvent> event;
 };
+
+// Decoded and prepared (canonicalised and digested) here, on the decoding thread: what is left
+// to the appending thread is what depends on the log.
+Result<PreparedEvent> Prepare(const std::string& line, int64_t index, CivilDay recording_day) {
+  auto decoded = DecodeEventJson(line, index, recording_day);
+  if (!decoded) return decoded.error();
+  return PreparedEvent(*decoded);
+}
 
 // A bounded single-producer, single-consumer queue of batches.
 class BatchQueue {
@@ -73,7 +81,7 @@ Result<AppendResult> AppendLines(EventLog& log, std::istream& in, CivilDay recor
     int64_t index = 0;
     for (uint64_t line_no = 1; std::getline(in, line); ++line_no) {
       if (line.find_first_not_of(" \t\r") == std::string::npos) continue;  // blank line
-      batch.push_back({line_no, DecodeEventJson(line, index++, recording_day)});
+      batch.push_back({line_no, Prepare(line, index++, recording_day)});
       const bool bad = !batch.back().event.ok();
       if (batch.size() == kBatchEvents || bad) {
         queue.Push(std::move(batch));
@@ -92,7 +100,7 @@ Result<AppendResult> AppendLines(EventLog& log, std::istream& in, CivilDay recor
   uint64_t events = 0;
   while (auto batch = queue.Pop()) {
     if (first) continue;  // drain so that the decoder can finish
-    for (Decoded& d : *batch) {
+    for (const Decoded& d : *batch) {
       if (!d.event.ok()) {
         first = AppendLinesError{d.line, d.event.error()};
         break;

@@ -14,6 +14,8 @@
 // blocks while another is open.
 #pragma once
 
+#include <capnp/common.h>
+#include <kj/array.h>
 #include <rocksdb/db.h>
 
 #include <atomic>
@@ -116,6 +118,33 @@ struct VerifyReport {
   std::string problem;
 };
 
+// An event made ready to append, on any thread: its stored form canonicalised once (the seq and
+// the recording time are filled in by the append) and the SHA-256 of its content, the digest the
+// id index keeps. Preparing is most of an append's work per event that does not depend on the
+// log, so that bulk and HTTP appends do it on their decoding threads, off the writer's.
+class PreparedEvent {
+ public:
+  explicit PreparedEvent(const DecodedEvent& decoded);
+  // Valid while this object lives (read from the prepared words).
+  schema::Event::Reader event() const;
+  const std::optional<int64_t>& expected_version() const { return expected_version_; }
+  // SHA-256 of the event's canonical Cap'n Proto form.
+  const Hash& digest() const { return digest_; }
+
+ private:
+  friend class EventLog;
+  // The stored value at `seq`, recorded at `recorded_at_us`: room for its chain hash (zeros),
+  // then its canonical words. Both are nonzero in any log (seqs start at 1, recording times are
+  // UTC microseconds), which keeps the prepared layout canonical; a zero (a test's clock) is
+  // canonicalised afresh.
+  std::string StoredValue(uint64_t seq, int64_t recorded_at_us) const;
+  // The canonical words of a StoredEvent of this event whose seq and recorded_at are
+  // placeholders (kept nonzero, so that both data words are there to be overwritten).
+  kj::Array<capnp::word> stored_;
+  Hash digest_{};
+  std::optional<int64_t> expected_version_;
+};
+
 // The stream an event belongs to for `expected_version`: beneficiary/<niss>,
 // provider/<id>, network/<id> or rules. A void belongs to its target's stream.
 std::string StreamOf(schema::Event::Reader event);
@@ -139,7 +168,8 @@ class EventLog {
     // content is answered with the original seq; other content is a conflict; a void's target
     // must exist; expected_version must match. An error names the event (index, id) and field;
     // after one, the batch can only be dropped.
-    Status Add(const DecodedEvent& event);
+    Status Add(const PreparedEvent& event);
+    Status Add(const DecodedEvent& event);  // prepares it here
     // Makes the batch durable and visible; returns when synced.
     Result<AppendResult> Commit();
     // Group commit: SetSavepoint() before a request's events; RollbackToSavepoint() undoes

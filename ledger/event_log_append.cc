@@ -1,6 +1,8 @@
+#include <capnp/message.h>
 #include <rocksdb/write_batch.h>
 
 #include <algorithm>
+#include <bit>
 #include <cstring>
 #include <unordered_map>
 
@@ -207,10 +209,73 @@ std::unique_ptr<EventLog::Append> EventLog::BeginAppend() {
   return std::unique_ptr<Append>(new Append(this));
 }
 
-Status EventLog::Append::Add(const DecodedEvent& decoded) {
+// ---------------------------------------------------------------------------------------------
+// Prepared events.
+
+namespace {
+
+// Cap'n Proto words are little-endian: written and read here in place.
+static_assert(std::endian::native == std::endian::little);
+
+// The canonical StoredEvent's root pointer when both data words are there: a struct pointer to
+// the very next word, of two data words and one pointer (the event).
+constexpr uint64_t kStoredRootPointer = (uint64_t{2} << 32) | (uint64_t{1} << 48);
+constexpr size_t kStoredSeqWord = 1, kStoredRecordedAtWord = 2, kStoredEventWord = 3;
+
+}  // namespace
+
+PreparedEvent::PreparedEvent(const DecodedEvent& decoded)
+    : expected_version_(decoded.expected_version) {
+  capnp::MallocMessageBuilder message(512);
+  auto stored = message.initRoot<schema::StoredEvent>();
+  stored.setSeq(1);  // placeholders: a zero would be truncated from the canonical data section
+  stored.setRecordedAtUs(1);
+  stored.setEvent(decoded.event());
+  stored_ = capnp::canonicalize(stored.asReader());
+  LEDGER_ASSERT(stored_.size() > kStoredEventWord + 1);
+  uint64_t root;
+  std::memcpy(&root, stored_.begin(), sizeof root);
+  LEDGER_ASSERT(root == kStoredRootPointer);
+  // The event lies right after the root struct, its pointer at offset 0: the words from that
+  // pointer on are the event's own canonical form, root pointer included.
+  thread_local Sha256 sha;
+  digest_ = sha.Update(stored_.begin() + kStoredEventWord,
+                       (stored_.size() - kStoredEventWord) * sizeof(capnp::word))
+                .Finish();
+}
+
+schema::Event::Reader PreparedEvent::event() const {
+  // Words this object canonicalised itself: trusted, read without the bounds checks.
+  return capnp::readMessageUnchecked<schema::StoredEvent>(stored_.begin()).getEvent();
+}
+
+std::string PreparedEvent::StoredValue(uint64_t seq, int64_t recorded_at_us) const {
+  std::string value(kHashBytes, '\0');
+  if (seq == 0 || recorded_at_us == 0) {
+    capnp::MallocMessageBuilder message(512);
+    auto stored = message.initRoot<schema::StoredEvent>();
+    stored.setSeq(seq);
+    stored.setRecordedAtUs(recorded_at_us);
+    stored.setEvent(event());
+    const kj::Array<capnp::word> words = capnp::canonicalize(stored.asReader());
+    value.append(reinterpret_cast<const char*>(words.begin()), words.size() * sizeof(capnp::word));
+    return value;
+  }
+  value.append(reinterpret_cast<const char*>(stored_.begin()),
+               stored_.size() * sizeof(capnp::word));
+  char* words = value.data() + kHashBytes;
+  std::memcpy(words + kStoredSeqWord * sizeof(capnp::word), &seq, sizeof seq);
+  std::memcpy(words + kStoredRecordedAtWord * sizeof(capnp::word), &recorded_at_us,
+              sizeof recorded_at_us);
+  return value;
+}
+
+Status EventLog::Append::Add(const DecodedEvent& decoded) { return Add(PreparedEvent(decoded)); }
+
+Status EventLog::Append::Add(const PreparedEvent& prepared) {
   State& st = *state_;
   const int64_t index = st.index++;
-  schema::Event::Reader ev = decoded.event();
+  schema::Event::Reader ev = prepared.event();
   std::string id(ev.getId().cStr());
   auto fail = [&](ErrorCode code, std::string field, std::string msg) -> Status {
     st.poisoned = true;
@@ -219,8 +284,7 @@ Status EventLog::Append::Add(const DecodedEvent& decoded) {
   if (st.poisoned) return fail(ErrorCode::kInvalidArgument, "", "the batch already failed");
   if (log_->failed_.load()) return log_->Refuse();
 
-  kj::Array<capnp::word> content = capnp::canonicalize(ev);
-  const Hash digest = st.sha.Update(content.begin(), content.size() * sizeof(capnp::word)).Finish();
+  const Hash& digest = prepared.digest();
 
   auto lookup = [&](const std::string& key) -> Result<std::optional<IdEntry>> {
     if (auto it = st.ids.find(key); it != st.ids.end()) return std::optional<IdEntry>(it->second);
@@ -272,25 +336,20 @@ Status EventLog::Append::Add(const DecodedEvent& decoded) {
       return fail(ErrorCode::kStorage, "", "reading stream version: " + s.ToString());
     }
   }
-  if (decoded.expected_version && static_cast<uint64_t>(*decoded.expected_version) != version) {
+  const std::optional<int64_t>& expected_version = prepared.expected_version();
+  if (expected_version && static_cast<uint64_t>(*expected_version) != version) {
     // The stream name is not echoed: it may hold a NISS.
     return fail(ErrorCode::kConflict, "expected_version",
                 "the event's stream is at version " + std::to_string(version) + ", not " +
-                    std::to_string(*decoded.expected_version));
+                    std::to_string(*expected_version));
   }
 
   const Seq seq = st.next_seq++;
   LEDGER_ASSERT(seq == st.base.seq + st.result.appended + 1);  // gapless, as it is produced
-  capnp::MallocMessageBuilder message(512);  // per event: an arena reused would only grow
-  auto stored = message.initRoot<schema::StoredEvent>();
-  stored.setSeq(seq);
-  stored.setRecordedAtUs(st.recorded_at_us);
-  stored.setEvent(ev);
-  kj::Array<capnp::word> bytes = capnp::canonicalize(stored.asReader());
-  const size_t size = bytes.size() * sizeof(capnp::word);
-  const Hash hash = ChainHash(st.sha, st.prev, bytes.begin(), size);
-  std::string value(reinterpret_cast<const char*>(hash.data()), kHashBytes);
-  value.append(reinterpret_cast<const char*>(bytes.begin()), size);
+  std::string value = prepared.StoredValue(seq, st.recorded_at_us);
+  const Hash hash =
+      ChainHash(st.sha, st.prev, value.data() + kHashBytes, value.size() - kHashBytes);
+  std::memcpy(value.data(), hash.data(), kHashBytes);
   st.chunk.Put(log_->cfs_[kEvents], BE64(seq), value);
   if (log_->options_.write_facts) st.AddFacts(seq, ev, void_target);
 

@@ -1,5 +1,6 @@
 #include "ledger/event_log.h"
 
+#include <capnp/message.h>
 #include <gtest/gtest.h>
 #include <rocksdb/env.h>
 #include <rocksdb/file_system.h>
@@ -19,6 +20,7 @@
 #include <utility>
 #include <vector>
 
+#include "ledger/event_log_internal.h"
 #include "ledger/facts.h"
 #include "ledger/testing/temp_dir.h"
 #include "schemas/civil_date.h"
@@ -1838,6 +1840,95 @@ TEST(EventLogTest, ANewLogsDirectoryIsPrivateWhateverTheUmask) {
                                             fs::perms::others_exec);
   { ASSERT_NE(OpenOk(dir.path() + "/made"), nullptr); }
   EXPECT_EQ(fs::status(dir.path() + "/made").permissions() & fs::perms::all, fs::perms::owner_all);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Prepared events: the stored form and the id digest are those of a fresh canonicalisation.
+
+// One event of each type, lists included.
+std::vector<std::string> OneOfEachType() {
+  return {
+      R"({"id":"net-1","type":"network.registered","occurred_on":"2021-09-01","network_id":"N-ADULT-01","name":"Antwerpen adults","population":"adults"})",
+      R"({"id":"enr-1","type":"provider.enrolled","occurred_on":"2021-09-01","provider_id":"P-100001","network_id":"N-ADULT-01","profession":"psychologist"})",
+      R"({"id":"bud-1","type":"budget.allocated","occurred_on":"2022-01-01","network_id":"N-ADULT-01","year":2022,"care_budget_cents":16942926})",
+      R"({"id":"ass-1","type":"assessment.recorded","occurred_on":"2022-01-01","provider_id":"P-100004","network_id":"N-ADULT-01","beneficiary":{"niss":"08012158457","birth_date":"2008-01-21","bim":false}})",
+      R"({"id":"ind-1","type":"session.individual","occurred_on":"2022-01-03","provider_id":"P-100105","network_id":"N-ADULT-13","beneficiary":{"niss":"05111778679","birth_date":"2005-11-17","bim":true},"function":"support","minutes":60,"location":"practice"})",
+      R"({"id":"con-1","type":"concertation.held","occurred_on":"2022-01-05","network_id":"N-ADULT-05","beneficiary":{"niss":"98122325929","birth_date":"1998-12-23","bim":false},"units":3,"participants":[{"provider_id":"P-100042","role":"psychologist","care_provider":true},{"provider_id":"P-100046","role":"psychologist","care_provider":true},{"role":"school_counsellor","care_provider":false}]})",
+      R"({"id":"grp-1","type":"session.group","occurred_on":"2022-01-05","facilitators":[{"provider_id":"P-100069","role":"psychologist"},{"provider_id":"P-100071","role":"psychologist"}],"network_id":"N-ADULT-09","function":"support","minutes":120,"location":"practice","participants":[{"niss":"61062090611","birth_date":"1961-06-20","bim":false},{"niss":"89020263623","birth_date":"1989-02-02","bim":false},{"niss":"03011374432","birth_date":"2003-01-13","bim":false}]})",
+      R"({"id":"mis-1","type":"support.mission","occurred_on":"2022-01-06","provider_id":"P-100163","network_id":"N-CHILD-02","minutes":165,"kind":"co_consultation"})",
+      R"({"id":"void-1","type":"event.voided","occurred_on":"2022-01-23","target":"ind-1","reason":"recorded for the wrong beneficiary"})",
+      R"({"id":"exc-1","type":"exception.granted","occurred_on":"2022-03-09","provider_id":"P-100014","network_id":"N-ADULT-02","beneficiary":{"niss":"96122052307","birth_date":"1996-12-20","bim":false},"function":"support","reason":"continuity of care during a crisis period"})",
+      R"({"id":"lft-1","type":"provider.left","occurred_on":"2022-06-25","provider_id":"P-100006","network_id":"N-ADULT-01"})",
+      R"({"id":"com-1","type":"community.intervention","occurred_on":"2022-08-19","facilitators":[{"provider_id":"P-100106","role":"psychologist"}],"network_id":"N-ADULT-13","minutes":150,"interaction_minutes":86,"participant_count":21,"defined_group":true,"host":"public library"})",
+      Ruleset("rules-1"),
+  };
+}
+
+std::string CanonicalBytes(schema::Event::Reader event) {
+  const kj::Array<capnp::word> words = capnp::canonicalize(event);
+  return std::string(reinterpret_cast<const char*>(words.begin()),
+                     words.size() * sizeof(capnp::word));
+}
+
+TEST(PreparedEventTest, ItsDigestIsTheSha256OfTheEventsCanonicalForm) {
+  for (const std::string& json : OneOfEachType()) {
+    const DecodedEvent decoded = Ev(json);
+    const PreparedEvent prepared(decoded);
+    EXPECT_EQ(prepared.digest(), Sha256::Of(CanonicalBytes(decoded.event()))) << json;
+    EXPECT_EQ(CanonicalBytes(prepared.event()), CanonicalBytes(decoded.event())) << json;
+  }
+  DecodedEvent with_version = Ev(Expect(Session("s"), 3));
+  EXPECT_EQ(PreparedEvent(with_version).expected_version(), std::optional<int64_t>(3));
+}
+
+// What an append stores, checked against Cap'n Proto itself: each value is the chain hash and
+// the canonical form of a StoredEvent built afresh from what was read back, and each id's digest
+// the SHA-256 of its event's canonical form. With a clock at zero (a recording time of zero
+// truncates the canonical data section) as well as a real one, and in chunks.
+TEST(PreparedEventTest, StoredValuesAndIdDigestsAreThoseOfAFreshCanonicalisation) {
+  for (const int64_t now : {kT0, int64_t{0}}) {
+    TempDir dir{"event_log_test"};
+    FakeClock clock(now);
+    LogOptions options;
+    options.now_us = clock.fn();
+    options.chunk_events_max = 4;
+    auto log = OpenOk(dir.path(), options);
+    ASSERT_NE(log, nullptr);
+    const std::vector<std::string> jsons = OneOfEachType();
+    AppendOk(*log, jsons);
+    ASSERT_EQ(log->head().seq, jsons.size());
+    Hash prev{};
+    for (Seq seq = 1; seq <= jsons.size(); ++seq) {
+      const std::string value = RawGet(*log, seq);
+      ASSERT_GT(value.size(), 32u);
+      const std::string stored_bytes = value.substr(32);
+      const DecodedEvent original = Ev(jsons[seq - 1]);
+      capnp::MallocMessageBuilder message;
+      auto stored = message.initRoot<schema::StoredEvent>();
+      stored.setSeq(seq);
+      stored.setRecordedAtUs(now);
+      stored.setEvent(original.event());
+      const kj::Array<capnp::word> words = capnp::canonicalize(stored.asReader());
+      EXPECT_EQ(stored_bytes, std::string(reinterpret_cast<const char*>(words.begin()),
+                                          words.size() * sizeof(capnp::word)))
+          << "seq " << seq << ", clock " << now;
+      const Hash hash = Sha256().Update(prev.data(), prev.size()).Update(stored_bytes).Finish();
+      EXPECT_EQ(value.substr(0, 32), std::string(hash.begin(), hash.end())) << "seq " << seq;
+      prev = hash;
+
+      const std::string id = original.event().getId().cStr();
+      std::string entry;
+      ASSERT_TRUE(log->raw_db()->Get(rocksdb::ReadOptions(), log->ids_cf(), id, &entry).ok());
+      auto decoded_entry = detail::DecodeIdEntry(entry);
+      ASSERT_TRUE(decoded_entry.has_value());
+      EXPECT_EQ(decoded_entry->seq, seq);
+      EXPECT_EQ(decoded_entry->digest, Sha256::Of(CanonicalBytes(original.event()))) << id;
+    }
+    // The same events again are duplicates: the digests agree with the ones stored.
+    const AppendResult again = AppendOk(*log, jsons);
+    EXPECT_EQ(again.duplicates, jsons.size());
+    EXPECT_TRUE(VerifyOf(*log).ok);
+  }
 }
 
 }  // namespace

@@ -22,7 +22,7 @@ Committer::~Committer() {
   store_.set_stop(nullptr);
 }
 
-void Committer::Submit(std::vector<DecodedEvent> events, std::function<void(AppendOutcome)> done) {
+void Committer::Submit(std::vector<PreparedEvent> events, std::function<void(AppendOutcome)> done) {
   std::lock_guard<std::mutex> lock(mu_);
   if (stopping_) {
     done({503, ErrorBody({ErrorCode::kBusy, "the server is stopping; retry later"})});
@@ -85,7 +85,7 @@ void Committer::CommitGroup(std::vector<Request>& group) {
   for (size_t r = 0; r < group.size(); ++r) {
     append->SetSavepoint();
     const size_t first = events;
-    for (const DecodedEvent& e : group[r].events) {
+    for (const PreparedEvent& e : group[r].events) {
       if (Status s = append->Add(e); !s) {
         refused[r] = AppendOutcome{HttpStatusOf(s.error()), ErrorBody(s.error())};
         break;

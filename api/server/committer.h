@@ -36,9 +36,9 @@ class Committer {
             Metrics& metrics);
   ~Committer();
 
-  // Queues a request's events; `done` is called (on the writer thread) once they are durable,
-  // or refused. Events of one request are all or nothing.
-  void Submit(std::vector<DecodedEvent> events, std::function<void(AppendOutcome)> done);
+  // Queues a request's events (prepared on the caller's thread); `done` is called (on the writer
+  // thread) once they are durable, or refused. Events of one request are all or nothing.
+  void Submit(std::vector<PreparedEvent> events, std::function<void(AppendOutcome)> done);
   // Answers what is queued, stops both threads.
   void Stop();
   // Something else appended to the log (a ruleset publish, a month close): catch the
@@ -47,7 +47,7 @@ class Committer {
 
  private:
   struct Request {
-    std::vector<DecodedEvent> events;
+    std::vector<PreparedEvent> events;
     std::function<void(AppendOutcome)> done;
   };
   void WriterLoop();

@@ -313,8 +313,13 @@ void Server::Impl::Append(Exchange x, Request req, std::function<void(Answer)> r
     }
   }
   if (events.empty()) return reply(Fail(x, ErrorCode::kInvalidEvent, "no events in the body"));
+  // Canonicalised and digested here, on this I/O thread, off the single writer's.
+  std::vector<PreparedEvent> prepared;
+  prepared.reserve(events.size());
+  for (const DecodedEvent& e : events) prepared.emplace_back(e);
+  events.clear();
   auto shared_x = std::make_shared<Exchange>(std::move(x));
-  committer.Submit(std::move(events), [this, shared_x, reply](AppendOutcome out) {
+  committer.Submit(std::move(prepared), [this, shared_x, reply](AppendOutcome out) {
     const std::optional<Seq> seq =
         out.status == 200 ? std::optional<Seq>(out.body["last_seq"].as_uint64()) : std::nullopt;
     reply(Finish(*shared_x, out.status, json::serialize(out.body), kJson, seq));
