@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <bit>
 #include <cstring>
+#include <future>
 #include <unordered_map>
 
 #include "ledger/event_log.h"
@@ -92,6 +93,10 @@ struct EventLog::Append::State {
   std::vector<std::pair<std::string, Seq>> stream_index;
   size_t chunk_events = 0;
   bool chunks_written = false;
+  // The chunk being written on a thread of its own while the next fills (at most one), and the
+  // ids of its events, which lookups find here until the write is done.
+  std::future<Status> inflight;
+  std::unordered_map<std::string, IdEntry> inflight_ids;
   bool poisoned = false;
   bool committed = false;
   AppendResult result;
@@ -120,7 +125,7 @@ struct EventLog::Append::State {
     facts_count = 0;
   }
   // The id and stream index entries of the events not yet written, each in key order, into
-  // the write that stores those events.
+  // the write that stores those events. The ids stay in `ids`: the chunk in flight looks them up.
   void FlushIndexes(rocksdb::WriteBatch* batch, rocksdb::ColumnFamilyHandle* ids_cf,
                     rocksdb::ColumnFamilyHandle* stream_index_cf) {
     for (const auto* kv : SortedByKey(ids)) {
@@ -128,8 +133,14 @@ struct EventLog::Append::State {
     }
     std::sort(stream_index.begin(), stream_index.end());
     for (const auto& [key, seq] : stream_index) batch->Put(stream_index_cf, key, BE64(seq));
-    ids.clear();
     stream_index.clear();
+  }
+  // Waits for the chunk in flight, if any: its write's status.
+  Status AwaitInflight() {
+    if (!inflight.valid()) return Ok();
+    Status s = inflight.get();
+    inflight_ids.clear();
+    return s;
   }
 };
 
@@ -144,6 +155,7 @@ EventLog::Append::Append(EventLog* log)
 }
 
 EventLog::Append::~Append() {
+  (void)state_->AwaitInflight();  // its failure, if any, is the log's already
   if (!state_->committed && state_->chunks_written) {
     // Take back the chunks already written, as Open() does after a crash; if even that fails,
     // the log is failed and the next Open() removes them (they lie after the head).
@@ -288,6 +300,9 @@ Status EventLog::Append::Add(const PreparedEvent& prepared) {
 
   auto lookup = [&](const std::string& key) -> Result<std::optional<IdEntry>> {
     if (auto it = st.ids.find(key); it != st.ids.end()) return std::optional<IdEntry>(it->second);
+    if (auto it = st.inflight_ids.find(key); it != st.inflight_ids.end()) {
+      return std::optional<IdEntry>(it->second);
+    }
     std::string v;
     rocksdb::Status s = log_->db_->Get(rocksdb::ReadOptions(), log_->cfs_[kIds], key, &v);
     if (s.IsNotFound()) return std::optional<IdEntry>();
@@ -370,16 +385,23 @@ Status EventLog::Append::Add(const PreparedEvent& prepared) {
   ++st.result.appended;
 
   if (++st.chunk_events >= log_->options_.chunk_events_max && !st.held) {
-    // Written now, visible only when Commit() moves the head past them. The first chunk marks
-    // the batch as pending, so that Open() after a crash knows what to discard.
-    st.FlushFacts(&st.chunk, log_->cfs_[kFacts]);
-    st.FlushIndexes(&st.chunk, log_->cfs_[kIds], log_->cfs_[kStreamIndex]);
-    if (!st.chunks_written) st.chunk.Put(log_->cfs_[kMeta], kPendingKey, BE64(st.base.seq));
-    if (Status w = log_->WriteChunk(&st.chunk); !w) {
+    // Written now, on a thread of its own while the next chunk fills, visible only when
+    // Commit() moves the head past them. The first chunk marks the batch as pending, so that
+    // Open() after a crash knows what to discard. A failed write is the log's (writes stop);
+    // this batch sees it at the next chunk or at Commit().
+    if (Status w = st.AwaitInflight(); !w) {
       st.poisoned = true;
       return w;
     }
+    st.FlushFacts(&st.chunk, log_->cfs_[kFacts]);
+    st.FlushIndexes(&st.chunk, log_->cfs_[kIds], log_->cfs_[kStreamIndex]);
+    st.inflight_ids = std::move(st.ids);
+    st.ids.clear();
+    if (!st.chunks_written) st.chunk.Put(log_->cfs_[kMeta], kPendingKey, BE64(st.base.seq));
+    auto batch = std::make_shared<rocksdb::WriteBatch>(std::move(st.chunk));
     st.chunk.Clear();
+    st.inflight = std::async(std::launch::async,
+                             [log = log_, batch] { return log->WriteChunk(batch.get()); });
     st.chunk_events = 0;
     st.chunks_written = true;
   }
@@ -390,6 +412,10 @@ Result<AppendResult> EventLog::Append::Commit() {
   State& st = *state_;
   if (st.poisoned || st.committed) {
     return Error{ErrorCode::kInvalidArgument, "the batch failed or was committed already"};
+  }
+  if (Status w = st.AwaitInflight(); !w) {
+    st.poisoned = true;
+    return w.error();
   }
   Head head = st.base;
   if (st.result.appended > 0) {
