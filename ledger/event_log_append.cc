@@ -234,16 +234,22 @@ static_assert(std::endian::native == std::endian::little);
 constexpr uint64_t kStoredRootPointer = (uint64_t{2} << 32) | (uint64_t{1} << 48);
 constexpr size_t kStoredSeqWord = 1, kStoredRecordedAtWord = 2, kStoredEventWord = 3;
 
+// The canonical words of a StoredEvent of `event` at `seq`, recorded at `recorded_at_us`.
+kj::Array<capnp::word> CanonicalStored(schema::Event::Reader event, uint64_t seq,
+                                       int64_t recorded_at_us) {
+  capnp::MallocMessageBuilder message(512);
+  auto stored = message.initRoot<schema::StoredEvent>();
+  stored.setSeq(seq);
+  stored.setRecordedAtUs(recorded_at_us);
+  stored.setEvent(event);
+  return capnp::canonicalize(stored.asReader());
+}
+
 }  // namespace
 
 PreparedEvent::PreparedEvent(const DecodedEvent& decoded)
-    : expected_version_(decoded.expected_version) {
-  capnp::MallocMessageBuilder message(512);
-  auto stored = message.initRoot<schema::StoredEvent>();
-  stored.setSeq(1);  // placeholders: a zero would be truncated from the canonical data section
-  stored.setRecordedAtUs(1);
-  stored.setEvent(decoded.event());
-  stored_ = capnp::canonicalize(stored.asReader());
+    : stored_(CanonicalStored(decoded.event(), 1, 1)),  // nonzero placeholders: kept whole
+      expected_version_(decoded.expected_version) {
   LEDGER_ASSERT(stored_.size() > kStoredEventWord + 1);
   uint64_t root;
   std::memcpy(&root, stored_.begin(), sizeof root);
@@ -262,23 +268,18 @@ schema::Event::Reader PreparedEvent::event() const {
 }
 
 std::string PreparedEvent::StoredValue(uint64_t seq, int64_t recorded_at_us) const {
+  const bool in_place = seq != 0 && recorded_at_us != 0;
+  const kj::Array<capnp::word> fresh =
+      in_place ? nullptr : CanonicalStored(event(), seq, recorded_at_us);
+  const kj::ArrayPtr<const capnp::word> words = in_place ? stored_.asPtr() : fresh.asPtr();
   std::string value(kHashBytes, '\0');
-  if (seq == 0 || recorded_at_us == 0) {
-    capnp::MallocMessageBuilder message(512);
-    auto stored = message.initRoot<schema::StoredEvent>();
-    stored.setSeq(seq);
-    stored.setRecordedAtUs(recorded_at_us);
-    stored.setEvent(event());
-    const kj::Array<capnp::word> words = capnp::canonicalize(stored.asReader());
-    value.append(reinterpret_cast<const char*>(words.begin()), words.size() * sizeof(capnp::word));
-    return value;
+  value.append(reinterpret_cast<const char*>(words.begin()), words.size() * sizeof(capnp::word));
+  if (in_place) {
+    char* at = value.data() + kHashBytes;
+    std::memcpy(at + kStoredSeqWord * sizeof(capnp::word), &seq, sizeof seq);
+    std::memcpy(at + kStoredRecordedAtWord * sizeof(capnp::word), &recorded_at_us,
+                sizeof recorded_at_us);
   }
-  value.append(reinterpret_cast<const char*>(stored_.begin()),
-               stored_.size() * sizeof(capnp::word));
-  char* words = value.data() + kHashBytes;
-  std::memcpy(words + kStoredSeqWord * sizeof(capnp::word), &seq, sizeof seq);
-  std::memcpy(words + kStoredRecordedAtWord * sizeof(capnp::word), &recorded_at_us,
-              sizeof recorded_at_us);
   return value;
 }
 

@@ -1307,6 +1307,14 @@ struct FailingEnv {
       rocksdb::NewCompositeEnv(std::make_shared<FailingFs>(fail, slow_ms)).release()};
 };
 
+// Chunks of 4 events, on a file system the test fails or slows.
+LogOptions SmallChunksOn(const FailingEnv& disk) {
+  LogOptions options;
+  options.env = disk.env;
+  options.chunk_events_max = 4;
+  return options;
+}
+
 TEST(EventLogTest, FailedSyncStopsAppends) {
   TempDir dir{"event_log_test"};
   FailingEnv failing;
@@ -1494,9 +1502,7 @@ TEST(EventLogTest, AReaderInPlaceWritesNothing) {
 TEST(EventLogTest, FailedChunkWriteStopsAppends) {
   TempDir dir{"event_log_test"};
   FailingEnv failing;
-  LogOptions options;
-  options.env = failing.env;
-  options.chunk_events_max = 4;
+  const LogOptions options = SmallChunksOn(failing);
   auto log = OpenOk(dir.path(), options);
   ASSERT_NE(log, nullptr);
   AppendOk(*log, {Session("a")});
@@ -1531,19 +1537,13 @@ TEST(EventLogTest, FailedChunkWriteStopsAppends) {
   EXPECT_TRUE(VerifyOf(*log).ok);
 }
 
-// ---------------------------------------------------------------------------------------------
-// Read-only: beside the process that writes (ledgerd), a snapshot as committed when opened.
-
 // While a chunk is being written (slowly here), the next chunk's lookups find its ids: a repeat
 // is a duplicate answered with its seq, a void may target it, other content under its id is a
 // conflict.
 TEST(EventLogTest, AChunkInFlightIsFoundByTheNextChunksLookups) {
   TempDir dir{"event_log_test"};
   FailingEnv disk;
-  LogOptions options;
-  options.env = disk.env;
-  options.chunk_events_max = 4;
-  auto log = OpenOk(dir.path(), options);
+  auto log = OpenOk(dir.path(), SmallChunksOn(disk));
   ASSERT_NE(log, nullptr);
   AppendOk(*log, {Session("a")});
   disk.slow_ms->store(300);
@@ -1575,6 +1575,9 @@ TEST(EventLogTest, AChunkInFlightIsFoundByTheNextChunksLookups) {
   EXPECT_TRUE(RawEventKeysFrom(*log, 7).empty());
   EXPECT_TRUE(VerifyOf(*log).ok);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Read-only: beside the process that writes (ledgerd), a snapshot as committed when opened.
 
 TEST(EventLogTest, ReadOnlyBesideTheWriterSeesWhatWasCommittedAndWritesNothing) {
   TempDir dir{"event_log_test"};

@@ -279,7 +279,8 @@ void Server::Impl::Append(Exchange x, Request req, std::function<void(Answer)> r
   const CivilDay today = DayOfTimestampUs(std::chrono::duration_cast<std::chrono::microseconds>(
                                               std::chrono::system_clock::now().time_since_epoch())
                                               .count());
-  std::vector<DecodedEvent> events;
+  // Each event prepared (canonicalised, digested) here on this I/O thread, off the writer's.
+  std::vector<PreparedEvent> events;
   const std::string& body = req.body();
   const size_t first = body.find_first_not_of(" \t\r\n");
   if (first != std::string::npos && body[first] == '[') {
@@ -293,7 +294,7 @@ void Server::Impl::Append(Exchange x, Request req, std::function<void(Answer)> r
     for (const json::value& e : v.get_array()) {
       auto d = DecodeEventValue(e, static_cast<int64_t>(events.size()), today);
       if (!d) return reply(Error(x, d.error()));
-      events.push_back(std::move(*d));
+      events.emplace_back(*d);
     }
     if (auto dup = FindDuplicateKey(body);
         dup && dup->index >= 0 && dup->index < static_cast<int64_t>(events.size())) {
@@ -309,17 +310,12 @@ void Server::Impl::Append(Exchange x, Request req, std::function<void(Answer)> r
       if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;
       auto d = DecodeEventJson(line, static_cast<int64_t>(events.size()), today);
       if (!d) return reply(Error(x, d.error()));
-      events.push_back(std::move(*d));
+      events.emplace_back(*d);
     }
   }
   if (events.empty()) return reply(Fail(x, ErrorCode::kInvalidEvent, "no events in the body"));
-  // Canonicalised and digested here, on this I/O thread, off the single writer's.
-  std::vector<PreparedEvent> prepared;
-  prepared.reserve(events.size());
-  for (const DecodedEvent& e : events) prepared.emplace_back(e);
-  events.clear();
   auto shared_x = std::make_shared<Exchange>(std::move(x));
-  committer.Submit(std::move(prepared), [this, shared_x, reply](AppendOutcome out) {
+  committer.Submit(std::move(events), [this, shared_x, reply](AppendOutcome out) {
     const std::optional<Seq> seq =
         out.status == 200 ? std::optional<Seq>(out.body["last_seq"].as_uint64()) : std::nullopt;
     reply(Finish(*shared_x, out.status, json::serialize(out.body), kJson, seq));
