@@ -36,25 +36,51 @@ int64_t SystemNowUs() {
 //
 // The memtables of all column families together are held under kMemtablesBytes (a batch writes
 // to five of them at once; each alone may grow to write_buffer_size). The table files' index
-// and filter blocks stay in memory as RocksDB keeps them by default, a few MB for every million
-// events: held in a block cache of fixed size instead, a 20M-event ledger's would not fit, and
-// every lookup of a verify re-read its file's whole filter (seen: a restore's verify of 20M
-// events reading terabytes).
+// and filter blocks stay in memory as RocksDB keeps them by default: held in a block cache of
+// fixed size instead, a 20M-event ledger's would not fit, and every lookup of a verify re-read
+// its file's whole filter (seen: a restore's verify of 20M events reading terabytes). What they
+// hold grows with the history, so they are kept small (issue 15: 20M events held some 150 MB
+// of them, from the open on, in every append):
+// - index keys are prefix-compressed (a restart every 16 entries, not every entry);
+// - `events`, read in ranges or one event at a time, has 16 KB blocks: a quarter of the index;
+// - table files are opened when first read (max_open_files below): an append that never
+//   reads the projections holds none of their filters;
+// - `projections` has no filter on its last level, where most of its keys are: the catch-ups
+//   look up keys that are there (fold states, lines they replace, tallies) far more often than
+//   keys that are not (a new beneficiary's fold state).
+// These apply to the table files written from then on (flushes, compactions); older files are
+// read as they were written.
 constexpr size_t kMemtablesBytes = 128 << 20;
 
-rocksdb::ColumnFamilyOptions TunedCfOptions(bool point_lookups, bool compressed) {
+enum class CfKind { kPlain, kRanges, kPointLookups, kPointHits, kUncompressed };
+
+rocksdb::ColumnFamilyOptions TunedCfOptions(CfKind kind) {
   rocksdb::ColumnFamilyOptions cf;
   cf.write_buffer_size = 64 << 20;
-  if (!compressed) cf.compression = rocksdb::kNoCompression;
-  if (point_lookups) {
-    rocksdb::BlockBasedTableOptions t;
-    t.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
-    cf.table_factory.reset(rocksdb::NewBlockBasedTableFactory(t));
-    // The memtable has its own: a batch's id lookups mostly miss, and the ids of its earlier
-    // chunks are in the memtable.
-    cf.memtable_whole_key_filtering = true;
-    cf.memtable_prefix_bloom_size_ratio = 0.02;
+  rocksdb::BlockBasedTableOptions t;
+  t.index_block_restart_interval = 16;
+  switch (kind) {
+    case CfKind::kPlain:
+      break;
+    case CfKind::kRanges:
+      t.block_size = 16 << 10;
+      break;
+    case CfKind::kUncompressed:
+      cf.compression = rocksdb::kNoCompression;
+      break;
+    case CfKind::kPointHits:
+      cf.optimize_filters_for_hits = true;
+      [[fallthrough]];
+    case CfKind::kPointLookups:
+      t.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+      t.optimize_filters_for_memory = true;
+      // The memtable has its own: a batch's id lookups mostly miss, and the ids of its earlier
+      // chunks are in the memtable.
+      cf.memtable_whole_key_filtering = true;
+      cf.memtable_prefix_bloom_size_ratio = 0.02;
+      break;
   }
+  cf.table_factory.reset(rocksdb::NewBlockBasedTableFactory(t));
   return cf;
 }
 
@@ -145,6 +171,10 @@ Result<std::unique_ptr<EventLog>> EventLog::Open(const std::string& dir, LogOpti
   // The WAL is bounded: past this, the column families holding its oldest file are flushed, so
   // that an open never replays more than this (a restart's cost; issue 15).
   db_options.max_total_wal_size = 256 << 20;
+  // Table files are opened when first read, not all at the open (RocksDB's -1): an append that
+  // never reads the projections, or a restart, holds no index or filter of theirs (20M events:
+  // some 60 MB). Past this many open at once, the least recently read are closed.
+  db_options.max_open_files = 4096;
   if (log->options_.env) db_options.env = log->options_.env.get();
   if (Status d = PrepareDirectory(db_options.env, dir,
                                   log->options_.create_if_missing && !log->options_.read_only);
@@ -154,8 +184,12 @@ Result<std::unique_ptr<EventLog>> EventLog::Open(const std::string& dir, LogOpti
   db_options.db_write_buffer_size = kMemtablesBytes;
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   for (int i = 0; i < kCfCount; ++i) {
-    descriptors.emplace_back(
-        kCfNames[i], TunedCfOptions(i == kIds || i == kStreams || i == kProjections, i != kFacts));
+    descriptors.emplace_back(kCfNames[i],
+                             TunedCfOptions(i == kEvents                 ? CfKind::kRanges
+                                            : i == kIds || i == kStreams ? CfKind::kPointLookups
+                                            : i == kProjections          ? CfKind::kPointHits
+                                            : i == kFacts                ? CfKind::kUncompressed
+                                                                         : CfKind::kPlain));
     descriptors.back().options.disable_auto_compactions = !log->options_.compact;
   }
   // RocksDB's diagnostics: LOG beside the data, by a logger that survives a full disk (its own

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <optional>
 #include <set>
+#include <span>
 #include <unordered_map>
 
 #include "ledger/bytes.h"
@@ -54,7 +55,8 @@ struct ProjectionStore::CatchUpPass {
   std::map<Seq, std::string> ids;        // their event ids
   std::set<Seq> assessments_loaded;      // assessment events read for refolds
   std::vector<std::tuple<BeneficiaryIdx, NetworkIdx, CivilDay, Seq>> assessments;
-  std::map<std::string, FoldStateRecord> states;  // stored fold states read, by NISS
+  // Stored fold states read, by NISS (nullopt: none stored; a new beneficiary).
+  std::map<std::string, std::optional<FoldStateRecord>> states;
   std::set<std::string> folded, participants;
   std::map<Seq, std::map<uint32_t, GroupShare>> overlay;  // recomputed shares, by group seq
   // The providers and networks with enrolments or departures in this batch: their enrolment
@@ -92,17 +94,76 @@ struct ProjectionStore::CatchUpPass {
     }
     return s;
   }
-  // The stored fold state of a beneficiary (read once); null when there is none.
+  // The stored fold state of a beneficiary (read once, found or not); null when there is none.
   Result<const FoldStateRecord*> State(const std::string& niss) {
-    if (auto it = states.find(niss); it != states.end()) return &it->second;
-    std::string v;
-    rocksdb::Status s = db->Get(rocksdb::ReadOptions(), cf, StateKey(niss), &v);
-    if (s.IsNotFound()) return static_cast<const FoldStateRecord*>(nullptr);
-    if (!s.ok()) return Storage(s);
-    FoldStateRecord r;
-    if (!DecodeFoldState(v, &r)) return Corrupt("bad fold state record");
-    return &states.emplace(niss, std::move(r)).first->second;
+    auto it = states.find(niss);
+    if (it == states.end()) {
+      if (Status s = ReadStates({&niss, 1}); !s) return s.error();
+      it = states.find(niss);
+      LEDGER_ASSERT(it != states.end());
+    }
+    return it->second ? &*it->second : nullptr;
   }
+  // Reads the stored fold states of `nisses` (in key order) not read yet, in one MultiGet for
+  // each slice of them: RocksDB looks them up file by file, one block read for neighbours.
+  Status ReadStates(std::span<const std::string> nisses) {
+    constexpr size_t kSlice = 4096;
+    std::vector<std::string> keys;
+    std::vector<const std::string*> names;
+    for (size_t i = 0; i < nisses.size();) {
+      keys.clear();
+      names.clear();
+      for (; i < nisses.size() && keys.size() < kSlice; ++i) {
+        if (states.count(nisses[i])) continue;
+        keys.push_back(StateKey(nisses[i]));
+        names.push_back(&nisses[i]);
+      }
+      if (keys.empty()) continue;
+      std::vector<rocksdb::Slice> slices(keys.begin(), keys.end());
+      std::vector<rocksdb::PinnableSlice> values(keys.size());
+      std::vector<rocksdb::Status> statuses(keys.size());
+      db->MultiGet(rocksdb::ReadOptions(), cf, keys.size(), slices.data(), values.data(),
+                   statuses.data(), /*sorted_input=*/false);
+      for (size_t k = 0; k < keys.size(); ++k) {
+        if (statuses[k].IsNotFound()) {
+          states.emplace(*names[k], std::nullopt);
+          continue;
+        }
+        if (!statuses[k].ok()) return Storage(statuses[k]);
+        FoldStateRecord r;
+        if (!DecodeFoldState(values[k].ToStringView(), &r)) {
+          return Corrupt("bad fold state record");
+        }
+        states.emplace(*names[k], std::move(r));
+      }
+    }
+    return Ok();
+  }
+  // The stored trajectories of one beneficiary after another, in key order, through one
+  // iterator bounded to each one's keys: no iterator made for each, and no block read past a
+  // beneficiary's last key. The store does not change during a pass (its batch is written at
+  // the end), so one iterator made at the first read sees what every later read would.
+  Status ScanTrajectories(const std::string& niss,
+                          const std::function<void(std::string_view, std::string_view)>& fn) {
+    const std::string prefix = Prefixed('T', niss);
+    traj_upper = prefix;
+    traj_upper.back() = '\1';  // just past every key of this beneficiary
+    traj_upper_slice = traj_upper;
+    if (!traj_it) {
+      traj_options.iterate_upper_bound = &traj_upper_slice;
+      traj_it.reset(db->NewIterator(traj_options, cf));
+    }
+    for (traj_it->Seek(prefix); traj_it->Valid() && traj_it->key().starts_with(prefix);
+         traj_it->Next()) {
+      fn(traj_it->key().ToStringView(), traj_it->value().ToStringView());
+    }
+    if (!traj_it->status().ok()) return Storage(traj_it->status());
+    return Ok();
+  }
+  rocksdb::ReadOptions traj_options;
+  std::string traj_upper;
+  rocksdb::Slice traj_upper_slice;
+  std::unique_ptr<rocksdb::Iterator> traj_it;
 
   // --- writing lines, with their tallies and daily sums
   void Count(std::string_view provider, const LineRecord& l, int64_t sign) {
@@ -138,8 +199,9 @@ struct ProjectionStore::CatchUpPass {
   Status PutLine(const Line& l) {
     const LineRecord r = ToRecord(h(), l, ids[l.seq]);
     const std::string& provider = h().providers.Name(l.provider);
-    return SetLine(provider, LineKey(provider, l.day, l.seq, l.part), &r,
-                   rebuilding && l.seq >= from);
+    // A line of this pass's events cannot be stored yet: the store reflects the events before
+    // `from` (a catch-up) or was emptied of what comes from `from` on (a rebuild's slice).
+    return SetLine(provider, LineKey(provider, l.day, l.seq, l.part), &r, l.seq >= from);
   }
 
   // The NISS of each beneficiary a care event (or an assessment) concerns, for the index and
@@ -161,7 +223,7 @@ struct ProjectionStore::CatchUpPass {
     if (!h().ToCare(v, &c)) return Ok();
     auto drop = [&](ProviderIdx p, uint32_t part) {
       const std::string& provider = h().providers.Name(p);
-      return SetLine(provider, LineKey(provider, c.day, c.seq, part), nullptr);
+      return SetLine(provider, LineKey(provider, c.day, c.seq, part), nullptr, c.seq >= from);
     };
     Status failure = Ok();
     auto collect = [&](Status st) {
@@ -413,6 +475,10 @@ Status ProjectionStore::CatchUpPass::Decide() {
   // This batch's assessments and voided events settle first: a resumed fold needs neither.
   std::map<BeneficiaryIdx, std::string> names;
   for (const std::string& niss : dirty) names[h().beneficiaries.Intern(niss)] = niss;
+  {
+    const std::vector<std::string> all(dirty.begin(), dirty.end());  // in key order
+    if (Status st = ReadStates(all); !st) return st;
+  }
   for (const auto& [who, network, day, seq] : assessments) {
     auto state = State(names[who]);
     if (!state) return state.error();
@@ -553,19 +619,28 @@ Status ProjectionStore::CatchUpPass::Fold() {
   for (const std::string& niss : folded) {
     const BeneficiaryIdx idx = h().beneficiaries.Intern(niss);
     std::vector<Trajectory> stored;
-    // Trajectories are stored with a fold state: none without one (a new beneficiary).
+    // Trajectories are stored with a fold state: none without one (a new beneficiary). The
+    // stored ones, by key, are rewritten where the fold changed them and deleted where it has
+    // them no more (point deletes, not DeleteRange: range tombstones slow every later read of
+    // the memtable).
     auto had = State(niss);
     if (!had) return had.error();
-    // Point deletes, not DeleteRange: range tombstones slow every later read of the memtable.
-    Status del =
-        !*had ? Ok() : Scan(Prefixed('T', niss), [&](std::string_view k, std::string_view v) {
-          batch.Delete(cf, k);
-          TrajectoryRecord r;
-          if (!refold.count(niss) && DecodeTrajectory(v, &r))
-            stored.push_back(FromRecord(h(), idx, r));
-          return true;
-        });
-    if (!del) return del;
+    std::map<std::string, std::string, std::less<>> stored_keys;
+    if (*had) {
+      bool bad = false;
+      Status scan = ScanTrajectories(niss, [&](std::string_view k, std::string_view v) {
+        stored_keys.emplace(k, v);
+        if (refold.count(niss)) return;
+        TrajectoryRecord r;
+        if (DecodeTrajectory(v, &r)) {
+          stored.push_back(FromRecord(h(), idx, r));
+        } else {
+          bad = true;
+        }
+      });
+      if (!scan) return scan;
+      if (bad) return Corrupt("bad trajectory record");
+    }
     BeneficiaryFold fold;
     if (refold.count(niss)) {
       fold = FoldBeneficiary(ctx, idx, by[idx]);
@@ -579,8 +654,17 @@ Status ProjectionStore::CatchUpPass::Fold() {
                           : store.stats_.beneficiaries_resumed);
     for (const Trajectory& t : fold.trajectories) {
       const TrajectoryRecord r = ToRecord(h(), t);
-      batch.Put(cf, TrajKey(niss, r), EncodeTrajectory(r));
+      std::string key = TrajKey(niss, r);
+      std::string value = EncodeTrajectory(r);
+      auto it = stored_keys.find(key);
+      if (it != stored_keys.end()) {
+        const bool same = it->second == value;
+        stored_keys.erase(it);
+        if (same) continue;
+      }
+      batch.Put(cf, key, value);
     }
+    for (const auto& [key, value] : stored_keys) batch.Delete(cf, key);
     for (const Line& l : fold.lines) {
       if (Status st = PutLine(l); !st) return st;
     }
@@ -593,7 +677,7 @@ Status ProjectionStore::CatchUpPass::Fold() {
     std::vector<std::pair<NetworkIdx, CivilDay>> firsts;
     for (const auto& [network, day] : ctx.FirstAssessments(idx)) firsts.emplace_back(network, day);
     const FoldStateRecord state = ToRecord(h(), fold.carry, firsts);
-    states[niss] = state;
+    states[niss] = state;  // a later read in this pass sees the fold written
     batch.Put(cf, StateKey(niss), EncodeFoldState(state));
   }
   return Ok();
