@@ -54,6 +54,8 @@ void PrintAppendResult(const AppendResult& result) {
 // next query catches up again): a warning.
 void CatchUpProjections(EventLog& log, Seq last_seq) {
   ProjectionStore store(log);
+  // A file large beside the ledger it goes into: its projections rebuilt rather than caught up.
+  store.set_rebuild_instead_max(ProjectionStore::kRebuildInsteadMax);
   Progress catch_up("updating projections", last_seq);
   if (Status s = store.CatchUp([&](Seq d, Seq) { catch_up.Update(d); }); !s) {
     std::fprintf(stderr, "ledgerctl: warning: events stored, projections not updated: %s\n",

@@ -110,6 +110,14 @@ Status ProjectionStore::CatchUp(const std::function<void(Seq, Seq)>& progress) {
   if (*at > head) return Corrupt("ahead of the log");
   if (*at == head) return Ok();
   if (*at == 0) return Rebuild(progress);
+  // A backlog that is a large part of a log of modest length is rebuilt instead: a rebuild folds
+  // the whole log (packed) in about a fifth of what a catch-up spends on each event of its
+  // backlog (measured: 7 µs an event against 33 to 43 µs, on 1M to 20M events), and up to a few
+  // million events holds no more memory than a catch-up's slices (2M: 479 MB against 593 MB).
+  // Same bytes either way (tests/projection_identity_test.cc).
+  if (head <= rebuild_instead_max_ && (head - *at) * kCatchUpCostPerRebuildCost >= head) {
+    return Rebuild(progress);
+  }
   // In slices: each one atomic, so that what a catch-up holds in memory does not grow with the
   // backlog (a large append, or projections deferred), and a crash loses one slice at most.
   for (Seq from = *at + 1; from <= head;) {

@@ -73,6 +73,11 @@ class ProjectionStore {
   // A catch-up of more new events than this is applied in slices of this many, each one atomic
   // batch (the memory a catch-up holds is bounded by it). From seq 0, CatchUp rebuilds.
   void set_catch_up_slice(uint64_t events) { catch_up_slice_ = rebuild_slice_ = events; }
+  // A catch-up of at least a quarter of a log at most this long rebuilds instead, which costs
+  // less there (default 0: never; `ledgerctl append` sets kRebuildInsteadMax).
+  void set_rebuild_instead_max(uint64_t events) { rebuild_instead_max_ = events; }
+  // Up to 3M events a packed rebuild holds no more memory than a catch-up's slices.
+  static constexpr uint64_t kRebuildInsteadMax = 3000000;
   // Rebuilds of a log at most this long (default 0: none but an empty one) fold it whole in
   // memory; longer ones packed, or in slices when longer than the packed maximum (Rebuild).
   void set_in_memory_rebuild_max(uint64_t events) { in_memory_rebuild_max_ = events; }
@@ -133,6 +138,9 @@ class ProjectionStore {
   std::unique_ptr<FoldContext> ctx_;
   std::set<Seq> voided_;  // every voided seq (the `v` keys)
   uint64_t catch_up_slice_ = 100000;
+  // An event caught up costs about 4 to 6 times an event rebuilt (CatchUp).
+  static constexpr uint64_t kCatchUpCostPerRebuildCost = 4;
+  uint64_t rebuild_instead_max_ = 0;
   // A rebuild's slices: larger, since a beneficiary is folded once a slice it has events in.
   uint64_t rebuild_slice_ = 500000;
   // The packed rebuild is faster and smaller at every length (1M events: 6.4 s, 420 MB, against

@@ -43,15 +43,22 @@ void AppendAll(EventLog& log, const std::vector<std::string>& lines, size_t from
   ASSERT_TRUE(append->Commit().ok());
 }
 
+// The store holds the reference's bytes: RebuildInMemory's digest, which it leaves as the
+// store's.
+void ExpectStoreEqualsReference(ProjectionStore& store) {
+  auto held = store.Digest();
+  ASSERT_TRUE(held.ok());
+  ASSERT_TRUE(store.RebuildInMemory().ok());
+  auto reference = store.Digest();
+  ASSERT_TRUE(reference.ok());
+  EXPECT_EQ(ToHex(*held), ToHex(*reference));
+}
+
 // The packed rebuild writes the reference's bytes: RebuildInMemory's digest, which it leaves as
 // the store's.
 void ExpectPackedRebuildEqualsReference(ProjectionStore& store) {
   ASSERT_TRUE(store.RebuildPacked().ok());
-  auto packed = store.Digest();
-  ASSERT_TRUE(store.RebuildInMemory().ok());
-  auto reference = store.Digest();
-  ASSERT_TRUE(packed.ok() && reference.ok());
-  EXPECT_EQ(ToHex(*packed), ToHex(*reference));
+  ExpectStoreEqualsReference(store);
 }
 
 // Every provider-month, beneficiary and network-year the history mentions.
@@ -184,6 +191,45 @@ TEST(ProjectionIdentity, IncrementalEqualsRebuildEqualsMemory) {
     EXPECT_EQ(boost::json::serialize(*c),
               boost::json::serialize(*ProvidersAnswer(*folded, network, std::nullopt, 0, "")));
   }
+}
+
+// With the setting ledgerctl append uses, a backlog of a quarter of the log or more is rebuilt
+// instead of caught up (cheaper there) and a smaller one is caught up; either way the store
+// holds what the reference fold gives.
+TEST(ProjectionIdentity, ALargeBacklogIsRebuiltInsteadOfCaughtUp) {
+  const std::vector<std::string> lines = Generate(12, 4000);
+  ASSERT_GT(lines.size(), 3000u);
+  TempDir dir{"projection_identity_test"};
+  auto log = EventLog::Open(dir.path());
+  ASSERT_TRUE(log.ok());
+  ProjectionStore store(**log);
+  store.set_rebuild_instead_max(ProjectionStore::kRebuildInsteadMax);
+  AppendAll(**log, lines, 0, 2000);
+  ASSERT_TRUE(store.CatchUp().ok());  // from seq 0: a rebuild
+  EXPECT_EQ(store.stats().rebuilds, 1u);
+  AppendAll(**log, lines, 2000, 2400);  // 400 events onto 2,000: caught up
+  ASSERT_TRUE(store.CatchUp().ok());
+  EXPECT_EQ(store.stats().rebuilds, 1u);
+  EXPECT_EQ(store.stats().catch_ups, 1u);
+  AppendAll(**log, lines, 2400, lines.size());  // the rest, over a quarter of the log: rebuilt
+  ASSERT_TRUE(store.CatchUp().ok());
+  EXPECT_EQ(store.stats().rebuilds, 2u);
+  EXPECT_EQ(store.stats().catch_ups, 1u);
+  auto at = store.seq();
+  ASSERT_TRUE(at.ok());
+  EXPECT_EQ(*at, (*log)->head().seq);
+  ExpectStoreEqualsReference(store);
+  // Off (ledgerd's default), the same backlog is caught up.
+  TempDir other{"projection_identity_test"};
+  auto log2 = EventLog::Open(other.path());
+  ASSERT_TRUE(log2.ok());
+  ProjectionStore caught(**log2);
+  AppendAll(**log2, lines, 0, 2000);
+  ASSERT_TRUE(caught.CatchUp().ok());
+  AppendAll(**log2, lines, 2000, lines.size());
+  ASSERT_TRUE(caught.CatchUp().ok());
+  EXPECT_EQ(caught.stats().rebuilds, 1u);
+  EXPECT_GE(caught.stats().catch_ups, 1u);
 }
 
 // Voids appended after the fact (of sessions, assessments and group sessions) are maintained
