@@ -30,9 +30,9 @@ int64_t SystemNowUs() {
 
 // The one place with RocksDB tuning. Defaults are kept except where the ledger's access
 // pattern is known: sequential keys in `events`, point lookups in `ids`, `streams` and the
-// projections (a catch-up looks up every line, fold state and tally it replaces, most of them
-// absent while a rebuild writes), and `facts`, read whole by every replay, kept uncompressed
-// (about 40 bytes an event).
+// projections (a catch-up looks up the fold states, earlier lines and tallies it replaces, most
+// of them there), and `facts`, read whole by every replay, kept uncompressed (about 40 bytes an
+// event).
 //
 // The memtables of all column families together are held under kMemtablesBytes (a batch writes
 // to five of them at once; each alone may grow to write_buffer_size). The table files' index
@@ -86,6 +86,11 @@ rocksdb::ColumnFamilyOptions TunedCfOptions(CfKind kind) {
 
 constexpr const char* kCfNames[] = {"default",      "events", "ids",         "streams",
                                     "stream_index", "meta",   "projections", "facts"};
+// In the order of kCfNames.
+constexpr CfKind kCfKinds[] = {CfKind::kPlain,        CfKind::kRanges,      CfKind::kPointLookups,
+                               CfKind::kPointLookups, CfKind::kPlain,       CfKind::kPlain,
+                               CfKind::kPointHits,    CfKind::kUncompressed};
+static_assert(std::size(kCfKinds) == std::size(kCfNames));
 
 }  // namespace
 
@@ -184,12 +189,7 @@ Result<std::unique_ptr<EventLog>> EventLog::Open(const std::string& dir, LogOpti
   db_options.db_write_buffer_size = kMemtablesBytes;
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   for (int i = 0; i < kCfCount; ++i) {
-    descriptors.emplace_back(kCfNames[i],
-                             TunedCfOptions(i == kEvents                 ? CfKind::kRanges
-                                            : i == kIds || i == kStreams ? CfKind::kPointLookups
-                                            : i == kProjections          ? CfKind::kPointHits
-                                            : i == kFacts                ? CfKind::kUncompressed
-                                                                         : CfKind::kPlain));
+    descriptors.emplace_back(kCfNames[i], TunedCfOptions(kCfKinds[i]));
     descriptors.back().options.disable_auto_compactions = !log->options_.compact;
   }
   // RocksDB's diagnostics: LOG beside the data, by a logger that survives a full disk (its own

@@ -71,18 +71,38 @@ struct ProjectionStore::CatchUpPass {
   History& h() { return *store.static_; }
 
   // --- reading the store
-  // The keys with `prefix`, from `start` (empty: the first) on.
+  // The keys with `prefix`, from `start` (empty: the first) on, through one iterator made at the
+  // pass's first scan and bounded to each prefix's keys: no iterator made for each scan (a pass
+  // scans the trajectories of every beneficiary it folds), and no block read past the prefix's
+  // last key. The store does not change during a pass (its batch is written at the end), so that
+  // iterator sees what a new one would.
   Status Scan(const std::string& prefix,
               const std::function<bool(std::string_view, std::string_view)>& fn,
               const std::string& start = {}) {
-    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), cf));
-    for (it->Seek(start.empty() ? prefix : start); it->Valid() && it->key().starts_with(prefix);
-         it->Next()) {
-      if (!fn(it->key().ToStringView(), it->value().ToStringView())) break;
+    // Just past every key with the prefix (the tag letter that starts it is never 0xff).
+    scan_upper = prefix;
+    while (static_cast<unsigned char>(scan_upper.back()) == 0xff) scan_upper.pop_back();
+    scan_upper.back() = static_cast<char>(scan_upper.back() + 1);
+    scan_upper_slice = scan_upper;
+    LEDGER_ASSERT(!scanning);  // one iterator: a scan is never made from another's callback
+    scanning = true;
+    if (!scan_it) {
+      scan_options.iterate_upper_bound = &scan_upper_slice;
+      scan_it.reset(db->NewIterator(scan_options, cf));
     }
-    if (!it->status().ok()) return Storage(it->status());
+    for (scan_it->Seek(start.empty() ? prefix : start);
+         scan_it->Valid() && scan_it->key().starts_with(prefix); scan_it->Next()) {
+      if (!fn(scan_it->key().ToStringView(), scan_it->value().ToStringView())) break;
+    }
+    scanning = false;
+    if (!scan_it->status().ok()) return Storage(scan_it->status());
     return Ok();
   }
+  rocksdb::ReadOptions scan_options;
+  std::string scan_upper;
+  rocksdb::Slice scan_upper_slice;
+  std::unique_ptr<rocksdb::Iterator> scan_it;
+  bool scanning = false;
   // The beneficiary's index entries: stored ones and this batch's.
   Status Entries(const std::string& niss, std::map<Seq, char>* out) {
     Status s = Scan(Prefixed('b', niss), [&](std::string_view k, std::string_view val) {
@@ -98,7 +118,7 @@ struct ProjectionStore::CatchUpPass {
   Result<const FoldStateRecord*> State(const std::string& niss) {
     auto it = states.find(niss);
     if (it == states.end()) {
-      if (Status s = ReadStates({&niss, 1}); !s) return s.error();
+      if (Status s = ReadStates(std::span(&niss, 1)); !s) return s.error();
       it = states.find(niss);
       LEDGER_ASSERT(it != states.end());
     }
@@ -106,17 +126,18 @@ struct ProjectionStore::CatchUpPass {
   }
   // Reads the stored fold states of `nisses` (in key order) not read yet, in one MultiGet for
   // each slice of them: RocksDB looks them up file by file, one block read for neighbours.
-  Status ReadStates(std::span<const std::string> nisses) {
+  template <typename Names>
+  Status ReadStates(const Names& nisses) {
     constexpr size_t kSlice = 4096;
     std::vector<std::string> keys;
     std::vector<const std::string*> names;
-    for (size_t i = 0; i < nisses.size();) {
+    for (auto i = std::begin(nisses); i != std::end(nisses);) {
       keys.clear();
       names.clear();
-      for (; i < nisses.size() && keys.size() < kSlice; ++i) {
-        if (states.count(nisses[i])) continue;
-        keys.push_back(StateKey(nisses[i]));
-        names.push_back(&nisses[i]);
+      for (; i != std::end(nisses) && keys.size() < kSlice; ++i) {
+        if (states.count(*i)) continue;
+        keys.push_back(StateKey(*i));
+        names.push_back(&*i);
       }
       if (keys.empty()) continue;
       std::vector<rocksdb::Slice> slices(keys.begin(), keys.end());
@@ -139,31 +160,6 @@ struct ProjectionStore::CatchUpPass {
     }
     return Ok();
   }
-  // The stored trajectories of one beneficiary after another, in key order, through one
-  // iterator bounded to each one's keys: no iterator made for each, and no block read past a
-  // beneficiary's last key. The store does not change during a pass (its batch is written at
-  // the end), so one iterator made at the first read sees what every later read would.
-  Status ScanTrajectories(const std::string& niss,
-                          const std::function<void(std::string_view, std::string_view)>& fn) {
-    const std::string prefix = Prefixed('T', niss);
-    traj_upper = prefix;
-    traj_upper.back() = '\1';  // just past every key of this beneficiary
-    traj_upper_slice = traj_upper;
-    if (!traj_it) {
-      traj_options.iterate_upper_bound = &traj_upper_slice;
-      traj_it.reset(db->NewIterator(traj_options, cf));
-    }
-    for (traj_it->Seek(prefix); traj_it->Valid() && traj_it->key().starts_with(prefix);
-         traj_it->Next()) {
-      fn(traj_it->key().ToStringView(), traj_it->value().ToStringView());
-    }
-    if (!traj_it->status().ok()) return Storage(traj_it->status());
-    return Ok();
-  }
-  rocksdb::ReadOptions traj_options;
-  std::string traj_upper;
-  rocksdb::Slice traj_upper_slice;
-  std::unique_ptr<rocksdb::Iterator> traj_it;
 
   // --- writing lines, with their tallies and daily sums
   void Count(std::string_view provider, const LineRecord& l, int64_t sign) {
@@ -475,10 +471,7 @@ Status ProjectionStore::CatchUpPass::Decide() {
   // This batch's assessments and voided events settle first: a resumed fold needs neither.
   std::map<BeneficiaryIdx, std::string> names;
   for (const std::string& niss : dirty) names[h().beneficiaries.Intern(niss)] = niss;
-  {
-    const std::vector<std::string> all(dirty.begin(), dirty.end());  // in key order
-    if (Status st = ReadStates(all); !st) return st;
-  }
+  if (Status st = ReadStates(dirty); !st) return st;
   for (const auto& [who, network, day, seq] : assessments) {
     auto state = State(names[who]);
     if (!state) return state.error();
@@ -628,15 +621,13 @@ Status ProjectionStore::CatchUpPass::Fold() {
     std::map<std::string, std::string, std::less<>> stored_keys;
     if (*had) {
       bool bad = false;
-      Status scan = ScanTrajectories(niss, [&](std::string_view k, std::string_view v) {
+      Status scan = Scan(Prefixed('T', niss), [&](std::string_view k, std::string_view v) {
         stored_keys.emplace(k, v);
-        if (refold.count(niss)) return;
+        if (refold.count(niss)) return true;
         TrajectoryRecord r;
-        if (DecodeTrajectory(v, &r)) {
-          stored.push_back(FromRecord(h(), idx, r));
-        } else {
-          bad = true;
-        }
+        bad = !DecodeTrajectory(v, &r);
+        if (!bad) stored.push_back(FromRecord(h(), idx, r));
+        return !bad;
       });
       if (!scan) return scan;
       if (bad) return Corrupt("bad trajectory record");
