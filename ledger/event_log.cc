@@ -7,14 +7,18 @@
 #include <stdlib.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
 #include <filesystem>
+#include <optional>
 #include <set>
+#include <utility>
 
 #include "ledger/event_log_internal.h"
 #include "ledger/info_log.h"
+#include "schemas/invariant.h"
 
 namespace ledger {
 
@@ -91,6 +95,29 @@ constexpr CfKind kCfKinds[] = {CfKind::kPlain,        CfKind::kRanges,      CfKi
                                CfKind::kPointLookups, CfKind::kPlain,       CfKind::kPlain,
                                CfKind::kPointHits,    CfKind::kUncompressed};
 static_assert(std::size(kCfKinds) == std::size(kCfNames));
+constexpr int kDerivedCf = 6;  // "projections", whose name carries its generation after one
+static_assert(std::string_view(kCfNames[kDerivedCf]) == "projections");
+
+std::string DerivedName(uint64_t generation) {
+  std::string name = kCfNames[kDerivedCf];
+  if (generation > 0) name += "." + std::to_string(generation);
+  return name;
+}
+
+// The generation a column family's name says it is of the derived one; nullopt for another.
+std::optional<uint64_t> DerivedGeneration(std::string_view name) {
+  const std::string_view base = kCfNames[kDerivedCf];
+  if (!name.starts_with(base)) return std::nullopt;
+  name.remove_prefix(base.size());
+  if (name.empty()) return 0;
+  if (name[0] != '.' || name.size() < 2 || name.size() > 20) return std::nullopt;
+  uint64_t g = 0;
+  for (char c : name.substr(1)) {
+    if (c < '0' || c > '9') return std::nullopt;
+    g = g * 10 + static_cast<uint64_t>(c - '0');
+  }
+  return g;
+}
 
 }  // namespace
 
@@ -187,10 +214,34 @@ Result<std::unique_ptr<EventLog>> EventLog::Open(const std::string& dir, LogOpti
     return d.error();
   }
   db_options.db_write_buffer_size = kMemtablesBytes;
+  log->dir_ = dir;
+  // The derived column family is the newest generation there. A primary opens the older ones
+  // too (RocksDB opens all or none), and drops them below: what a crash inside ReplaceDerived
+  // left.
+  std::vector<uint64_t> derived_generations;
+  if (db_options.env->FileExists(dir + "/CURRENT").ok()) {
+    std::vector<std::string> names;
+    rocksdb::Status listed = rocksdb::DB::ListColumnFamilies(db_options, dir, &names);
+    if (!listed.ok()) return StorageError(listed, ("opening " + dir).c_str());
+    for (const std::string& name : names) {
+      if (auto g = DerivedGeneration(name)) derived_generations.push_back(*g);
+    }
+  }
+  std::sort(derived_generations.begin(), derived_generations.end());
+  log->derived_generation_ = derived_generations.empty() ? 0 : derived_generations.back();
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   for (int i = 0; i < kCfCount; ++i) {
-    descriptors.emplace_back(kCfNames[i], TunedCfOptions(kCfKinds[i]));
+    const std::string name = i == kDerivedCf ? DerivedName(log->derived_generation_) : kCfNames[i];
+    descriptors.emplace_back(name, TunedCfOptions(kCfKinds[i]));
     descriptors.back().options.disable_auto_compactions = !log->options_.compact;
+  }
+  std::vector<std::string> stale;  // older generations, to drop
+  if (!log->options_.read_only) {
+    for (uint64_t g : derived_generations) {
+      if (g == log->derived_generation_) continue;
+      stale.push_back(DerivedName(g));
+      descriptors.emplace_back(stale.back(), TunedCfOptions(kCfKinds[kDerivedCf]));
+    }
   }
   // RocksDB's diagnostics: LOG beside the data, by a logger that survives a full disk (its own
   // aborts on one). A reader writes none: it has nowhere it may write.
@@ -222,9 +273,63 @@ Result<std::unique_ptr<EventLog>> EventLog::Open(const std::string& dir, LogOpti
     s = rocksdb::DB::Open(db_options, dir, descriptors, &log->cfs_, &raw);
   }
   if (raw) log->db_.reset(raw);
-  if (!s.ok()) return StorageError(s, ("opening " + dir).c_str());
+  if (!s.ok()) {
+    for (auto* cf : log->cfs_) raw->DestroyColumnFamilyHandle(cf);
+    log->cfs_.clear();
+    return StorageError(s, ("opening " + dir).c_str());
+  }
+  rocksdb::Status dropped;
+  for (size_t i = kCfCount; i < log->cfs_.size(); ++i) {
+    if (dropped.ok()) dropped = raw->DropColumnFamily(log->cfs_[i]);
+    raw->DestroyColumnFamilyHandle(log->cfs_[i]);
+  }
+  log->cfs_.resize(kCfCount);
+  log->derived_ = std::shared_ptr<rocksdb::ColumnFamilyHandle>(
+      std::exchange(log->cfs_[kProjections], nullptr),
+      [db = raw](rocksdb::ColumnFamilyHandle* cf) { db->DestroyColumnFamilyHandle(cf); });
+  if (!dropped.ok()) return StorageError(dropped, ("dropping older projections in " + dir).c_str());
+  if (!log->options_.read_only) {
+    // What a rebuild cut short left (keys naming beneficiaries): gone, not kept until the next.
+    std::error_code ec;
+    std::filesystem::remove_all(log->derived_scratch_dir(), ec);
+  }
   if (Status r = log->Recover(); !r) return r.error();
   return log;
+}
+
+std::shared_ptr<rocksdb::ColumnFamilyHandle> EventLog::derived() const {
+  std::lock_guard<std::mutex> lock(derived_mu_);
+  return derived_;
+}
+
+Status EventLog::ReplaceDerived(const std::vector<std::string>& files) const {
+  if (options_.read_only || failed_.load()) return Refuse();
+  const uint64_t generation = derived_generation_ + 1;
+  rocksdb::ColumnFamilyOptions options = TunedCfOptions(kCfKinds[kDerivedCf]);
+  options.disable_auto_compactions = !options_.compact;
+  rocksdb::ColumnFamilyHandle* raw = nullptr;
+  rocksdb::Status s = db_->CreateColumnFamily(options, DerivedName(generation), &raw);
+  if (!s.ok()) return StorageError(s, "creating a projections column family");
+  auto fresh = std::shared_ptr<rocksdb::ColumnFamilyHandle>(
+      raw,
+      [db = db_.get()](rocksdb::ColumnFamilyHandle* cf) { db->DestroyColumnFamilyHandle(cf); });
+  rocksdb::IngestExternalFileOptions ingest;
+  ingest.move_files = true;
+  s = db_->IngestExternalFile(raw, files, ingest);
+  if (!s.ok()) {
+    db_->DropColumnFamily(raw).PermitUncheckedError();  // else the next open drops it
+    return StorageError(s, "ingesting the rebuilt projections");
+  }
+  std::shared_ptr<rocksdb::ColumnFamilyHandle> old;
+  {
+    std::lock_guard<std::mutex> lock(derived_mu_);
+    old = std::exchange(derived_, fresh);
+    derived_generation_ = generation;
+  }
+  // Its holders still read it; its files go when the last lets it go. Should the drop fail, the
+  // next open drops it.
+  db_->DropColumnFamily(old.get()).PermitUncheckedError();
+  return Ok();
 }
 
 EventLog::~EventLog() {
@@ -235,9 +340,16 @@ EventLog::~EventLog() {
     if (!options_.read_only && !failed_.load()) {
       rocksdb::FlushOptions flush;
       flush.allow_write_stall = true;
-      db_->Flush(flush, cfs_).PermitUncheckedError();
+      std::vector<rocksdb::ColumnFamilyHandle*> all = cfs_;
+      if (all.size() == kCfCount) all[kProjections] = derived_.get();
+      db_->Flush(flush, all).PermitUncheckedError();
     }
-    for (auto* cf : cfs_) db_->DestroyColumnFamilyHandle(cf);
+    for (auto* cf : cfs_) {
+      if (cf) db_->DestroyColumnFamilyHandle(cf);
+    }
+    // The log's own hold of the derived column family; no other must be left.
+    LEDGER_ASSERT(derived_.use_count() <= 1);
+    derived_.reset();
     db_->Close().PermitUncheckedError();
     db_.reset();
   }

@@ -254,7 +254,21 @@ class EventLog {
   // A column family the log creates but never reads: derived data kept beside the events
   // (projections/store.h), written without sync and rebuilt from the events when needed.
   rocksdb::DB* derived_db() const { return db_.get(); }
-  rocksdb::ColumnFamilyHandle* derived_cf() const { return cfs_[kProjections]; }
+  // The derived column family as it is now. ReplaceDerived swaps it for another: a holder of
+  // this pointer keeps reading the one it took (dropped, its files kept until the last holder
+  // lets it go). Hold it no longer than the log.
+  std::shared_ptr<rocksdb::ColumnFamilyHandle> derived() const;
+  // The same, unowned: valid until the next ReplaceDerived, for the thread that calls it.
+  rocksdb::ColumnFamilyHandle* derived_cf() const { return derived().get(); }
+  // Replaces the derived column family by a new one made of `files` (RocksDB table files,
+  // sorted, not overlapping, on this file system: moved, not copied), atomically: a crash leaves
+  // the old one, or the new one, or (between the two steps) a new empty one, which its reader
+  // rebuilds. The old one is dropped. Nothing changes on an error.
+  // Const as the derived data is: the log's own events do not change.
+  Status ReplaceDerived(const std::vector<std::string>& files) const;
+  // A private directory of the log's own, for the table files of ReplaceDerived as they are
+  // built (the same file system, so that they are moved into the log).
+  std::string derived_scratch_dir() const { return dir_ + "/derived.build"; }
 
   // For tests and tools that must reach under the log (tamper tests).
   rocksdb::DB* raw_db() { return db_.get(); }
@@ -308,6 +322,12 @@ class EventLog {
   mutable std::mutex head_mu_;
   Head head_;
   std::string secondary_dir_;  // read_only: the secondary instance's own files
+  std::string dir_;
+  // The derived column family (in place of cfs_[kProjections], null), owned here and by whoever
+  // holds it, and its generation (its name's number: "projections", then "projections.1", ...).
+  mutable std::mutex derived_mu_;
+  mutable std::shared_ptr<rocksdb::ColumnFamilyHandle> derived_;
+  mutable uint64_t derived_generation_ = 0;
   // Committed events found after the head on an open without the tail check (verify): Verify
   // reports it as the first bad seq.
   std::optional<std::pair<Seq, std::string>> past_head_;

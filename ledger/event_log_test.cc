@@ -4,15 +4,18 @@
 #include <gtest/gtest.h>
 #include <rocksdb/env.h>
 #include <rocksdb/file_system.h>
+#include <rocksdb/sst_file_writer.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <memory>
 #include <optional>
 #include <set>
@@ -1996,6 +1999,96 @@ TEST(PreparedEventTest, StoredValuesAndIdDigestsAreThoseOfAFreshCanonicalisation
     EXPECT_EQ(again.duplicates, jsons.size());
     EXPECT_TRUE(VerifyOf(*log).ok);
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The derived column family replaced.
+
+std::vector<std::string> ColumnFamilies(const std::string& dir) {
+  std::vector<std::string> names;
+  EXPECT_TRUE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), dir, &names).ok());
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+std::string TableOf(const std::string& path,
+                    const std::vector<std::pair<std::string, std::string>>& kvs) {
+  rocksdb::SstFileWriter w{rocksdb::EnvOptions(), rocksdb::Options()};
+  EXPECT_TRUE(w.Open(path).ok());
+  for (const auto& [k, v] : kvs) EXPECT_TRUE(w.Put(k, v).ok());
+  EXPECT_TRUE(w.Finish().ok());
+  return path;
+}
+
+std::optional<std::string> DerivedGet(const EventLog& log, rocksdb::ColumnFamilyHandle* cf,
+                                      const std::string& key) {
+  std::string v;
+  rocksdb::Status s = log.derived_db()->Get(rocksdb::ReadOptions(), cf, key, &v);
+  EXPECT_TRUE(s.ok() || s.IsNotFound()) << s.ToString();
+  if (!s.ok()) return std::nullopt;
+  return v;
+}
+
+TEST(EventLogTest, ReplacingTheDerivedDataLeavesItsHoldersTheOldAndTheNextOpenTheNew) {
+  TempDir dir{"event_log_test"};
+  TempDir scratch{"event_log_test"};
+  {
+    auto log = OpenOk(dir.path());
+    ASSERT_TRUE(
+        log->derived_db()->Put(rocksdb::WriteOptions(), log->derived_cf(), "k", "old").ok());
+    std::shared_ptr<rocksdb::ColumnFamilyHandle> held = log->derived();
+    ASSERT_TRUE(
+        log->ReplaceDerived({TableOf(scratch.path() + "/a.sst", {{"k", "new"}, {"m", "1"}})}).ok());
+    EXPECT_EQ(DerivedGet(*log, log->derived_cf(), "k"), "new");
+    EXPECT_EQ(DerivedGet(*log, log->derived_cf(), "m"), "1");
+    EXPECT_EQ(DerivedGet(*log, held.get(), "k"), "old");  // dropped, still read by its holder
+    EXPECT_EQ(DerivedGet(*log, held.get(), "m"), std::nullopt);
+    held.reset();
+    // A table that is not one changes nothing.
+    { std::ofstream(scratch.path() + "/bad.sst") << "not a table"; }
+    EXPECT_FALSE(log->ReplaceDerived({scratch.path() + "/bad.sst"}).ok());
+    EXPECT_EQ(DerivedGet(*log, log->derived_cf(), "k"), "new");
+  }
+  auto names = ColumnFamilies(dir.path());
+  EXPECT_EQ(std::count(names.begin(), names.end(), "projections.1"), 1);
+  EXPECT_EQ(std::count(names.begin(), names.end(), "projections"), 0);
+  EXPECT_EQ(std::count(names.begin(), names.end(), "projections.2"), 0);  // the failed one
+  {
+    auto log = OpenOk(dir.path());
+    EXPECT_EQ(DerivedGet(*log, log->derived_cf(), "k"), "new");
+    auto reader = OpenOk(dir.path(), {.read_only = true});
+    EXPECT_EQ(DerivedGet(*reader, reader->derived_cf(), "k"), "new");
+    EXPECT_FALSE(reader->ReplaceDerived({TableOf(scratch.path() + "/b.sst", {{"k", "x"}})}).ok());
+  }
+
+  // A crash between the two steps leaves a newer, empty generation beside the old: the next
+  // open takes the newest (its reader rebuilds it) and drops the older.
+  {
+    rocksdb::DB* raw = nullptr;
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    std::vector<rocksdb::ColumnFamilyDescriptor> all;
+    for (const std::string& n : ColumnFamilies(dir.path()))
+      all.emplace_back(n, rocksdb::ColumnFamilyOptions());
+    ASSERT_TRUE(rocksdb::DB::Open(rocksdb::DBOptions(), dir.path(), all, &handles, &raw).ok());
+    rocksdb::ColumnFamilyHandle* extra = nullptr;
+    ASSERT_TRUE(
+        raw->CreateColumnFamily(rocksdb::ColumnFamilyOptions(), "projections.7", &extra).ok());
+    handles.push_back(extra);
+    for (auto* h : handles) raw->DestroyColumnFamilyHandle(h);
+    delete raw;
+  }
+  // A rebuild cut short left its scratch files: the next open removes them.
+  ASSERT_TRUE(std::filesystem::create_directory(dir.path() + "/derived.build"));
+  { std::ofstream(dir.path() + "/derived.build/run-0") << "keys"; }
+  {
+    auto log = OpenOk(dir.path());
+    EXPECT_EQ(log->derived_scratch_dir(), dir.path() + "/derived.build");
+    EXPECT_EQ(DerivedGet(*log, log->derived_cf(), "k"), std::nullopt);
+  }
+  EXPECT_FALSE(std::filesystem::exists(dir.path() + "/derived.build"));
+  names = ColumnFamilies(dir.path());
+  EXPECT_EQ(std::count(names.begin(), names.end(), "projections.7"), 1);
+  EXPECT_EQ(std::count(names.begin(), names.end(), "projections.1"), 0);
 }
 
 }  // namespace

@@ -33,7 +33,7 @@ Status ScanPrefix(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf, const std::s
 }
 
 // The directory's enrolment periods, both ways (E and e keys).
-void PutEnrolments(const History& h, rocksdb::ColumnFamilyHandle* cf, RebuildWriter* b) {
+void PutEnrolments(const History& h, StoreWrites* b) {
   const std::vector<EnrolmentRecord> all = EnrolmentDirectory(h);
   for (size_t i = 0; i < all.size();) {
     const EnrolmentRecord& first = all[i];
@@ -43,17 +43,16 @@ void PutEnrolments(const History& h, rocksdb::ColumnFamilyHandle* cf, RebuildWri
          ++i) {
       periods.push_back({all[i].enrolled_on, all[i].left_on, all[i].profession});
     }
-    b->Put(cf, EnrolKey(first.network_id, first.provider_id), EncodePeriods(periods));
-    b->Put(cf, ProviderNetworkKey(first.provider_id, first.network_id), "");
+    b->Put(EnrolKey(first.network_id, first.provider_id), EncodePeriods(periods));
+    b->Put(ProviderNetworkKey(first.provider_id, first.network_id), "");
   }
 }
 
 }  // namespace
 
-void PutStatic(const History& h, const std::set<Seq>& voided, rocksdb::ColumnFamilyHandle* cf,
-               RebuildWriter* b) {
-  for (Seq seq : h.static_seqs) b->Put(cf, SeqKey('x', seq), "");
-  for (Seq seq : voided) b->Put(cf, SeqKey('v', seq), "");
+void PutStatic(const History& h, const std::set<Seq>& voided, StoreWrites* b) {
+  for (Seq seq : h.static_seqs) b->Put(SeqKey('x', seq), "");
+  for (Seq seq : voided) b->Put(SeqKey('v', seq), "");
   // The allocations: the latest live one per network and year.
   for (const auto& [key, events] : h.budgets) {
     Seq latest = 0;
@@ -65,36 +64,25 @@ void PutStatic(const History& h, const std::set<Seq>& voided, rocksdb::ColumnFam
       }
     }
     if (latest != 0) {
-      b->Put(cf, BudgetKey(h.networks.Name(key.first), key.second),
+      b->Put(BudgetKey(h.networks.Name(key.first), key.second),
              BE64(static_cast<uint64_t>(cents.value)));
     }
   }
   for (const NetworkRecord& n : NetworkDirectory(h)) {
-    b->Put(cf, NetworkKey(n.network_id), EncodeNetwork(n));
+    b->Put(NetworkKey(n.network_id), EncodeNetwork(n));
   }
-  PutEnrolments(h, cf, b);
+  PutEnrolments(h, b);
 }
 
-ProjectionStore::ProjectionStore(const EventLog& log)
-    : log_(log), db_(log.derived_db()), cf_(log.derived_cf()) {}
+ProjectionStore::ProjectionStore(const EventLog& log) : log_(log), db_(log.derived_db()) {}
 
 ProjectionStore::~ProjectionStore() = default;
 
-Result<Seq> ProjectionStore::seq() const {
-  // While a packed rebuild writes, the seq views answer at (the store's own is 0 until its end).
-  return ProjectionView(*this, Pinned() != nullptr).seq();
-}
+Result<Seq> ProjectionStore::seq() const { return ProjectionView(*this, false).seq(); }
 
 std::shared_ptr<const rocksdb::Snapshot> ProjectionStore::TakeSnapshot() const {
   rocksdb::DB* db = db_;
   return {db->GetSnapshot(), [db](const rocksdb::Snapshot* s) { db->ReleaseSnapshot(s); }};
-}
-
-void ProjectionStore::Pin(std::shared_ptr<const rocksdb::Snapshot> s) {
-  std::unique_lock<std::shared_mutex> exclusive;
-  if (write_lock_) exclusive = std::unique_lock<std::shared_mutex>(*write_lock_);
-  std::lock_guard<std::mutex> lock(pin_mu_);
-  pinned_ = std::move(s);
 }
 
 ProjectionView ProjectionStore::View() const {
@@ -136,7 +124,7 @@ Status ProjectionStore::CatchUp(const std::function<void(Seq, Seq)>& progress) {
 
 Status ProjectionStore::LoadStatic() {
   std::vector<Seq> seqs;
-  Status s = ScanPrefix(db_, cf_, "x", [&](std::string_view k, std::string_view) {
+  Status s = ScanPrefix(db_, cf(), "x", [&](std::string_view k, std::string_view) {
     seqs.push_back(GetBE64(k.data() + 1));
     return true;
   });
@@ -146,7 +134,7 @@ Status ProjectionStore::LoadStatic() {
   if (!s) return s;
   // Voids are few: all of them are kept in memory between catch-ups.
   voided_.clear();
-  s = ScanPrefix(db_, cf_, "v", [&](std::string_view k, std::string_view) {
+  s = ScanPrefix(db_, cf(), "v", [&](std::string_view k, std::string_view) {
     voided_.insert(GetBE64(k.data() + 1));
     return true;
   });
@@ -176,19 +164,19 @@ Status ProjectionStore::RebuildInMemory(const std::function<void(Seq, Seq)>& pro
 
   std::unique_lock<std::shared_mutex> lock;  // readers wait for the whole rewrite
   if (write_lock_) lock = std::unique_lock<std::shared_mutex>(*write_lock_);
-  RebuildWriter b(db_, cf_);
+  RebuildWriter b(db_, cf());
   auto flush = [&](bool force) -> Status { return b.Flush(force); };
   // Everything goes, the seq key first: a crash before the end leaves a store at seq 0.
   if (Status d = b.DeleteAll(); !d) return d;
-  PutStatic(h, std::set<Seq>(h.voided().begin(), h.voided().end()), cf_, &b);
+  PutStatic(h, std::set<Seq>(h.voided().begin(), h.voided().end()), &b);
   for (const auto& [key, list] : h.assessments) {
     for (const auto& [day, seq] : list) {
-      b.Put(cf_, BenKey(h.beneficiaries.Name(key.first), seq), std::string(1, kAssessment));
+      b.Put(BenKey(h.beneficiaries.Name(key.first), seq), std::string(1, kAssessment));
     }
   }
   for (const CareEvent& c : h.care) {
     ForEachBeneficiary(c, [&](BeneficiaryIdx who) {
-      b.Put(cf_, BenKey(h.beneficiaries.Name(who), c.seq), std::string(1, kCare));
+      b.Put(BenKey(h.beneficiaries.Name(who), c.seq), std::string(1, kCare));
     });
     if (Status f = flush(false); !f) return f;
   }
@@ -197,7 +185,7 @@ Status ProjectionStore::RebuildInMemory(const std::function<void(Seq, Seq)>& pro
   for (const Line& l : p.lines) {
     const std::string& provider = h.providers.Name(l.provider);
     const LineRecord record = ToRecord(h, l);
-    b.Put(cf_, LineKey(provider, l.day, l.seq, l.part), EncodeLine(record));
+    b.Put(LineKey(provider, l.day, l.seq, l.part), EncodeLine(record));
     tallies[TallyKey(MonthOf(l.day), record.network_id, provider)].Add(record);
     if (l.billable()) {
       auto& d = daily[{l.network, l.day}];
@@ -207,26 +195,25 @@ Status ProjectionStore::RebuildInMemory(const std::function<void(Seq, Seq)>& pro
     if (Status f = flush(false); !f) return f;
   }
   for (const auto& [key, d] : daily) {
-    b.Put(cf_, DailyKey(h.networks.Name(key.first), key.second), DailyValue(d.first, d.second));
+    b.Put(DailyKey(h.networks.Name(key.first), key.second), DailyValue(d.first, d.second));
   }
   for (const auto& [key, t] : tallies) {
     assert(t.consistent() && !t.empty());
-    b.Put(cf_, key, EncodeTally(t));
+    b.Put(key, EncodeTally(t));
   }
-  for (const IssuedInvoice& inv : h.issued_invoices) b.Put(cf_, SeqKey('I', inv.seq), "");
+  for (const IssuedInvoice& inv : h.issued_invoices) b.Put(SeqKey('I', inv.seq), "");
   for (const Trajectory& t : p.trajectories) {
     const TrajectoryRecord r = ToRecord(h, t);
-    b.Put(cf_, TrajKey(h.beneficiaries.Name(t.who), r), EncodeTrajectory(r));
+    b.Put(TrajKey(h.beneficiaries.Name(t.who), r), EncodeTrajectory(r));
     if (Status f = flush(false); !f) return f;
   }
-  for (const GroupShare& sh : p.shares)
-    b.Put(cf_, ShareKey(sh.seq, sh.participant), ShareValue(sh));
+  for (const GroupShare& sh : p.shares) b.Put(ShareKey(sh.seq, sh.participant), ShareValue(sh));
   // Where each beneficiary's fold ended, and its first assessment in each network: catch-ups
   // resume from these.
   const FoldContext ctx = ContextOf(h, p.rulesets.get());
   for (BeneficiaryIdx who = 0; who < h.beneficiaries.size(); ++who) {
     const FoldCarry carry = who < p.carries.size() ? p.carries[who] : FoldCarry{};
-    b.Put(cf_, StateKey(h.beneficiaries.Name(who)),
+    b.Put(StateKey(h.beneficiaries.Name(who)),
           EncodeFoldState(ToRecord(h, carry, ctx.FirstAssessments(who))));
     if (Status f = flush(false); !f) return f;
   }
@@ -234,8 +221,8 @@ Status ProjectionStore::RebuildInMemory(const std::function<void(Seq, Seq)>& pro
 }
 
 Status ProjectionStore::FinishRebuild(RebuildWriter* b, Seq head) {
-  b->Put(cf_, kFormatKey, BE64(kStoreFormat));
-  b->Put(cf_, kSeqKey, BE64(head));
+  b->Put(kFormatKey, BE64(kStoreFormat));
+  b->Put(kSeqKey, BE64(head));
   if (Status f = b->Flush(true); !f) return f;
   if (Status f = b->Finish(); !f) return f;
   static_.reset();  // the next catch-up loads them from the store
@@ -271,11 +258,11 @@ Status ProjectionStore::WriteStatic(Seq head) {
   const std::unordered_set<Seq> settled = SettleVoids(targets);
   const std::set<Seq> voided(settled.begin(), settled.end());
   for (Seq seq : voided) h->MarkVoided(seq);
-  RebuildWriter b(db_, cf_);
+  RebuildWriter b(db_, cf());
   if (Status d = b.DeleteAll(); !d) return d;
-  PutStatic(*h, voided, cf_, &b);
-  b.Put(cf_, kFormatKey, BE64(kStoreFormat));
-  b.Put(cf_, kSeqKey, BE64(0));
+  PutStatic(*h, voided, &b);
+  b.Put(kFormatKey, BE64(kStoreFormat));
+  b.Put(kSeqKey, BE64(0));
   if (Status f = b.Flush(true); !f) return f;
   // The context every slice folds under: the final one.
   voided_ = std::move(voided);
@@ -305,10 +292,10 @@ Status ProjectionStore::Rebuild(const std::function<void(Seq, Seq)>& progress) {
   // The slices were written without the WAL: made durable, then the seq says they are done.
   rocksdb::FlushOptions options;
   options.wait = true;
-  if (rocksdb::Status f = db_->Flush(options, cf_); !f.ok()) {
+  if (rocksdb::Status f = db_->Flush(options, cf()); !f.ok()) {
     return Error{ErrorCode::kStorage, "flushing projections: " + f.ToString()};
   }
-  if (rocksdb::Status w = db_->Put(rocksdb::WriteOptions(), cf_, kSeqKey, BE64(head)); !w.ok()) {
+  if (rocksdb::Status w = db_->Put(rocksdb::WriteOptions(), cf(), kSeqKey, BE64(head)); !w.ok()) {
     return Error{ErrorCode::kStorage, "writing projections: " + w.ToString()};
   }
   ++stats_.rebuilds;
@@ -340,7 +327,8 @@ Result<std::unique_ptr<RulesetCatalog>> ProjectionStore::Rulesets() const {
 
 Result<Hash> ProjectionStore::Digest() const {
   Sha256 sha;
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf_));
+  const std::shared_ptr<rocksdb::ColumnFamilyHandle> cf = log_.derived();
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf.get()));
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
     std::string frame;
     PutStr(&frame, it->key().ToStringView());

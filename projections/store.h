@@ -42,8 +42,7 @@ class ProjectionStore {
   ~ProjectionStore();
 
   // The log seq the stored projections reflect; 0 when the store is empty or was written in an
-  // earlier format (kStoreFormat): CatchUp then rebuilds it. While RebuildPacked writes, the seq
-  // before it, which views answer at.
+  // earlier format (kStoreFormat): CatchUp then rebuilds it.
   Result<Seq> seq() const;
   Status CatchUp(const std::function<void(Seq, Seq)>& progress = {});
   // Everything from seq 1. A log of at most set_in_memory_rebuild_max() events as
@@ -54,8 +53,9 @@ class ProjectionStore {
   Status Rebuild(const std::function<void(Seq, Seq)>& progress = {});
   // The whole log read packed (PackedHistory: its facts, about 90 bytes an event, as the dry run
   // of a ruleset reads them), each beneficiary folded once, the store written as RebuildInMemory
-  // writes it, byte for byte (tested). Nothing is written until the log is read and the fold's
-  // context built; a stop asked before that leaves the store as it was.
+  // writes it, byte for byte (tested): into table files of a new column family, which replaces
+  // the store's at the end (IngestWriter). Until then the store is as it was, and views read it
+  // so; a stop or an error leaves it as it was.
   Status RebuildPacked(const std::function<void(Seq, Seq)>& progress = {});
   // The reference rebuild: the whole history and its full projection in memory (projector.h).
   // Simple and memory-hungry; kept to check Rebuild and the catch-ups against (tests).
@@ -82,17 +82,21 @@ class ProjectionStore {
   // memory; longer ones packed, or in slices when longer than the packed maximum (Rebuild).
   void set_in_memory_rebuild_max(uint64_t events) { in_memory_rebuild_max_ = events; }
   void set_packed_rebuild_max(uint64_t events) { packed_rebuild_max_ = events; }
+  // The bytes a packed rebuild sorts in memory at a time (IngestWriter::kRunBytes; tests make it
+  // small, so that the merge of many runs is what they check).
+  void set_packed_run_bytes(size_t bytes) { packed_run_bytes_ = bytes; }
   // Once `*stop` is true, a catch-up ends after the slice it is applying and returns Ok with the
   // store at that slice's seq; a rebuild in slices ends after its slice with the store at seq 0
   // (the next catch-up rebuilds). For a server that is stopping, so that it does not wait for a
   // long backlog. The flag must outlive the store's use of it; null: never stop.
   void set_stop(const std::atomic<bool>* stop) { stop_ = stop; }
 
-  // A consistent view of the stored projections as they are now (a RocksDB snapshot), which
-  // later writes do not change: for answers read in several steps or streamed. A catch-up
-  // writes in several batches: take a view under the write lock held shared (or while none
-  // runs). While RebuildPacked writes, a view is of the projections as they were before it (it
-  // holds the write lock only to begin and to end). The view must not outlive the store.
+  // A consistent view of the stored projections as they are now (a RocksDB snapshot of the
+  // column family they are in), which later writes do not change, nor a packed rebuild's
+  // replacing them: for answers read in several steps or streamed. A catch-up writes in several
+  // batches: take a view under the write lock held shared (or while none runs). While
+  // RebuildPacked works, views are of the projections as they were before it (it holds the write
+  // lock only to replace them). The view must not outlive the store.
   ProjectionView View() const;
 
   // Reads of the store as it is, each on its own (see ProjectionView for what they return).
@@ -118,19 +122,14 @@ class ProjectionStore {
   // Rebuild's first step: the whole log's static facts, voids and budgets, written.
   Status WriteStatic(Seq head);
   bool Stopping() const { return stop_ && stop_->load(std::memory_order_relaxed); }
-  // The snapshot views are made at while a packed rebuild writes; null otherwise.
-  std::shared_ptr<const rocksdb::Snapshot> Pinned() const {
-    std::lock_guard<std::mutex> lock(pin_mu_);
-    return pinned_;
-  }
-  // Pins `s` (null: unpins) under the write lock, so that no view is made meanwhile.
-  void Pin(std::shared_ptr<const rocksdb::Snapshot> s);
+  // The column family the projections are in now: for the thread that catches up or rebuilds
+  // (which alone replaces it). Readers hold it (ProjectionView).
+  rocksdb::ColumnFamilyHandle* cf() const { return log_.derived_cf(); }
   // A snapshot of the store now, released when the last holder lets it go.
   std::shared_ptr<const rocksdb::Snapshot> TakeSnapshot() const;
 
   const EventLog& log_;
   rocksdb::DB* db_;
-  rocksdb::ColumnFamilyHandle* cf_;
   // Cached between catch-ups until a rebuild: the network, provider and ruleset events (and
   // the names catch-ups intern), the rulesets and the fold context built from them.
   std::unique_ptr<History> static_;
@@ -148,10 +147,9 @@ class ProjectionStore {
   uint64_t in_memory_rebuild_max_ = 0;
   // Memory about 125 bytes an event at its peak (20M events: 2.5 GB): 40M in about 5 GB.
   uint64_t packed_rebuild_max_ = 40000000;
+  size_t packed_run_bytes_ = 64 << 20;
   std::shared_mutex* write_lock_ = nullptr;
   const std::atomic<bool>* stop_ = nullptr;
-  mutable std::mutex pin_mu_;
-  std::shared_ptr<const rocksdb::Snapshot> pinned_;
   Stats stats_;
 };
 
@@ -213,6 +211,7 @@ class ProjectionView {
   Result<std::optional<std::string>> Get(const std::string& key) const;
 
   const ProjectionStore* store_;
+  std::shared_ptr<rocksdb::ColumnFamilyHandle> cf_;    // taken first, then the snapshot
   std::shared_ptr<const rocksdb::Snapshot> snapshot_;  // null: the store as it is at each read
 };
 

@@ -67,7 +67,7 @@ struct ProjectionStore::CatchUpPass {
   // store's write lock is held by it.
   bool rebuilding = false;
 
-  CatchUpPass(ProjectionStore& s, bool r) : store(s), db(s.db_), cf(s.cf_), rebuilding(r) {}
+  CatchUpPass(ProjectionStore& s, bool r) : store(s), db(s.db_), cf(s.cf()), rebuilding(r) {}
   History& h() { return *store.static_; }
 
   // --- reading the store

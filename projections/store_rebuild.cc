@@ -1,9 +1,11 @@
 // The packed rebuild (ProjectionStore::RebuildPacked): the whole log read as a PackedHistory
 // (its facts, as the dry run of a ruleset reads them), each beneficiary folded once, and every
 // key RebuildInMemory writes written from that fold, byte for byte.
+#include <algorithm>
 #include <cstring>
 #include <memory>
 #include <set>
+#include <shared_mutex>
 #include <string>
 #include <tuple>
 #include <unordered_map>
@@ -108,17 +110,16 @@ class LineTotals {
       d.second += l.insurer.value;
     }
   }
-  Status Put(const PackedHistory& h, rocksdb::ColumnFamilyHandle* cf, RebuildWriter* b) const {
+  Status Put(const PackedHistory& h, StoreWrites* b) const {
     for (const auto& [key, t] : tallies_) {
       LEDGER_ASSERT(t.consistent() && !t.empty());
       const auto& [month, network, provider] = key;
-      b->Put(cf, TallyKey(month, h.networks().Name(network), h.providers().Name(provider)),
+      b->Put(TallyKey(month, h.networks().Name(network), h.providers().Name(provider)),
              EncodeTally(t));
       if (Status f = b->Flush(false); !f) return f;
     }
     for (const auto& [key, d] : daily_) {
-      b->Put(cf,
-             DailyKey(h.networks().Name(static_cast<NetworkIdx>(key >> 32)),
+      b->Put(DailyKey(h.networks().Name(static_cast<NetworkIdx>(key >> 32)),
                       static_cast<CivilDay>(static_cast<uint32_t>(key))),
              DailyValue(d.first, d.second));
       if (Status f = b->Flush(false); !f) return f;
@@ -142,9 +143,8 @@ class LineTotals {
 // The writes of the fold: lines with their tallies, trajectories, shares, fold states.
 class FoldWriter {
  public:
-  FoldWriter(const EventLog& log, const PackedHistory& h, const EventIds& ids,
-             rocksdb::ColumnFamilyHandle* cf, RebuildWriter* b)
-      : log_(log), h_(h), ids_(ids), cf_(cf), b_(b) {}
+  FoldWriter(const EventLog& log, const PackedHistory& h, const EventIds& ids, StoreWrites* b)
+      : log_(log), h_(h), ids_(ids), b_(b) {}
 
   Status PutLine(const Line& l) {
     if (!ids_.Get(l.seq, &id_)) {  // not in the index (a corrupt one): the event says
@@ -153,7 +153,7 @@ class FoldWriter {
       if (!read) return read;
     }
     const LineRecord r = ToRecord(h_.networks(), l, id_);
-    b_->Put(cf_, LineKey(h_.providers().Name(l.provider), l.day, l.seq, l.part), EncodeLine(r));
+    b_->Put(LineKey(h_.providers().Name(l.provider), l.day, l.seq, l.part), EncodeLine(r));
     totals_.Add(l, r);
     return Ok();
   }
@@ -163,10 +163,9 @@ class FoldWriter {
     }
     for (const Trajectory& t : f.trajectories) {
       const TrajectoryRecord r = ToRecord(h_.networks(), t);
-      b_->Put(cf_, TrajKey(niss, r), EncodeTrajectory(r));
+      b_->Put(TrajKey(niss, r), EncodeTrajectory(r));
     }
-    for (const GroupShare& s : f.shares)
-      b_->Put(cf_, ShareKey(s.seq, s.participant), ShareValue(s));
+    for (const GroupShare& s : f.shares) b_->Put(ShareKey(s.seq, s.participant), ShareValue(s));
     return Ok();
   }
   const LineTotals& totals() const { return totals_; }
@@ -175,8 +174,7 @@ class FoldWriter {
   const EventLog& log_;
   const PackedHistory& h_;
   const EventIds& ids_;
-  rocksdb::ColumnFamilyHandle* cf_;
-  RebuildWriter* b_;
+  StoreWrites* b_;
   LineTotals totals_;
   std::string id_;  // the line's event id, decoded
 };
@@ -211,38 +209,32 @@ Status ProjectionStore::RebuildPacked(const std::function<void(Seq, Seq)>& progr
   for (Seq seq : voided) statics.MarkVoided(seq);
   const std::unique_ptr<RulesetCatalog> rules = h.Rulesets(RulesetCatalog());
   const FoldContext ctx = h.Context(rules.get());
-  if (Stopping()) return Ok();  // nothing written: the store is as it was
+  if (Stopping()) return Ok();  // the store is as it was
 
-  // Views made from now until the end are of the projections as they are: readers answer at
-  // the seq before the rebuild meanwhile, not waiting for it.
-  Pin(TakeSnapshot());
-  struct Unpin {
-    ProjectionStore* store;
-    ~Unpin() { store->Pin(nullptr); }
-  } unpin{this};
-  RebuildWriter b(db_, cf_);
-  // Everything goes, the seq key first: a crash before the end leaves a store at seq 0.
-  if (Status d = b.DeleteAll(); !d) return d;
-  PutStatic(statics, voided, cf_, &b);
-  for (Seq seq : h.invoice_seqs()) b.Put(cf_, SeqKey('I', seq), "");
+  // Into a new column family, in the column family's own table format: the store is untouched
+  // until it is replaced at the end, and readers answer at the seq before the rebuild meanwhile.
+  IngestWriter b(log_.derived_scratch_dir(), db_->GetOptions(cf()), packed_run_bytes_);
+  if (Status s = b.Start(); !s) return s;
+  PutStatic(statics, voided, &b);
+  for (Seq seq : h.invoice_seqs()) b.Put(SeqKey('I', seq), "");
   for (const auto& [who, seq] : h.assessment_seqs()) {
-    b.Put(cf_, BenKey(h.Niss(who), seq), std::string(1, 'a'));
+    b.Put(BenKey(h.Niss(who), seq), std::string(1, 'a'));
   }
   const std::span<const PackedCare> care = h.care();
   for (const PackedCare& c : care) {  // a voided event's beneficiaries know it too
     if (!c.voided()) continue;
     if (c.kind == CareKind::kIndividual || c.kind == CareKind::kException) {
-      b.Put(cf_, BenKey(h.Niss(c.who), c.seq), std::string(1, 'c'));
+      b.Put(BenKey(h.Niss(c.who), c.seq), std::string(1, 'c'));
     } else {
       ForEachBeneficiary(h.details()[c.who], [&](BeneficiaryIdx who) {
-        b.Put(cf_, BenKey(h.Niss(who), c.seq), std::string(1, 'c'));
+        b.Put(BenKey(h.Niss(who), c.seq), std::string(1, 'c'));
       });
     }
   }
 
   // Each beneficiary folded once (as PairedFold folds it for the dry run), its group shares
   // kept for pricing the group sessions after.
-  FoldWriter out(log_, h, ids, cf_, &b);
+  FoldWriter out(log_, h, ids, &b);
   BeneficiaryFolder folder(ctx);
   std::vector<CareEvent> unpacked;
   std::vector<const CareEvent*> events;
@@ -261,7 +253,7 @@ Status ProjectionStore::RebuildPacked(const std::function<void(Seq, Seq)>& progr
       groups.clear();
       for (size_t k = 0; k < refs.size(); ++k) {
         const PackedCare& c = care[refs[k]];
-        b.Put(cf_, BenKey(niss, c.seq), std::string(1, 'c'));
+        b.Put(BenKey(niss, c.seq), std::string(1, 'c'));
         if (c.kind == CareKind::kIndividual || c.kind == CareKind::kException) {
           PackedHistory::Unpack(c, &unpacked[k]);
           events.push_back(&unpacked[k]);
@@ -280,12 +272,12 @@ Status ProjectionStore::RebuildPacked(const std::function<void(Seq, Seq)>& progr
       }
       carry = f.carry;
     }
-    b.Put(cf_, StateKey(niss),
+    b.Put(StateKey(niss),
           EncodeFoldState(ToRecord(h.networks(), carry, ctx.FirstAssessments(who))));
     if (Status f = b.Flush(false); !f) return f;
     if ((i & 0xfff) == 0) {
-      if (progress) progress(head / 2 + head / 2 * i / beneficiaries, head);
-      if (Stopping()) return Ok();  // at seq 0: the next catch-up rebuilds
+      if (progress) progress(head / 2 + head / 4 * i / beneficiaries, head);
+      if (Stopping()) return Ok();  // the store is as it was
     }
   }
   for (size_t i = 0; i < h.details().size(); ++i) {
@@ -305,8 +297,25 @@ Status ProjectionStore::RebuildPacked(const std::function<void(Seq, Seq)>& progr
     }
     if (Status f = b.Flush(false); !f) return f;
   }
-  if (Status t = out.totals().Put(h, cf_, &b); !t) return t;
-  if (Status f = FinishRebuild(&b, head); !f) return f;
+  if (Status t = out.totals().Put(h, &b); !t) return t;
+  b.Put(kFormatKey, BE64(kStoreFormat));
+  b.Put(kSeqKey, BE64(head));
+  // The last quarter: the runs merged into table files.
+  auto tables = b.Finish([&](uint64_t done, uint64_t total) {
+    if (progress) progress(head / 4 * 3 + head / 4 * done / std::max<uint64_t>(total, 1), head);
+  });
+  if (!tables) return tables.error();
+  if (Stopping()) return Ok();
+  {
+    std::unique_lock<std::shared_mutex> lock;  // readers holding it see one seq or the other
+    if (write_lock_) lock = std::unique_lock<std::shared_mutex>(*write_lock_);
+    if (Status r = log_.ReplaceDerived(*tables); !r) return r;
+  }
+  static_.reset();  // the next catch-up loads them from the store
+  ctx_.reset();
+  rules_.reset();
+  ++stats_.rebuilds;
+  stats_.events_applied += head;
   if (progress) progress(head, head);
   return Ok();
 }

@@ -19,23 +19,24 @@ Error Storage(const rocksdb::Status& s) { return Error{ErrorCode::kStorage, s.To
 
 }  // namespace
 
-ProjectionView::ProjectionView(const ProjectionStore& store, bool snapshot) : store_(&store) {
-  if (!snapshot) return;
-  snapshot_ = store.Pinned();  // a rebuild is writing: the projections from before it
-  if (!snapshot_) snapshot_ = store.TakeSnapshot();
+ProjectionView::ProjectionView(const ProjectionStore& store, bool snapshot)
+    : store_(&store), cf_(store.log_.derived()) {
+  // The column family first: should a packed rebuild replace it now, this one is left as it is
+  // (dropped), and a snapshot taken after is of it as it was.
+  if (snapshot) snapshot_ = store.TakeSnapshot();
 }
 
 ProjectionView::~ProjectionView() = default;
 
 ProjectionView::ProjectionView(ProjectionView&& other) noexcept
-    : store_(other.store_), snapshot_(std::move(other.snapshot_)) {}
+    : store_(other.store_), cf_(std::move(other.cf_)), snapshot_(std::move(other.snapshot_)) {}
 
 Status ProjectionView::Scan(
     const std::string& prefix,
     const std::function<bool(std::string_view, std::string_view)>& fn) const {
   rocksdb::ReadOptions options;
   options.snapshot = snapshot_.get();
-  std::unique_ptr<rocksdb::Iterator> it(store_->db_->NewIterator(options, store_->cf_));
+  std::unique_ptr<rocksdb::Iterator> it(store_->db_->NewIterator(options, cf_.get()));
   for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
     if (!fn(it->key().ToStringView(), it->value().ToStringView())) break;
   }
@@ -47,7 +48,7 @@ Result<std::optional<std::string>> ProjectionView::Get(const std::string& key) c
   rocksdb::ReadOptions options;
   options.snapshot = snapshot_.get();
   std::string v;
-  rocksdb::Status s = store_->db_->Get(options, store_->cf_, key, &v);
+  rocksdb::Status s = store_->db_->Get(options, cf_.get(), key, &v);
   if (s.IsNotFound()) return std::optional<std::string>();
   if (!s.ok()) return Storage(s);
   return std::optional<std::string>(std::move(v));
@@ -143,7 +144,7 @@ Result<std::map<CivilDay, Cents>> ProjectionView::DailyConsumed(std::string_view
   const CivilDay jan1 = ToDay({year, 1, 1}), dec31 = ToDay({year, 12, 31});
   rocksdb::ReadOptions options;
   options.snapshot = snapshot_.get();
-  std::unique_ptr<rocksdb::Iterator> it(store_->db_->NewIterator(options, store_->cf_));
+  std::unique_ptr<rocksdb::Iterator> it(store_->db_->NewIterator(options, cf_.get()));
   for (it->Seek(DailyKey(network, jan1)); it->Valid() && it->key().starts_with(prefix);
        it->Next()) {
     const CivilDay day = GetOrdered32(it->key().data() + prefix.size());
