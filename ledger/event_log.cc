@@ -302,6 +302,19 @@ std::shared_ptr<rocksdb::ColumnFamilyHandle> EventLog::derived() const {
   return derived_;
 }
 
+Status EventLog::FlushMemtables() const {
+  if (options_.read_only) return Ok();  // a reader's are of the WAL it replayed: nowhere to go
+  std::vector<rocksdb::ColumnFamilyHandle*> all = cfs_;
+  const std::shared_ptr<rocksdb::ColumnFamilyHandle> derived = this->derived();
+  all[kProjections] = derived.get();
+  rocksdb::FlushOptions flush;
+  flush.allow_write_stall = true;
+  if (rocksdb::Status s = db_->Flush(flush, all); !s.ok()) {
+    return StorageError(s, "flushing the memtables");
+  }
+  return Ok();
+}
+
 Status EventLog::ReplaceDerived(const std::vector<std::string>& files) const {
   if (options_.read_only || failed_.load()) return Refuse();
   const uint64_t generation = derived_generation_ + 1;

@@ -266,6 +266,10 @@ class EventLog {
   // rebuilds. The old one is dropped. Nothing changes on an error.
   // Const as the derived data is: the log's own events do not change.
   Status ReplaceDerived(const std::vector<std::string>& files) const;
+  // Writes every column family's memtables to table files, so that a job about to hold much
+  // memory of its own (a rebuild) does not hold them too (an append of a million events leaves
+  // some 128 MB there). Nothing is lost when it fails: the WAL holds it all.
+  Status FlushMemtables() const;
   // A private directory of the log's own, for the table files of ReplaceDerived as they are
   // built (the same file system, so that they are moved into the log).
   std::string derived_scratch_dir() const { return dir_ + "/derived.build"; }

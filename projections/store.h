@@ -82,8 +82,9 @@ class ProjectionStore {
   // memory; longer ones packed, or in slices when longer than the packed maximum (Rebuild).
   void set_in_memory_rebuild_max(uint64_t events) { in_memory_rebuild_max_ = events; }
   void set_packed_rebuild_max(uint64_t events) { packed_rebuild_max_ = events; }
-  // The bytes a packed rebuild sorts in memory at a time (IngestWriter::kRunBytes; tests make it
-  // small, so that the merge of many runs is what they check).
+  // The bytes a packed rebuild sorts in memory at a time (0, the default: 16 an event of the log,
+  // from 4 MB to IngestWriter::kRunBytes, some 12 runs of its keys; tests make it small, so that
+  // the merge of many runs is what they check).
   void set_packed_run_bytes(size_t bytes) { packed_run_bytes_ = bytes; }
   // Once `*stop` is true, a catch-up ends after the slice it is applying and returns Ok with the
   // store at that slice's seq; a rebuild in slices ends after its slice with the store at seq 0
@@ -147,7 +148,7 @@ class ProjectionStore {
   uint64_t in_memory_rebuild_max_ = 0;
   // Memory about 125 bytes an event at its peak (20M events: 2.5 GB): 40M in about 5 GB.
   uint64_t packed_rebuild_max_ = 40000000;
-  size_t packed_run_bytes_ = 64 << 20;
+  size_t packed_run_bytes_ = 0;
   std::shared_mutex* write_lock_ = nullptr;
   const std::atomic<bool>* stop_ = nullptr;
   Stats stats_;

@@ -121,7 +121,7 @@ class RebuildWriter final : public StoreWrites {
 // Not thread-safe.
 class IngestWriter final : public StoreWrites {
  public:
-  static constexpr size_t kRunBytes = 64 << 20;
+  static constexpr size_t kRunBytes = 32 << 20;
   // The merge runs in this many parts at once, each a range of keys (a machine of 2 cores).
   static constexpr size_t kMergeParts = 2;
   // `options`: the column family's (its table format, compression, filters).
@@ -142,6 +142,7 @@ class IngestWriter final : public StoreWrites {
 
  private:
   struct Entry {  // in buffer_: the key, then the value
+    uint64_t prefix;  // the key's first 8 bytes, big-endian (zeros after a shorter key)
     uint64_t at;
     uint32_t key_size, value_size;
   };
