@@ -88,8 +88,10 @@ class ProjectionStore {
   void set_packed_run_bytes(size_t bytes) { packed_run_bytes_ = bytes; }
   // Once `*stop` is true, a catch-up ends after the slice it is applying and returns Ok with the
   // store at that slice's seq; a rebuild in slices ends after its slice with the store at seq 0
-  // (the next catch-up rebuilds). For a server that is stopping, so that it does not wait for a
-  // long backlog. The flag must outlive the store's use of it; null: never stop.
+  // (the next catch-up rebuilds); a packed one, once it has read the log, ends within a few
+  // thousand beneficiaries or after its merge, the store as it was. For a server that is stopping,
+  // so that it does not wait for a long backlog. The flag must outlive the store's use of it; null:
+  // never stop.
   void set_stop(const std::atomic<bool>* stop) { stop_ = stop; }
 
   // A consistent view of the stored projections as they are now (a RocksDB snapshot of the

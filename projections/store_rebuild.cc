@@ -271,7 +271,9 @@ Status ProjectionStore::RebuildPacked(const std::function<void(Seq, Seq)>& progr
     EventIds ids(head);
     Status set = Ok();
     Status read = log_.ForEachId([&](std::string_view id, Seq seq) {
-      if (set) set = ids.Add(id, seq);
+      // An id of an event after the head is of one committed since, or of a batch in flight
+      // (its chunks are written before the head moves): not this rebuild's.
+      if (set && seq <= head) set = ids.Add(id, seq);
     });
     if (!read) return read;
     if (!set) return set;
