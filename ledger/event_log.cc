@@ -1,6 +1,7 @@
 #include "ledger/event_log.h"
 
 #include <kj/exception.h>
+#include <rocksdb/convenience.h>
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
@@ -12,9 +13,8 @@
 #include <chrono>
 #include <cstring>
 #include <filesystem>
-#include <optional>
 #include <set>
-#include <utility>
+#include <thread>
 
 #include "ledger/event_log_internal.h"
 #include "ledger/info_log.h"
@@ -88,36 +88,18 @@ rocksdb::ColumnFamilyOptions TunedCfOptions(CfKind kind) {
   return cf;
 }
 
-constexpr const char* kCfNames[] = {"default",      "events", "ids",         "streams",
-                                    "stream_index", "meta",   "projections", "facts"};
+constexpr const char* kCfNames[] = {"default",     "events",       "ids",
+                                    "streams",     "stream_index", "meta",
+                                    "projections", "facts",        "projections.b"};
 // In the order of kCfNames.
-constexpr CfKind kCfKinds[] = {CfKind::kPlain,        CfKind::kRanges,      CfKind::kPointLookups,
-                               CfKind::kPointLookups, CfKind::kPlain,       CfKind::kPlain,
-                               CfKind::kPointHits,    CfKind::kUncompressed};
+constexpr CfKind kCfKinds[] = {CfKind::kPlain,        CfKind::kRanges,       CfKind::kPointLookups,
+                               CfKind::kPointLookups, CfKind::kPlain,        CfKind::kPlain,
+                               CfKind::kPointHits,    CfKind::kUncompressed, CfKind::kPointHits};
 static_assert(std::size(kCfKinds) == std::size(kCfNames));
-constexpr int kDerivedCf = 6;  // "projections", whose name carries its generation after one
-static_assert(std::string_view(kCfNames[kDerivedCf]) == "projections");
 
-std::string DerivedName(uint64_t generation) {
-  std::string name = kCfNames[kDerivedCf];
-  if (generation > 0) name += "." + std::to_string(generation);
-  return name;
-}
-
-// The generation a column family's name says it is of the derived one; nullopt for another.
-std::optional<uint64_t> DerivedGeneration(std::string_view name) {
-  const std::string_view base = kCfNames[kDerivedCf];
-  if (!name.starts_with(base)) return std::nullopt;
-  name.remove_prefix(base.size());
-  if (name.empty()) return 0;
-  if (name[0] != '.' || name.size() < 2 || name.size() > 20) return std::nullopt;
-  uint64_t g = 0;
-  for (char c : name.substr(1)) {
-    if (c < '0' || c > '9') return std::nullopt;
-    g = g * 10 + static_cast<uint64_t>(c - '0');
-  }
-  return g;
-}
+// meta/derived: which of the two derived column families holds the derived data ("b": the
+// second; absent or anything else: the first).
+constexpr std::string_view kDerivedKey = "derived";
 
 }  // namespace
 
@@ -214,34 +196,20 @@ Result<std::unique_ptr<EventLog>> EventLog::Open(const std::string& dir, LogOpti
     return d.error();
   }
   db_options.db_write_buffer_size = kMemtablesBytes;
-  log->dir_ = dir;
-  // The derived column family is the newest generation there. A primary opens the older ones
-  // too (RocksDB opens all or none), and drops them below: what a crash inside ReplaceDerived
-  // left.
-  std::vector<uint64_t> derived_generations;
-  if (db_options.env->FileExists(dir + "/CURRENT").ok()) {
+  // A reader of a log that a version before this one wrote, and no writer opened since, finds
+  // no spare projections column family (a writer creates it): it opens the others.
+  bool spare_missing = false;
+  if (log->options_.read_only) {
     std::vector<std::string> names;
     rocksdb::Status listed = rocksdb::DB::ListColumnFamilies(db_options, dir, &names);
     if (!listed.ok()) return StorageError(listed, ("opening " + dir).c_str());
-    for (const std::string& name : names) {
-      if (auto g = DerivedGeneration(name)) derived_generations.push_back(*g);
-    }
+    spare_missing = std::find(names.begin(), names.end(), kCfNames[kProjectionsB]) == names.end();
   }
-  std::sort(derived_generations.begin(), derived_generations.end());
-  log->derived_generation_ = derived_generations.empty() ? 0 : derived_generations.back();
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   for (int i = 0; i < kCfCount; ++i) {
-    const std::string name = i == kDerivedCf ? DerivedName(log->derived_generation_) : kCfNames[i];
-    descriptors.emplace_back(name, TunedCfOptions(kCfKinds[i]));
+    if (i == kProjectionsB && spare_missing) continue;
+    descriptors.emplace_back(kCfNames[i], TunedCfOptions(kCfKinds[i]));
     descriptors.back().options.disable_auto_compactions = !log->options_.compact;
-  }
-  std::vector<std::string> stale;  // older generations, to drop
-  if (!log->options_.read_only) {
-    for (uint64_t g : derived_generations) {
-      if (g == log->derived_generation_) continue;
-      stale.push_back(DerivedName(g));
-      descriptors.emplace_back(stale.back(), TunedCfOptions(kCfKinds[kDerivedCf]));
-    }
   }
   // RocksDB's diagnostics: LOG beside the data, by a logger that survives a full disk (its own
   // aborts on one). A reader writes none: it has nowhere it may write.
@@ -273,21 +241,20 @@ Result<std::unique_ptr<EventLog>> EventLog::Open(const std::string& dir, LogOpti
     s = rocksdb::DB::Open(db_options, dir, descriptors, &log->cfs_, &raw);
   }
   if (raw) log->db_.reset(raw);
-  if (!s.ok()) {
-    for (auto* cf : log->cfs_) raw->DestroyColumnFamilyHandle(cf);
-    log->cfs_.clear();
-    return StorageError(s, ("opening " + dir).c_str());
+  if (!s.ok()) return StorageError(s, ("opening " + dir).c_str());
+  static_assert(kProjectionsB == kCfCount - 1);
+  if (spare_missing) log->cfs_.push_back(nullptr);
+  log->dir_ = dir;
+  {
+    std::string v;
+    rocksdb::Status d = raw->Get(rocksdb::ReadOptions(), log->cfs_[kMeta], kDerivedKey, &v);
+    if (!d.ok() && !d.IsNotFound()) return StorageError(d, ("opening " + dir).c_str());
+    log->derived_active_ = d.ok() && v == "b" && !spare_missing ? 1 : 0;
   }
-  rocksdb::Status dropped;
-  for (size_t i = kCfCount; i < log->cfs_.size(); ++i) {
-    if (dropped.ok()) dropped = raw->DropColumnFamily(log->cfs_[i]);
-    raw->DestroyColumnFamilyHandle(log->cfs_[i]);
+  for (int i = 0; i < 2; ++i) {  // leases: who reads each (ReplaceDerived waits for them)
+    log->derived_leases_[i] = std::shared_ptr<rocksdb::ColumnFamilyHandle>(
+        log->cfs_[i == 0 ? kProjections : kProjectionsB], [](rocksdb::ColumnFamilyHandle*) {});
   }
-  log->cfs_.resize(kCfCount);
-  log->derived_ = std::shared_ptr<rocksdb::ColumnFamilyHandle>(
-      std::exchange(log->cfs_[kProjections], nullptr),
-      [db = raw](rocksdb::ColumnFamilyHandle* cf) { db->DestroyColumnFamilyHandle(cf); });
-  if (!dropped.ok()) return StorageError(dropped, ("dropping older projections in " + dir).c_str());
   if (!log->options_.read_only) {
     // What a rebuild cut short left (keys naming beneficiaries): gone, not kept until the next.
     std::error_code ec;
@@ -299,49 +266,76 @@ Result<std::unique_ptr<EventLog>> EventLog::Open(const std::string& dir, LogOpti
 
 std::shared_ptr<rocksdb::ColumnFamilyHandle> EventLog::derived() const {
   std::lock_guard<std::mutex> lock(derived_mu_);
-  return derived_;
+  return derived_leases_[derived_active_];
 }
 
 Status EventLog::FlushMemtables() const {
   if (options_.read_only) return Ok();  // a reader's are of the WAL it replayed: nowhere to go
-  std::vector<rocksdb::ColumnFamilyHandle*> all = cfs_;
-  const std::shared_ptr<rocksdb::ColumnFamilyHandle> derived = this->derived();
-  all[kProjections] = derived.get();
   rocksdb::FlushOptions flush;
   flush.allow_write_stall = true;
-  if (rocksdb::Status s = db_->Flush(flush, all); !s.ok()) {
+  if (rocksdb::Status s = db_->Flush(flush, cfs_); !s.ok()) {
     return StorageError(s, "flushing the memtables");
   }
   return Ok();
 }
 
+Status EventLog::EmptySpareDerived(bool wait) const {
+  if (options_.read_only || failed_.load()) return Refuse();
+  const int spare = 1 - derived_active_;
+  const std::shared_ptr<rocksdb::ColumnFamilyHandle>& lease = derived_leases_[spare];
+  rocksdb::ColumnFamilyHandle* cf = lease.get();
+  // Whoever still reads it (a view made before the last replacement) lets it go first.
+  while (lease.use_count() > 1) {
+    if (!wait) return Ok();
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  {
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf));
+    it->SeekToFirst();
+    if (!it->status().ok()) return StorageError(it->status(), "reading the spare projections");
+    if (!it->Valid()) return Ok();  // empty already
+  }
+  // Every key deleted; the table files of the levels below the first dropped as they are; what
+  // is left (the first level's, the tombstone) compacted to nothing.
+  const std::string first(1, '\0'), last(64, '\xff');
+  rocksdb::WriteOptions w;
+  w.disableWAL = true;
+  rocksdb::Status s = db_->DeleteRange(w, cf, first, last);
+  if (s.ok()) s = db_->Flush(rocksdb::FlushOptions(), cf);
+  if (s.ok()) s = rocksdb::DeleteFilesInRange(db_.get(), cf, nullptr, nullptr);
+  if (s.ok()) {
+    rocksdb::CompactRangeOptions all;
+    all.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
+    s = db_->CompactRange(all, cf, nullptr, nullptr);
+  }
+  if (!s.ok()) return StorageError(s, "emptying the spare projections");
+  return Ok();
+}
+
 Status EventLog::ReplaceDerived(const std::vector<std::string>& files) const {
   if (options_.read_only || failed_.load()) return Refuse();
-  const uint64_t generation = derived_generation_ + 1;
-  rocksdb::ColumnFamilyOptions options = TunedCfOptions(kCfKinds[kDerivedCf]);
-  options.disable_auto_compactions = !options_.compact;
-  rocksdb::ColumnFamilyHandle* raw = nullptr;
-  rocksdb::Status s = db_->CreateColumnFamily(options, DerivedName(generation), &raw);
-  if (!s.ok()) return StorageError(s, "creating a projections column family");
-  auto fresh = std::shared_ptr<rocksdb::ColumnFamilyHandle>(
-      raw,
-      [db = db_.get()](rocksdb::ColumnFamilyHandle* cf) { db->DestroyColumnFamilyHandle(cf); });
+  const int spare = 1 - derived_active_;
+  rocksdb::ColumnFamilyHandle* cf = derived_leases_[spare].get();
+  // Empty (EmptySpareDerived), holding no file: what is ingested goes to its last level as it
+  // is, and nothing else is there.
+  std::vector<rocksdb::LiveFileMetaData> live;
+  db_->GetLiveFilesMetaData(&live);
+  for (const auto& f : live) {
+    if (f.column_family_name == cf->GetName()) {
+      return Error{ErrorCode::kStorage, "the spare projections are not empty"};
+    }
+  }
   rocksdb::IngestExternalFileOptions ingest;
   ingest.move_files = true;
-  s = db_->IngestExternalFile(raw, files, ingest);
-  if (!s.ok()) {
-    db_->DropColumnFamily(raw).PermitUncheckedError();  // else the next open drops it
-    return StorageError(s, "ingesting the rebuilt projections");
-  }
-  std::shared_ptr<rocksdb::ColumnFamilyHandle> old;
-  {
-    std::lock_guard<std::mutex> lock(derived_mu_);
-    old = std::exchange(derived_, fresh);
-    derived_generation_ = generation;
-  }
-  // Its holders still read it; its files go when the last lets it go. Should the drop fail, the
-  // next open drops it.
-  db_->DropColumnFamily(old.get()).PermitUncheckedError();
+  rocksdb::Status s = db_->IngestExternalFile(cf, files, ingest);
+  if (!s.ok()) return StorageError(s, "ingesting the rebuilt projections");
+  // The switch, durable: a crash before it leaves the old projections, after it the new.
+  rocksdb::WriteOptions sync;
+  sync.sync = true;
+  s = db_->Put(sync, cfs_[kMeta], kDerivedKey, spare == 1 ? "b" : "a");
+  if (!s.ok()) return StorageError(s, "recording the rebuilt projections");
+  std::lock_guard<std::mutex> lock(derived_mu_);
+  derived_active_ = spare;
   return Ok();
 }
 
@@ -353,16 +347,15 @@ EventLog::~EventLog() {
     if (!options_.read_only && !failed_.load()) {
       rocksdb::FlushOptions flush;
       flush.allow_write_stall = true;
-      std::vector<rocksdb::ColumnFamilyHandle*> all = cfs_;
-      if (all.size() == kCfCount) all[kProjections] = derived_.get();
-      db_->Flush(flush, all).PermitUncheckedError();
+      db_->Flush(flush, cfs_).PermitUncheckedError();
     }
+    // Nobody else may still read the derived data.
+    LEDGER_ASSERT(derived_leases_[0].use_count() <= 1 && derived_leases_[1].use_count() <= 1);
+    derived_leases_[0].reset();
+    derived_leases_[1].reset();
     for (auto* cf : cfs_) {
       if (cf) db_->DestroyColumnFamilyHandle(cf);
     }
-    // The log's own hold of the derived column family; no other must be left.
-    LEDGER_ASSERT(derived_.use_count() <= 1);
-    derived_.reset();
     db_->Close().PermitUncheckedError();
     db_.reset();
   }

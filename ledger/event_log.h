@@ -254,18 +254,21 @@ class EventLog {
   // A column family the log creates but never reads: derived data kept beside the events
   // (projections/store.h), written without sync and rebuilt from the events when needed.
   rocksdb::DB* derived_db() const { return db_.get(); }
-  // The derived column family as it is now. ReplaceDerived swaps it for another: a holder of
-  // this pointer keeps reading the one it took (dropped, its files kept until the last holder
-  // lets it go). Hold it no longer than the log.
+  // The derived column family holding the derived data now. There are two: ReplaceDerived fills
+  // the other and switches to it. A holder of this pointer keeps reading the one it took, which
+  // is not emptied until the last holder lets it go. Hold it no longer than the log.
   std::shared_ptr<rocksdb::ColumnFamilyHandle> derived() const;
   // The same, unowned: valid until the next ReplaceDerived, for the thread that calls it.
   rocksdb::ColumnFamilyHandle* derived_cf() const { return derived().get(); }
-  // Replaces the derived column family by a new one made of `files` (RocksDB table files,
-  // sorted, not overlapping, on this file system: moved, not copied), atomically: a crash leaves
-  // the old one, or the new one, or (between the two steps) a new empty one, which its reader
-  // rebuilds. The old one is dropped. Nothing changes on an error.
-  // Const as the derived data is: the log's own events do not change.
+  // Makes `files` (RocksDB table files, sorted, not overlapping, on this file system: moved, not
+  // copied) the derived data: ingested into the spare column family, which must be empty
+  // (EmptySpareDerived), and the switch to it recorded (synced). A crash or an error before the
+  // record leaves the old data as it was. The column families never change, so that a reader
+  // beside (a RocksDB secondary) always finds both.
   Status ReplaceDerived(const std::vector<std::string>& files) const;
+  // Empties the spare derived column family (the one ReplaceDerived switched from), once nobody
+  // reads it any more: waiting for that, or (`wait` false) leaving it as it is if someone does.
+  Status EmptySpareDerived(bool wait) const;
   // Writes every column family's memtables to table files, so that a job about to hold much
   // memory of its own (a rebuild) does not hold them too (an append of a million events leaves
   // some 128 MB there). Nothing is lost when it fails: the WAL holds it all.
@@ -293,6 +296,7 @@ class EventLog {
     kMeta,
     kProjections,
     kFacts,
+    kProjectionsB,  // the spare of kProjections (ReplaceDerived)
     kCfCount
   };
   EventLog() = default;
@@ -327,11 +331,11 @@ class EventLog {
   Head head_;
   std::string secondary_dir_;  // read_only: the secondary instance's own files
   std::string dir_;
-  // The derived column family (in place of cfs_[kProjections], null), owned here and by whoever
-  // holds it, and its generation (its name's number: "projections", then "projections.1", ...).
+  // Which derived column family holds the derived data (0: kProjections, 1: kProjectionsB), and
+  // a lease on each, copied to whoever reads it (no-op deleters: the handles are in cfs_).
   mutable std::mutex derived_mu_;
-  mutable std::shared_ptr<rocksdb::ColumnFamilyHandle> derived_;
-  mutable uint64_t derived_generation_ = 0;
+  mutable int derived_active_ = 0;
+  std::shared_ptr<rocksdb::ColumnFamilyHandle> derived_leases_[2];
   // Committed events found after the head on an open without the tail check (verify): Verify
   // reports it as the first bad seq.
   std::optional<std::pair<Seq, std::string>> past_head_;

@@ -2036,59 +2036,86 @@ TEST(EventLogTest, ReplacingTheDerivedDataLeavesItsHoldersTheOldAndTheNextOpenTh
     auto log = OpenOk(dir.path());
     ASSERT_TRUE(
         log->derived_db()->Put(rocksdb::WriteOptions(), log->derived_cf(), "k", "old").ok());
+    ASSERT_TRUE(log->derived_db()->Put(rocksdb::WriteOptions(), log->derived_cf(), "x", "1").ok());
     std::shared_ptr<rocksdb::ColumnFamilyHandle> held = log->derived();
+    ASSERT_TRUE(log->EmptySpareDerived(true).ok());
     ASSERT_TRUE(
         log->ReplaceDerived({TableOf(scratch.path() + "/a.sst", {{"k", "new"}, {"m", "1"}})}).ok());
     EXPECT_EQ(DerivedGet(*log, log->derived_cf(), "k"), "new");
     EXPECT_EQ(DerivedGet(*log, log->derived_cf(), "m"), "1");
-    EXPECT_EQ(DerivedGet(*log, held.get(), "k"), "old");  // dropped, still read by its holder
-    EXPECT_EQ(DerivedGet(*log, held.get(), "m"), std::nullopt);
+    EXPECT_EQ(DerivedGet(*log, log->derived_cf(), "x"), std::nullopt);  // only what was given
+    // Its holder still reads the old; it is emptied only once let go.
+    ASSERT_TRUE(log->EmptySpareDerived(/*wait=*/false).ok());
+    EXPECT_EQ(DerivedGet(*log, held.get(), "k"), "old");
     held.reset();
-    // A table that is not one changes nothing.
+    ASSERT_TRUE(log->EmptySpareDerived(/*wait=*/false).ok());
+    // A table that is not one: refused, nothing changes (the catch-ups' writes go on).
+    ASSERT_TRUE(log->derived_db()->Put(rocksdb::WriteOptions(), log->derived_cf(), "k", "n2").ok());
     { std::ofstream(scratch.path() + "/bad.sst") << "not a table"; }
     EXPECT_FALSE(log->ReplaceDerived({scratch.path() + "/bad.sst"}).ok());
-    EXPECT_EQ(DerivedGet(*log, log->derived_cf(), "k"), "new");
+    EXPECT_EQ(DerivedGet(*log, log->derived_cf(), "k"), "n2");
   }
-  auto names = ColumnFamilies(dir.path());
-  EXPECT_EQ(std::count(names.begin(), names.end(), "projections.1"), 1);
-  EXPECT_EQ(std::count(names.begin(), names.end(), "projections"), 0);
-  EXPECT_EQ(std::count(names.begin(), names.end(), "projections.2"), 0);  // the failed one
+  EXPECT_EQ(ColumnFamilies(dir.path()).size(), 9u);  // never more, never fewer
   {
     auto log = OpenOk(dir.path());
-    EXPECT_EQ(DerivedGet(*log, log->derived_cf(), "k"), "new");
+    EXPECT_EQ(DerivedGet(*log, log->derived_cf(), "k"), "n2");
+    EXPECT_EQ(DerivedGet(*log, log->derived_cf(), "m"), "1");
     auto reader = OpenOk(dir.path(), {.read_only = true});
-    EXPECT_EQ(DerivedGet(*reader, reader->derived_cf(), "k"), "new");
+    EXPECT_EQ(DerivedGet(*reader, reader->derived_cf(), "m"), "1");
     EXPECT_FALSE(reader->ReplaceDerived({TableOf(scratch.path() + "/b.sst", {{"k", "x"}})}).ok());
+    // And back to the first, which was emptied.
+    ASSERT_TRUE(log->EmptySpareDerived(true).ok());
+    ASSERT_TRUE(log->ReplaceDerived({TableOf(scratch.path() + "/c.sst", {{"z", "3"}})}).ok());
+    EXPECT_EQ(DerivedGet(*log, log->derived_cf(), "z"), "3");
+    EXPECT_EQ(DerivedGet(*log, log->derived_cf(), "k"), std::nullopt);
+    EXPECT_EQ(DerivedGet(*log, log->derived_cf(), "x"), std::nullopt);
   }
 
-  // A crash between the two steps leaves a newer, empty generation beside the old: the next
-  // open takes the newest (its reader rebuilds it) and drops the older.
-  {
-    rocksdb::DB* raw = nullptr;
-    std::vector<rocksdb::ColumnFamilyHandle*> handles;
-    std::vector<rocksdb::ColumnFamilyDescriptor> all;
-    for (const std::string& n : ColumnFamilies(dir.path()))
-      all.emplace_back(n, rocksdb::ColumnFamilyOptions());
-    ASSERT_TRUE(rocksdb::DB::Open(rocksdb::DBOptions(), dir.path(), all, &handles, &raw).ok());
-    rocksdb::ColumnFamilyHandle* extra = nullptr;
-    ASSERT_TRUE(
-        raw->CreateColumnFamily(rocksdb::ColumnFamilyOptions(), "projections.7", &extra).ok());
-    handles.push_back(extra);
-    for (auto* h : handles) raw->DestroyColumnFamilyHandle(h);
-    delete raw;
-  }
   // A rebuild cut short left its scratch files: the next open removes them.
   ASSERT_TRUE(std::filesystem::create_directory(dir.path() + "/derived.build"));
   { std::ofstream(dir.path() + "/derived.build/run-0") << "keys"; }
   {
     auto log = OpenOk(dir.path());
     EXPECT_EQ(log->derived_scratch_dir(), dir.path() + "/derived.build");
-    EXPECT_EQ(DerivedGet(*log, log->derived_cf(), "k"), std::nullopt);
+    EXPECT_EQ(DerivedGet(*log, log->derived_cf(), "z"), "3");
   }
   EXPECT_FALSE(std::filesystem::exists(dir.path() + "/derived.build"));
-  names = ColumnFamilies(dir.path());
-  EXPECT_EQ(std::count(names.begin(), names.end(), "projections.7"), 1);
-  EXPECT_EQ(std::count(names.begin(), names.end(), "projections.1"), 0);
+}
+// A log as the versions before wrote it has no spare projections column family: a reader opens
+// it all the same (a writer creates the spare).
+TEST(EventLogTest, AReaderOpensALogWrittenBeforeTheSpareProjections) {
+  TempDir dir{"event_log_test"};
+  {
+    auto log = OpenOk(dir.path());
+    ASSERT_TRUE(log->derived_db()->Put(rocksdb::WriteOptions(), log->derived_cf(), "k", "v").ok());
+  }
+  {
+    rocksdb::DB* raw = nullptr;
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    std::vector<rocksdb::ColumnFamilyDescriptor> all;
+    for (const std::string& n : ColumnFamilies(dir.path())) {
+      all.emplace_back(n, rocksdb::ColumnFamilyOptions());
+    }
+    ASSERT_TRUE(rocksdb::DB::Open(rocksdb::DBOptions(), dir.path(), all, &handles, &raw).ok());
+    for (auto* h : handles) {
+      if (h->GetName() == "projections.b") {
+        ASSERT_TRUE(raw->DropColumnFamily(h).ok());
+      }
+      raw->DestroyColumnFamilyHandle(h);
+    }
+    delete raw;
+  }
+  ASSERT_EQ(ColumnFamilies(dir.path()).size(), 8u);
+  {
+    auto reader = OpenOk(dir.path(), {.read_only = true, .in_place = true});
+    ASSERT_NE(reader, nullptr);
+    EXPECT_EQ(DerivedGet(*reader, reader->derived_cf(), "k"), "v");
+  }
+  {
+    auto log = OpenOk(dir.path());
+    EXPECT_EQ(DerivedGet(*log, log->derived_cf(), "k"), "v");
+  }
+  EXPECT_EQ(ColumnFamilies(dir.path()).size(), 9u);
 }
 
 }  // namespace

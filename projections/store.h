@@ -53,7 +53,7 @@ class ProjectionStore {
   Status Rebuild(const std::function<void(Seq, Seq)>& progress = {});
   // The whole log read packed (PackedHistory: its facts, about 90 bytes an event, as the dry run
   // of a ruleset reads them), each beneficiary folded once, the store written as RebuildInMemory
-  // writes it, byte for byte (tested): into table files of a new column family, which replaces
+  // writes it, byte for byte (tested): into table files of the spare column family, which replaces
   // the store's at the end (IngestWriter). Until then the store is as it was, and views read it
   // so; a stop or an error leaves it as it was.
   Status RebuildPacked(const std::function<void(Seq, Seq)>& progress = {});

@@ -208,11 +208,11 @@ Result<IngestWriter::RunFile> IngestWriter::WriteRun(Run* sorted, std::string pa
   });
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) return FailedErrno("creating", path);
+  RunFile file{path};
   std::string out;
   out.reserve(1 << 20);
-  RunFile* written_to = nullptr;  // set below, before the first write
   auto write_out = [&]() -> bool {
-    written_to->bytes += out.size();
+    file.bytes += out.size();
     for (size_t done = 0; done < out.size();) {
       const ssize_t n = ::write(fd, out.data() + done, out.size() - done);
       if (n < 0 && errno == EINTR) continue;
@@ -222,8 +222,6 @@ Result<IngestWriter::RunFile> IngestWriter::WriteRun(Run* sorted, std::string pa
     out.clear();
     return true;
   };
-  RunFile file{path};
-  written_to = &file;
   bool ok = true;
   size_t written = 0;
   for (size_t i = 0; ok && i < run.entries.size(); ++i) {

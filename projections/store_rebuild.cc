@@ -256,6 +256,8 @@ Status ProjectionStore::RebuildPacked(const std::function<void(Seq, Seq)>& progr
   // The memtables written out first: a rebuild right after a large append (`ledgerctl append`)
   // would hold theirs beside its own (1M events: 340 MB, not 200).
   if (Status f = log_.FlushMemtables(); !f) return f;
+  // The column family it will fill emptied (of the projections before the last rebuild).
+  if (Status e = log_.EmptySpareDerived(/*wait=*/true); !e) return e;
   // And what the append freed given back (glibc keeps it otherwise: some 100 MB there).
   ::malloc_trim(0);
   // The fold, into `b`: what it holds (the packed log, its ids, the tallies) is let go before
@@ -292,7 +294,7 @@ Status ProjectionStore::RebuildPacked(const std::function<void(Seq, Seq)>& progr
     const FoldContext ctx = h.Context(rules.get());
     if (Stopping()) return Ok();  // the store is as it was
 
-    // Into a new column family, in the column family's own table format: the store is untouched
+    // Into the spare column family, in the column family's own table format: the store is untouched
     // until it is replaced at the end, and readers answer at the seq before the rebuild meanwhile.
     // Runs in proportion to the log (it puts some 200 bytes an event): a million events' rebuild
     // holds 16 MB runs, not 32.
@@ -411,7 +413,9 @@ Status ProjectionStore::RebuildPacked(const std::function<void(Seq, Seq)>& progr
     if (write_lock_) lock = std::unique_lock<std::shared_mutex>(*write_lock_);
     if (Status r = log_.ReplaceDerived(*tables); !r) return r;
   }
-  static_.reset();  // the next catch-up loads them from the store
+  // The old projections emptied now, unless a view still reads them (then by the next rebuild).
+  (void)log_.EmptySpareDerived(/*wait=*/false);  // best effort: the next rebuild retries
+  static_.reset();                               // the next catch-up loads them from the store
   ctx_.reset();
   rules_.reset();
   ++stats_.rebuilds;

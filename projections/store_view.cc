@@ -22,7 +22,7 @@ Error Storage(const rocksdb::Status& s) { return Error{ErrorCode::kStorage, s.To
 ProjectionView::ProjectionView(const ProjectionStore& store, bool snapshot)
     : store_(&store), cf_(store.log_.derived()) {
   // The column family first: should a packed rebuild replace it now, this one is left as it is
-  // (dropped), and a snapshot taken after is of it as it was.
+  // (not emptied while this view holds it), and a snapshot taken after is of it as it was.
   if (snapshot) snapshot_ = store.TakeSnapshot();
 }
 

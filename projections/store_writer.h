@@ -108,11 +108,11 @@ class RebuildWriter final : public StoreWrites {
   std::future<Status> writing_;
 };
 
-// A packed rebuild's writes (store_ingest.cc), made into the table files of a new column
-// family that replaces the old one at the end (EventLog::ReplaceDerived), instead of going
-// through memtables, flushes and the compactions after (on 20M events, 53M keys: most of the
-// rebuild's time). Until then the store is untouched: readers read it as it was, and a stop or
-// an error leaves it so.
+// A packed rebuild's writes (store_ingest.cc), made into table files for the log's spare
+// projections column family, which replaces the old one at the end (EventLog::ReplaceDerived),
+// instead of going through memtables, flushes and the compactions after (on 20M events, 53M
+// keys: most of the rebuild's time). Until then the store is untouched: readers read it as it was,
+// and a stop or an error leaves it so.
 //
 // What is put is gathered in runs of about `run_bytes`; each full run is sorted and written to
 // a file of its own in a private scratch directory, on a thread of its own while the next one
@@ -141,7 +141,7 @@ class IngestWriter final : public StoreWrites {
   size_t runs() const { return runs_.size(); }
 
  private:
-  struct Entry {  // in buffer_: the key, then the value
+  struct Entry {      // in buffer_: the key, then the value
     uint64_t prefix;  // the key's first 8 bytes, big-endian (zeros after a shorter key)
     uint64_t at;
     uint32_t key_size, value_size;
